@@ -1,0 +1,259 @@
+//! The public half of keystore entries: delegations, uses, algorithms, and the JSON body
+//! each entry file carries (and seals as associated data).
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use der::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use x509_cert::Certificate;
+
+use crate::Error;
+
+/// Who a key acts for: one address (`alice@example.com`) or a whole domain (`@example.com`).
+/// Stored lower-cased; matching is case-insensitive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Delegation(String);
+
+impl Delegation {
+    /// How well this delegation covers `addr`: 2 for the exact address, 1 for its
+    /// domain, `None` if it does not cover it.
+    pub fn rank(&self, addr: &str) -> Option<u8> {
+        let addr = addr.trim().to_ascii_lowercase();
+        let (_, domain) = addr.rsplit_once('@')?;
+        if let Some(d) = self.0.strip_prefix('@') {
+            (d == domain).then_some(1)
+        } else {
+            (self.0 == addr).then_some(2)
+        }
+    }
+
+    pub fn covers(&self, addr: &str) -> bool {
+        self.rank(addr).is_some()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Delegation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let t = s.trim().to_ascii_lowercase();
+        let bad = || Error::BadDelegation(s.to_owned());
+        let (local, domain) = t.rsplit_once('@').ok_or_else(bad)?;
+        let domain_ok = !domain.is_empty()
+            && domain.contains('.')
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        let local_ok = !local.contains('@')
+            && !local
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+        if domain_ok && local_ok {
+            Ok(Delegation(t))
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl TryFrom<String> for Delegation {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+impl From<Delegation> for String {
+    fn from(d: Delegation) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for Delegation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One permitted use of a delegated key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Use {
+    Sign,
+    Decrypt,
+}
+
+/// The set of permitted uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uses {
+    pub sign: bool,
+    pub decrypt: bool,
+}
+
+impl Uses {
+    pub const BOTH: Uses = Uses {
+        sign: true,
+        decrypt: true,
+    };
+
+    pub fn from_list(list: &[Use]) -> Uses {
+        Uses {
+            sign: list.contains(&Use::Sign),
+            decrypt: list.contains(&Use::Decrypt),
+        }
+    }
+
+    pub fn to_list(self) -> Vec<Use> {
+        let mut v = Vec::new();
+        if self.sign {
+            v.push(Use::Sign);
+        }
+        if self.decrypt {
+            v.push(Use::Decrypt);
+        }
+        v
+    }
+}
+
+impl FromStr for Use {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "sign" => Ok(Use::Sign),
+            "decrypt" => Ok(Use::Decrypt),
+            other => Err(format!("unknown use {other:?} (expected sign or decrypt)")),
+        }
+    }
+}
+
+/// The algorithm of a delegated key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyAlgorithm {
+    Rsa { bits: u32 },
+    EcP256,
+    EcP384,
+}
+
+impl fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyAlgorithm::Rsa { bits } => write!(f, "RSA-{bits}"),
+            KeyAlgorithm::EcP256 => f.write_str("ECDSA P-256"),
+            KeyAlgorithm::EcP384 => f.write_str("ECDSA P-384"),
+        }
+    }
+}
+
+/// The JSON body of an entry file; it is the AEAD's associated data, byte for byte.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum Body {
+    SmimeKey {
+        id: String,
+        algorithm: KeyAlgorithm,
+        certificate: String,
+        chain: Vec<String>,
+        #[serde(rename = "for")]
+        delegations: Vec<Delegation>,
+        uses: Vec<Use>,
+        created: u64,
+    },
+    Certificate {
+        id: String,
+        certificate: String,
+        created: u64,
+    },
+    TrustAnchor {
+        id: String,
+        certificate: String,
+        created: u64,
+    },
+}
+
+impl Body {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Body::SmimeKey { id, .. }
+            | Body::Certificate { id, .. }
+            | Body::TrustAnchor { id, .. } => id,
+        }
+    }
+}
+
+pub(crate) fn cert_to_b64(cert: &Certificate) -> Result<String, Error> {
+    let der = cert
+        .to_der()
+        .map_err(|e| Error::Import(format!("certificate encoding: {e}")))?;
+    Ok(B64.encode(der))
+}
+
+pub(crate) fn cert_from_b64(s: &str, what: &str) -> Result<Certificate, Error> {
+    let corrupt = |reason| Error::Corrupt {
+        what: what.to_owned(),
+        reason,
+    };
+    let der = B64.decode(s).map_err(|_| corrupt("bad base64"))?;
+    Certificate::from_der(&der).map_err(|_| corrupt("bad certificate"))
+}
+
+/// Validity check on the certificate's notBefore/notAfter.
+pub(crate) fn cert_valid_at(cert: &Certificate, now: u64) -> bool {
+    let v = cert.tbs_certificate().validity();
+    let nb = v.not_before.to_unix_duration().as_secs();
+    let na = v.not_after.to_unix_duration().as_secs();
+    nb <= now && now <= na
+}
+
+/// A short, stable identifier for a public key or certificate: `prefix-<16 hex>` over
+/// SHA-256 of the DER.
+pub(crate) fn short_id(prefix: &str, der: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(der);
+    let mut s = String::with_capacity(prefix.len() + 17);
+    s.push_str(prefix);
+    s.push('-');
+    for b in d.iter().take(8) {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delegation_matching() {
+        let a: Delegation = "Alice@Example.com".parse().unwrap();
+        assert_eq!(a.rank("alice@example.COM"), Some(2));
+        assert_eq!(a.rank("bob@example.com"), None);
+        let d: Delegation = "@example.com".parse().unwrap();
+        assert_eq!(d.rank("bob@EXAMPLE.com"), Some(1));
+        assert_eq!(d.rank("bob@sub.example.com"), None);
+        assert_eq!(d.rank("bob@example.com.evil"), None);
+        assert!(d.rank("no-at-sign").is_none());
+    }
+
+    #[test]
+    fn bad_delegations_are_refused() {
+        for s in [
+            "",
+            "alice",
+            "@",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@exa mple.com",
+        ] {
+            assert!(s.parse::<Delegation>().is_err(), "{s:?}");
+        }
+    }
+}

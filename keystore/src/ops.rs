@@ -1,0 +1,276 @@
+//! Private-key operations: sign a digest, unwrap a content-encryption key. Each checks
+//! the key's delegation and uses before it touches the key.
+//!
+//! All private-key arithmetic goes through here, so that a PKCS#11 token or a faster
+//! constant-time provider can replace RustCrypto's without touching the pipeline.
+
+use der::Decode as _;
+use pkcs8::DecodePrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+use sha2::{Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+use crate::entry::KeyAlgorithm;
+use crate::{Error, KeyInfo, Keystore};
+
+/// A hash algorithm, for signatures and RSA-OAEP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlg {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlg {
+    pub fn output_len(self) -> usize {
+        match self {
+            HashAlg::Sha1 => 20,
+            HashAlg::Sha256 => 32,
+            HashAlg::Sha384 => 48,
+            HashAlg::Sha512 => 64,
+        }
+    }
+}
+
+/// An RSA key-transport scheme (RFC 8551 §2.3, RFC 8017).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyTransport {
+    RsaPkcs1v15,
+    /// RSAES-OAEP with the given hash and MGF1 hash, empty label (RFC 3560).
+    RsaOaep {
+        hash: HashAlg,
+        mgf_hash: HashAlg,
+    },
+}
+
+/// A signature made by a delegated key.
+#[derive(Clone, Debug)]
+pub struct SignatureOutput {
+    /// The algorithm the signature is made with.
+    pub algorithm: KeyAlgorithm,
+    /// RSA: the PKCS#1 v1.5 signature. ECDSA: the DER `Ecdsa-Sig-Value`.
+    pub bytes: Vec<u8>,
+}
+
+enum SecretKey {
+    Rsa(Box<rsa::PrivateKey>),
+    P256(Box<p256::ecdsa::SigningKey>),
+    P384(Box<p384::ecdsa::SigningKey>),
+}
+
+/// A key held in memory: public info plus the parsed secret (zeroized on drop by the
+/// RustCrypto types).
+pub(crate) struct HeldKey {
+    pub(crate) info: KeyInfo,
+    secret: SecretKey,
+}
+
+const OID_RSA: const_oid::ObjectIdentifier = const_oid::db::rfc5912::RSA_ENCRYPTION;
+const OID_EC: const_oid::ObjectIdentifier = const_oid::db::rfc5912::ID_EC_PUBLIC_KEY;
+const OID_P256: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_256_R_1;
+const OID_P384: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_384_R_1;
+
+/// Identifies the algorithm of a PKCS#8 key without keeping any secret part.
+pub(crate) fn pkcs8_algorithm(pkcs8: &[u8]) -> Result<KeyAlgorithm, Error> {
+    let pki = pkcs8::PrivateKeyInfoRef::from_der(pkcs8)
+        .map_err(|_| Error::Import("the private key is not valid PKCS#8".into()))?;
+    let alg = &pki.algorithm;
+    if alg.oid == OID_RSA {
+        let key = rsa::PrivateKey::from_pkcs8_der(pkcs8)
+            .map_err(|_| Error::Import("the RSA private key is invalid".into()))?;
+        let bits = u32::try_from(key.size() * 8).unwrap_or(u32::MAX);
+        Ok(KeyAlgorithm::Rsa { bits })
+    } else if alg.oid == OID_EC {
+        let curve = alg
+            .parameters_oid()
+            .map_err(|_| Error::Import("EC key without a named curve".into()))?;
+        if curve == OID_P256 {
+            Ok(KeyAlgorithm::EcP256)
+        } else if curve == OID_P384 {
+            Ok(KeyAlgorithm::EcP384)
+        } else {
+            Err(Error::Import(format!("unsupported EC curve {curve}")))
+        }
+    } else {
+        Err(Error::Import(format!(
+            "unsupported private-key algorithm {}",
+            alg.oid
+        )))
+    }
+}
+
+impl HeldKey {
+    pub(crate) fn from_pkcs8(info: KeyInfo, pkcs8: &[u8]) -> Result<HeldKey, Error> {
+        let corrupt = |reason| Error::Corrupt {
+            what: info.id.clone(),
+            reason,
+        };
+        let secret = match info.algorithm {
+            KeyAlgorithm::Rsa { .. } => SecretKey::Rsa(Box::new(
+                rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|_| corrupt("bad RSA key"))?,
+            )),
+            KeyAlgorithm::EcP256 => SecretKey::P256(Box::new(
+                p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
+                    .map_err(|_| corrupt("bad P-256 key"))?,
+            )),
+            KeyAlgorithm::EcP384 => SecretKey::P384(Box::new(
+                p384::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
+                    .map_err(|_| corrupt("bad P-384 key"))?,
+            )),
+        };
+        Ok(HeldKey { info, secret })
+    }
+}
+
+fn rsa_sign(key: &rsa::PrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Vec<u8>, Error> {
+    let r = match hash {
+        HashAlg::Sha256 => key.pkcs1v15_sign_prehash::<Sha256>(digest),
+        HashAlg::Sha384 => key.pkcs1v15_sign_prehash::<Sha384>(digest),
+        HashAlg::Sha512 => key.pkcs1v15_sign_prehash::<Sha512>(digest),
+        // RFC 8551 §2.1 and DESIGN §3 rule 7: we never make SHA-1 signatures.
+        HashAlg::Sha1 => return Err(Error::Unsupported("SHA-1 signature".into())),
+    };
+    r.map_err(|_| Error::Operation)
+}
+
+fn oaep_decrypt(
+    key: &rsa::PrivateKey,
+    hash: HashAlg,
+    mgf: HashAlg,
+    ct: &[u8],
+) -> Result<Vec<u8>, Error> {
+    use rsa::Oaep;
+    type Sha1 = sha1_shim::Sha1;
+    let r = match (hash, mgf) {
+        (HashAlg::Sha1, HashAlg::Sha1) => key.decrypt(Oaep::<Sha1>::new(), ct),
+        (HashAlg::Sha256, HashAlg::Sha256) => key.decrypt(Oaep::<Sha256>::new(), ct),
+        (HashAlg::Sha256, HashAlg::Sha1) => {
+            key.decrypt(Oaep::<Sha256, Sha1>::new_with_mgf_hash(), ct)
+        }
+        (HashAlg::Sha384, HashAlg::Sha384) => key.decrypt(Oaep::<Sha384>::new(), ct),
+        (HashAlg::Sha512, HashAlg::Sha512) => key.decrypt(Oaep::<Sha512>::new(), ct),
+        _ => return Err(Error::Unsupported("OAEP hash combination".into())),
+    };
+    r.map_err(|_| Error::Operation)
+}
+
+impl Keystore {
+    /// Signs `digest` (already hashed with `hash`) with key `key_id` on behalf of
+    /// `sender`. The keystore itself refuses a sender the key is not delegated for
+    /// (DESIGN §3 rule 6: never a signing oracle).
+    pub fn sign_digest(
+        &self,
+        key_id: &str,
+        sender: &str,
+        hash: HashAlg,
+        digest: &[u8],
+    ) -> Result<SignatureOutput, Error> {
+        let k = self.held(key_id)?;
+        if !k.info.uses.sign {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "sign",
+            });
+        }
+        if !k.info.delegations.iter().any(|d| d.covers(sender)) {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: sender.to_owned(),
+            });
+        }
+        if digest.len() != hash.output_len() {
+            return Err(Error::Operation);
+        }
+        let bytes = match &k.secret {
+            SecretKey::Rsa(key) => rsa_sign(key, hash, digest)?,
+            SecretKey::P256(key) => {
+                use p256::ecdsa::signature::hazmat::PrehashSigner;
+                let sig: p256::ecdsa::DerSignature =
+                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
+                sig.as_bytes().to_vec()
+            }
+            SecretKey::P384(key) => {
+                use p384::ecdsa::signature::hazmat::PrehashSigner;
+                let sig: p384::ecdsa::DerSignature =
+                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
+                sig.as_bytes().to_vec()
+            }
+        };
+        Ok(SignatureOutput {
+            algorithm: k.info.algorithm,
+            bytes,
+        })
+    }
+
+    /// Unwraps a content-encryption key of `cek_len` bytes that was encrypted to key
+    /// `key_id` with `scheme`, for a message whose envelope names `parties`.
+    ///
+    /// DESIGN §3 rule 3 (no padding oracle): once the delegation checks pass, this
+    /// never reports *why* an unwrap failed. A ciphertext that does not decrypt, or that
+    /// decrypts to a key of the wrong length, yields a random key of `cek_len` bytes
+    /// (RSA implicit rejection, extended to OAEP and to the length check), so that every
+    /// failure surfaces later, at the content layer, as one and the same integrity error.
+    pub fn unwrap_cek(
+        &self,
+        key_id: &str,
+        parties: &[&str],
+        scheme: KeyTransport,
+        encrypted_key: &[u8],
+        cek_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let k = self.held(key_id)?;
+        if !k.info.uses.decrypt {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "decrypt",
+            });
+        }
+        if !parties
+            .iter()
+            .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
+        {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: parties.join(", "),
+            });
+        }
+        let SecretKey::Rsa(key) = &k.secret else {
+            return Err(Error::Unsupported(key_id.to_owned()));
+        };
+        if !(16..=64).contains(&cek_len) {
+            return Err(Error::Operation);
+        }
+        let mut random = Zeroizing::new(vec![0u8; cek_len]);
+        getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
+        let result = match scheme {
+            // rsa 0.10: PKCS#1 v1.5 decryption uses implicit rejection.
+            KeyTransport::RsaPkcs1v15 => key
+                .decrypt(rsa::Pkcs1v15Encrypt, encrypted_key)
+                .map_err(|_| Error::Operation),
+            KeyTransport::RsaOaep { hash, mgf_hash } => {
+                oaep_decrypt(key, hash, mgf_hash, encrypted_key)
+            }
+        };
+        let plain = Zeroizing::new(result.unwrap_or_default());
+        // Select without branching on secret-dependent data where we can: the length is
+        // public after implicit rejection only in a statistical sense, so we always
+        // build the output from both candidates.
+        let ok = u8::from(plain.len() == cek_len);
+        let mask = 0u8.wrapping_sub(ok);
+        let mut out = Zeroizing::new(vec![0u8; cek_len]);
+        for (i, o) in out.iter_mut().enumerate() {
+            let p = plain.get(i).copied().unwrap_or(0);
+            let r = random.get(i).copied().unwrap_or(0);
+            *o = (p & mask) | (r & !mask);
+        }
+        Ok(out)
+    }
+}
+
+/// OAEP with SHA-1 is what `openssl cms -keyopt rsa_padding_mode:oaep` makes by default
+/// (RFC 3560 §2.2 defaults), so decryption must support it. SHA-1 here is only a mask
+/// and label hash, not a signature hash.
+mod sha1_shim {
+    pub(crate) type Sha1 = sha1::Sha1;
+}

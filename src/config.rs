@@ -1,0 +1,379 @@
+//! Configuration: TOML in, validated typed settings out. A bad file is a clear error that
+//! names the key; a missing file means the embedded defaults, which work on loopback.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Failure;
+
+/// Raw TOML shape. Unknown keys are errors, so a typo never silently disables a rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    keystore: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    passphrase_file: Option<PathBuf>,
+    hostname: Option<String>,
+    #[serde(default)]
+    opes: RawOpes,
+    #[serde(default)]
+    smime: RawSmime,
+    #[serde(default)]
+    policy: RawPolicy,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOpes {
+    system: Option<String>,
+    privacy_policy: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmime {
+    unauthenticated_cbc: Option<CbcPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawRecipientPolicy {
+    encrypt: Option<EncryptMode>,
+    sign: Option<bool>,
+    cipher: Option<Cipher>,
+    key_transport: Option<KeyTransportChoice>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    encrypt: Option<EncryptMode>,
+    sign: Option<bool>,
+    cipher: Option<Cipher>,
+    key_transport: Option<KeyTransportChoice>,
+    preserve_encryption: Option<bool>,
+    #[serde(default)]
+    domain: BTreeMap<String, RawRecipientPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_message_bytes: Option<usize>,
+}
+
+/// Whether to encrypt to a recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptMode {
+    /// Refuse the message if the recipient has no certificate.
+    Required,
+    /// Encrypt when every recipient has a certificate.
+    IfPossible,
+    /// Never encrypt to this recipient.
+    Never,
+}
+
+/// The content-encryption algorithm to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Cipher {
+    /// AuthEnvelopedData, AES-256-GCM (RFC 5083/5084). The default.
+    #[serde(rename = "aes-256-gcm")]
+    Aes256Gcm,
+    /// EnvelopedData, AES-256-CBC, for recipients whose clients cannot read GCM.
+    #[serde(rename = "aes-256-cbc")]
+    Aes256Cbc,
+}
+
+/// How to wrap the content-encryption key for an RSA recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum KeyTransportChoice {
+    /// RSAES-OAEP with SHA-256 (RFC 8551 §2.3). The default.
+    #[serde(rename = "rsa-oaep")]
+    RsaOaep,
+    /// RSAES-PKCS1-v1_5, for recipients such as gpgsm that lack OAEP.
+    #[serde(rename = "rsa-pkcs1v15")]
+    RsaPkcs1v15,
+}
+
+/// What to do with CBC EnvelopedData, which has no integrity protection (DESIGN §3 rule 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CbcPolicy {
+    /// Never open CBC-encrypted mail.
+    Refuse,
+    /// Open it, but refuse the result unless a valid signature covers the whole
+    /// decrypted entity. The default.
+    RequireSignature,
+}
+
+/// The policy for one recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecipientPolicy {
+    pub encrypt: EncryptMode,
+    pub sign: bool,
+    pub cipher: Cipher,
+    pub key_transport: KeyTransportChoice,
+}
+
+impl RecipientPolicy {
+    const DEFAULT: RecipientPolicy = RecipientPolicy {
+        encrypt: EncryptMode::IfPossible,
+        sign: true,
+        cipher: Cipher::Aes256Gcm,
+        key_transport: KeyTransportChoice::RsaOaep,
+    };
+
+    fn overlay(self, raw: &RawRecipientPolicy) -> RecipientPolicy {
+        RecipientPolicy {
+            encrypt: raw.encrypt.unwrap_or(self.encrypt),
+            sign: raw.sign.unwrap_or(self.sign),
+            cipher: raw.cipher.unwrap_or(self.cipher),
+            key_transport: raw.key_transport.unwrap_or(self.key_transport),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub keystore: PathBuf,
+    pub data_dir: PathBuf,
+    pub passphrase_file: Option<PathBuf>,
+    pub hostname: String,
+    /// This OPES System's agent URI (RFC 4236 §4 opes-agent-id).
+    pub opes_system: String,
+    /// Where the privacy policy is published (RFC 3897 §3.2).
+    pub privacy_policy: String,
+    pub cbc: CbcPolicy,
+    pub default_policy: RecipientPolicy,
+    pub domain_policy: BTreeMap<String, RecipientPolicy>,
+    /// Treat `if-possible` as `required` for mail that arrived encrypted, so the gateway
+    /// never downgrades a sender's encryption to plaintext.
+    pub preserve_encryption: bool,
+    pub max_message_bytes: usize,
+}
+
+/// mail-parser stores offsets as u32, and we hold whole messages in memory: 64 MiB is a
+/// generous ceiling for mail and keeps every offset far from overflow.
+pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
+const HARD_MAX_MESSAGE: usize = 1 << 30;
+
+/// The machine's host name, for Received lines and default URIs.
+pub fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The default data folder: `$RESEAL_DATA_DIR`, else `$XDG_DATA_HOME/reseal`, else
+/// `~/.local/share/reseal`, else `./reseal-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("RESEAL_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("reseal");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".local/share/reseal");
+    }
+    PathBuf::from("reseal-data")
+}
+
+fn check_uri(key: &str, v: &str) -> Result<(), Failure> {
+    // RFC 4236 §4: opes-agent-id is an absoluteURI: scheme ":" hier-part, no spaces.
+    let ok = v.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            && scheme
+                .as_bytes()
+                .first()
+                .is_some_and(u8::is_ascii_alphabetic)
+            && !rest.is_empty()
+    }) && !v
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b',');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::config(format!(
+            "configuration: {key} = {v:?} is not an absolute URI"
+        )))
+    }
+}
+
+impl Config {
+    /// The embedded defaults.
+    pub fn defaults() -> Config {
+        // Building from an empty document cannot fail.
+        Config::from_raw(RawConfig::default(), None).unwrap_or_else(|_| Config {
+            keystore: default_data_dir().join("keystore"),
+            data_dir: default_data_dir(),
+            passphrase_file: None,
+            hostname: "localhost".into(),
+            opes_system: "https://localhost/opes".into(),
+            privacy_policy: "https://localhost/opes/privacy".into(),
+            cbc: CbcPolicy::RequireSignature,
+            default_policy: RecipientPolicy::DEFAULT,
+            domain_policy: BTreeMap::new(),
+            preserve_encryption: true,
+            max_message_bytes: DEFAULT_MAX_MESSAGE,
+        })
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, Failure> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::config(format!("cannot read configuration {}: {e}", path.display()))
+        })?;
+        Config::parse(&text, path.parent())
+    }
+
+    /// Parses configuration text; relative paths are resolved against `base`.
+    pub fn parse(text: &str, base: Option<&Path>) -> Result<Config, Failure> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| Failure::config(format!("configuration: {}", e.to_string().trim())))?;
+        Config::from_raw(raw, base)
+    }
+
+    fn from_raw(raw: RawConfig, base: Option<&Path>) -> Result<Config, Failure> {
+        let resolve = |p: PathBuf| match base {
+            Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
+            _ => p,
+        };
+        let hostname = raw.hostname.unwrap_or_else(system_hostname);
+        let data_dir = raw.data_dir.map(resolve).unwrap_or_else(default_data_dir);
+        let keystore = raw
+            .keystore
+            .map(resolve)
+            .unwrap_or_else(|| data_dir.join("keystore"));
+        let opes_system = raw
+            .opes
+            .system
+            .unwrap_or_else(|| format!("https://{hostname}/opes"));
+        check_uri("opes.system", &opes_system)?;
+        let privacy_policy = raw
+            .opes
+            .privacy_policy
+            .unwrap_or_else(|| format!("https://{hostname}/opes/privacy"));
+        check_uri("opes.privacy_policy", &privacy_policy)?;
+        let default_policy = RecipientPolicy::DEFAULT.overlay(&RawRecipientPolicy {
+            encrypt: raw.policy.encrypt,
+            sign: raw.policy.sign,
+            cipher: raw.policy.cipher,
+            key_transport: raw.policy.key_transport,
+        });
+        let mut domain_policy = BTreeMap::new();
+        for (domain, p) in &raw.policy.domain {
+            let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+            if d.is_empty() || d.contains(['@', ' ']) {
+                return Err(Failure::config(format!(
+                    "configuration: policy.domain.{domain:?} is not a domain"
+                )));
+            }
+            domain_policy.insert(d, default_policy.overlay(p));
+        }
+        let max_message_bytes = raw.limits.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE);
+        if max_message_bytes == 0 || max_message_bytes > HARD_MAX_MESSAGE {
+            return Err(Failure::config(format!(
+                "configuration: limits.max_message_bytes must be between 1 and {HARD_MAX_MESSAGE}"
+            )));
+        }
+        Ok(Config {
+            keystore,
+            data_dir,
+            passphrase_file: raw.passphrase_file.map(resolve),
+            hostname,
+            opes_system,
+            privacy_policy,
+            cbc: raw
+                .smime
+                .unauthenticated_cbc
+                .unwrap_or(CbcPolicy::RequireSignature),
+            default_policy,
+            domain_policy,
+            preserve_encryption: raw.policy.preserve_encryption.unwrap_or(true),
+            max_message_bytes,
+        })
+    }
+
+    /// The policy for one recipient address: its domain's, else the default. A domain
+    /// entry also covers its subdomains unless they have their own.
+    pub fn policy_for(&self, rcpt: &str) -> RecipientPolicy {
+        let mut d = crate::mime::address::domain(rcpt).to_ascii_lowercase();
+        loop {
+            if let Some(p) = self.domain_policy.get(&d) {
+                return *p;
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => d = rest.to_owned(),
+                _ => return self.default_policy,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::parse("", None).unwrap();
+        assert_eq!(c.default_policy.encrypt, EncryptMode::IfPossible);
+        assert!(c.default_policy.sign);
+        assert_eq!(c.cbc, CbcPolicy::RequireSignature);
+        assert!(c.opes_system.starts_with("https://"));
+    }
+
+    #[test]
+    fn domain_policy_overlays_default() {
+        let c = Config::parse(
+            r#"
+            [opes]
+            system = "https://gw.example.com/opes"
+            privacy_policy = "https://gw.example.com/privacy"
+            [policy]
+            encrypt = "never"
+            [policy.domain."example.org"]
+            encrypt = "required"
+            cipher = "aes-256-cbc"
+            key_transport = "rsa-pkcs1v15"
+            "#,
+            None,
+        )
+        .unwrap();
+        let p = c.policy_for("bob@EXAMPLE.org");
+        assert_eq!(p.encrypt, EncryptMode::Required);
+        assert_eq!(p.cipher, Cipher::Aes256Cbc);
+        assert_eq!(
+            c.policy_for("x@mail.example.org").encrypt,
+            EncryptMode::Required
+        );
+        assert_eq!(c.policy_for("x@other.net").encrypt, EncryptMode::Never);
+    }
+
+    #[test]
+    fn bad_config_names_the_key() {
+        let e = Config::parse("[policy]\nencrypt = \"sometimes\"\n", None).unwrap_err();
+        assert!(e.text.contains("encrypt"), "{}", e.text);
+        let e = Config::parse("unknown_key = 1\n", None).unwrap_err();
+        assert!(e.text.contains("unknown_key"), "{}", e.text);
+        let e = Config::parse("[opes]\nsystem = \"not a uri\"\n", None).unwrap_err();
+        assert!(e.text.contains("opes.system"), "{}", e.text);
+    }
+}

@@ -1,0 +1,27 @@
+#![forbid(unsafe_code)]
+//! Reseal: an OPES-for-SMTP gateway (RFC 4902) for outbound enterprise mail. It opens
+//! S/MIME (and OpenPGP) mail with delegated keys, verifies it, adapts it, re-signs and
+//! re-encrypts it, and traces what it did.
+//!
+//! The modules follow the pipeline: `unwrap` → `reseal` → `trace`, driven by
+//! `pipeline`. Secret key material never enters this crate: it stays in
+//! `reseal-keystore`, which performs the private-key operations.
+
+pub mod config;
+pub mod crypto;
+pub mod envelope;
+pub mod error;
+pub mod listing;
+pub mod mime;
+pub mod pipeline;
+pub mod pki;
+pub mod policy;
+pub mod reseal;
+pub mod trace;
+pub mod unwrap;
+
+pub use config::Config;
+pub use envelope::Envelope;
+pub use error::Failure;
+pub use listing::keys_listing;
+pub use pipeline::{Gateway, Outcome};

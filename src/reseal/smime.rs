@@ -1,0 +1,329 @@
+//! S/MIME output: a detached SignedData in multipart/signed (RFC 8551 §3.5.3, SHA-256),
+//! and AuthEnvelopedData AES-256-GCM (RFC 5083/5084) or EnvelopedData AES-256-CBC,
+//! with RSAES-OAEP (SHA-256) or PKCS#1 v1.5 key transport per recipient.
+
+use cms::authenveloped_data::AuthEnvelopedData;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::enveloped_data::{
+    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
+    RecipientInfos,
+};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Encode as _, Sequence};
+use reseal_keystore::{HashAlg, KeyAlgorithm, KeyInfo, Keystore};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use zeroize::Zeroizing;
+
+use crate::config::{Cipher, KeyTransportChoice};
+use crate::crypto::{self, oid, sym};
+use crate::error::Failure;
+use crate::mime;
+
+fn internal(what: &str) -> Failure {
+    Failure::temporary(format!("internal error while building S/MIME: {what}"))
+}
+
+fn alg(oid: der::asn1::ObjectIdentifier, params: Option<Any>) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: params,
+    }
+}
+
+fn content_info(
+    content_type: der::asn1::ObjectIdentifier,
+    inner: &impl der::Encode,
+) -> Result<Vec<u8>, Failure> {
+    let der = inner.to_der().map_err(|_| internal("encode"))?;
+    let ci = ContentInfo {
+        content_type,
+        content: Any::from_der(&der).map_err(|_| internal("encode"))?,
+    };
+    ci.to_der().map_err(|_| internal("encode"))
+}
+
+use der::Decode as _;
+
+/// A single-valued attribute (RFC 5652 §11).
+fn attribute(
+    id: der::asn1::ObjectIdentifier,
+    value: &impl der::Encode,
+) -> Result<Attribute, Failure> {
+    let der = value.to_der().map_err(|_| internal("attribute"))?;
+    let mut values = SetOfVec::new();
+    values
+        .insert(Any::from_der(&der).map_err(|_| internal("attribute"))?)
+        .map_err(|_| internal("attribute"))?;
+    Ok(Attribute { oid: id, values })
+}
+
+/// S/MIME capabilities we announce (RFC 8551 §2.5.2), strongest first.
+fn smime_capabilities() -> Result<Attribute, Failure> {
+    let caps: Vec<AlgorithmIdentifierOwned> = vec![
+        alg(oid::AES256_GCM, None),
+        alg(oid::AES128_GCM, None),
+        alg(oid::AES256_CBC, None),
+        alg(oid::AES128_CBC, None),
+    ];
+    attribute(oid::ATTR_SMIME_CAPABILITIES, &caps)
+}
+
+/// Makes a detached CMS SignedData over `content` with the delegated key `key`, acting
+/// for `sender`. The keystore enforces the delegation (DESIGN §3 rule 6).
+pub fn sign_detached(
+    content: &[u8],
+    ks: &Keystore,
+    key: &KeyInfo,
+    sender: &str,
+) -> Result<Vec<u8>, Failure> {
+    let digest = crypto::hash(HashAlg::Sha256, content);
+    let mut attrs = SetOfVec::new();
+    let now = der::asn1::UtcTime::from_system_time(std::time::SystemTime::now())
+        .map_err(|_| internal("signing time"))?;
+    for a in [
+        attribute(oid::ATTR_CONTENT_TYPE, &oid::DATA)?,
+        attribute(oid::ATTR_SIGNING_TIME, &now)?,
+        attribute(
+            oid::ATTR_MESSAGE_DIGEST,
+            &OctetString::new(digest).map_err(|_| internal("digest"))?,
+        )?,
+        smime_capabilities()?,
+    ] {
+        attrs.insert(a).map_err(|_| internal("attribute"))?;
+    }
+    // RFC 5652 §5.4: the signature is over the DER of the SET OF signed attributes.
+    let attrs_der = attrs.to_der().map_err(|_| internal("attributes"))?;
+    let to_sign = crypto::hash(HashAlg::Sha256, &attrs_der);
+    let sig = ks
+        .sign_digest(&key.id, sender, HashAlg::Sha256, &to_sign)
+        .map_err(|e| Failure::policy(format!("Signing refused: {e}")))?;
+    let signature_algorithm = match sig.algorithm {
+        KeyAlgorithm::Rsa { .. } => alg(oid::SHA256_WITH_RSA, Some(Any::null())),
+        KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 => alg(oid::ECDSA_SHA256, None),
+    };
+    let tbs = key.certificate.tbs_certificate();
+    let si = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }),
+        digest_alg: alg(oid::SHA256, None),
+        signed_attrs: Some(attrs),
+        signature_algorithm,
+        signature: OctetString::new(sig.bytes).map_err(|_| internal("signature"))?,
+        unsigned_attrs: None,
+    };
+    let mut certs = Vec::new();
+    certs.push(CertificateChoices::Certificate(key.certificate.clone()));
+    for c in &key.chain {
+        certs.push(CertificateChoices::Certificate(c.clone()));
+    }
+    let mut digest_algorithms = SetOfVec::new();
+    digest_algorithms
+        .insert(alg(oid::SHA256, None))
+        .map_err(|_| internal("digest algorithms"))?;
+    let sd = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oid::DATA,
+            econtent: None,
+        },
+        certificates: Some(CertificateSet::try_from(certs).map_err(|_| internal("certificates"))?),
+        crls: None,
+        signer_infos: SignerInfos::try_from(vec![si]).map_err(|_| internal("signer infos"))?,
+    };
+    content_info(oid::SIGNED_DATA, &sd)
+}
+
+/// Wraps `entity` (CRLF) and its detached signature in multipart/signed.
+pub fn multipart_signed(entity: &[u8], signature_der: &[u8]) -> Result<Vec<u8>, Failure> {
+    let boundary = boundary_for(entity)?;
+    let mut out = Vec::with_capacity(entity.len() + signature_der.len() * 2 + 512);
+    out.extend_from_slice(
+        format!(
+            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=sha-256; boundary=\"{boundary}\"\r\n\r\nThis is an S/MIME signed message\r\n\r\n--{boundary}\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(entity);
+    out.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\nContent-Description: S/MIME Cryptographic Signature\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&mime::encode_base64_lines(signature_der));
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Ok(out)
+}
+
+/// A random boundary that does not occur in `content`.
+pub fn boundary_for(content: &[u8]) -> Result<String, Failure> {
+    for _ in 0..8 {
+        let b = format!("----=_reseal_{}", crypto::random_hex(12)?);
+        if !content.windows(b.len()).any(|w| w == b.as_bytes()) {
+            return Ok(b);
+        }
+    }
+    Err(internal("no free boundary"))
+}
+
+/// One recipient of an encrypted message.
+pub struct Recipient {
+    pub address: String,
+    pub certificate: Certificate,
+    pub key_transport: KeyTransportChoice,
+}
+
+/// RSAES-OAEP-params with SHA-256 and MGF1-SHA-256 (RFC 4055 §4.1, RFC 8551 §2.3).
+#[derive(Sequence)]
+struct OaepParamsOut {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    hash: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT")]
+    mask_gen: AlgorithmIdentifierOwned,
+}
+
+fn ktri(r: &Recipient, cek: &[u8]) -> Result<RecipientInfo, Failure> {
+    let spki = r.certificate.tbs_certificate().subject_public_key_info();
+    if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+        return Err(Failure::algorithm(format!(
+            "The certificate of <{}> does not hold an RSA key; only RSA key transport is supported",
+            r.address
+        )));
+    }
+    let key = crypto::rsa_public(spki).map_err(|e| {
+        Failure::algorithm(format!(
+            "The certificate of <{}> is not usable: {e}",
+            r.address
+        ))
+    })?;
+    let (enc, key_enc_alg) = match r.key_transport {
+        KeyTransportChoice::RsaOaep => {
+            let sha256 = alg(oid::SHA256, None);
+            let mgf_params = Any::from_der(&sha256.to_der().map_err(|_| internal("oaep"))?)
+                .map_err(|_| internal("oaep"))?;
+            let params = OaepParamsOut {
+                hash: sha256,
+                mask_gen: alg(oid::MGF1, Some(mgf_params)),
+            };
+            let p = Any::from_der(&params.to_der().map_err(|_| internal("oaep"))?)
+                .map_err(|_| internal("oaep"))?;
+            (
+                key.oaep_encrypt::<sha2::Sha256>(cek)
+                    .map_err(|_| internal("RSA-OAEP"))?,
+                alg(oid::RSAES_OAEP, Some(p)),
+            )
+        }
+        KeyTransportChoice::RsaPkcs1v15 => (
+            key.pkcs1v15_encrypt(cek).map_err(|_| internal("RSA"))?,
+            alg(oid::RSA_ENCRYPTION, Some(Any::null())),
+        ),
+    };
+    let tbs = r.certificate.tbs_certificate();
+    Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
+        version: CmsVersion::V0,
+        rid: RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }),
+        key_enc_alg,
+        enc_key: OctetString::new(enc).map_err(|_| internal("encrypted key"))?,
+    }))
+}
+
+/// GCMParameters with a 16-byte ICV (RFC 5084 §3.2).
+#[derive(Sequence)]
+struct GcmParamsOut {
+    nonce: OctetString,
+    icv_len: u8,
+}
+
+/// Encrypts `entity` (a CRLF MIME entity) to `recipients` and returns the DER ContentInfo
+/// and the smime-type.
+pub fn encrypt(
+    entity: &[u8],
+    recipients: &[Recipient],
+    cipher: Cipher,
+) -> Result<(Vec<u8>, &'static str), Failure> {
+    let mut cek = Zeroizing::new([0u8; 32]);
+    crypto::random(cek.as_mut_slice())?;
+    let mut ris = Vec::with_capacity(recipients.len());
+    for r in recipients {
+        ris.push(ktri(r, cek.as_slice())?);
+    }
+    let recip_infos = RecipientInfos::try_from(ris).map_err(|_| internal("recipients"))?;
+    match cipher {
+        Cipher::Aes256Gcm => {
+            let mut nonce = [0u8; 12];
+            crypto::random(&mut nonce)?;
+            let (ct, tag) = sym::gcm_encrypt_256(cek.as_slice(), &nonce, entity, &[])
+                .map_err(|_| internal("AES-GCM"))?;
+            let params = GcmParamsOut {
+                nonce: OctetString::new(nonce.to_vec()).map_err(|_| internal("gcm"))?,
+                icv_len: 16,
+            };
+            let p = Any::from_der(&params.to_der().map_err(|_| internal("gcm"))?)
+                .map_err(|_| internal("gcm"))?;
+            let aed = AuthEnvelopedData {
+                version: CmsVersion::V0,
+                originator_info: None,
+                recip_infos,
+                auth_encrypted_content_info: EncryptedContentInfo {
+                    content_type: oid::DATA,
+                    content_enc_alg: alg(oid::AES256_GCM, Some(p)),
+                    encrypted_content: Some(OctetString::new(ct).map_err(|_| internal("content"))?),
+                },
+                auth_attrs: None,
+                mac: OctetString::new(tag).map_err(|_| internal("mac"))?,
+                unauth_attrs: None,
+            };
+            Ok((
+                content_info(oid::AUTH_ENVELOPED_DATA, &aed)?,
+                "authEnveloped-data",
+            ))
+        }
+        Cipher::Aes256Cbc => {
+            let mut iv = [0u8; 16];
+            crypto::random(&mut iv)?;
+            let ct = sym::cbc_encrypt_256(cek.as_slice(), &iv, entity)
+                .map_err(|_| internal("AES-CBC"))?;
+            let p = Any::from_der(
+                &OctetString::new(iv.to_vec())
+                    .and_then(|o| o.to_der())
+                    .map_err(|_| internal("cbc"))?,
+            )
+            .map_err(|_| internal("cbc"))?;
+            let ed = EnvelopedData {
+                version: CmsVersion::V0,
+                originator_info: None,
+                recip_infos,
+                encrypted_content: EncryptedContentInfo {
+                    content_type: oid::DATA,
+                    content_enc_alg: alg(oid::AES256_CBC, Some(p)),
+                    encrypted_content: Some(OctetString::new(ct).map_err(|_| internal("content"))?),
+                },
+                unprotected_attrs: None,
+            };
+            Ok((content_info(oid::ENVELOPED_DATA, &ed)?, "enveloped-data"))
+        }
+    }
+}
+
+/// Wraps a DER ContentInfo as an application/pkcs7-mime entity (RFC 8551 §3.2).
+pub fn pkcs7_mime(der: &[u8], smime_type: &str) -> Vec<u8> {
+    let mut out = format!(
+        "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\nContent-Description: S/MIME Encrypted Message\r\n\r\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(&mime::encode_base64_lines(der));
+    out
+}

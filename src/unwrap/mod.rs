@@ -1,0 +1,258 @@
+//! Unwrap: peel the S/MIME (and, later, OpenPGP) layers off a message, decrypting with
+//! delegated keys and verifying every signature.
+//!
+//! Only the root entity is ever unwrapped (DESIGN §3 rule 4): an encrypted or signed
+//! object nested in a multipart/mixed, a message/rfc822 attachment or a quoted reply is
+//! left alone, never decrypted, never counted as a signature over the message. Each
+//! layer's result is recorded as a [`Layer`] with a verdict; what to do with an invalid
+//! verdict is the pipeline's decision, not this module's.
+
+pub mod smime;
+pub mod verdict;
+
+use reseal_keystore::Keystore;
+use x509_cert::Certificate;
+
+pub use verdict::{Layer, Reason, SignatureVerdict, Technology};
+
+use crate::error::Failure;
+use crate::mime::{self, Entity};
+
+/// The most crypto layers we peel (sign, encrypt, sign, ...).
+pub const MAX_LAYERS: usize = 6;
+
+/// What unwrapping needs to know about the message and the gateway.
+pub struct UnwrapContext<'a> {
+    pub keystore: Option<&'a Keystore>,
+    /// Envelope sender and recipients: a delegated key may decrypt only for these.
+    pub parties: Vec<String>,
+    /// The single From addr-spec of the message, if there is exactly one.
+    pub from: Option<String>,
+    /// Seconds since the epoch, for certificate validity.
+    pub now: u64,
+    pub anchors: Vec<Certificate>,
+    /// Whether unauthenticated (CBC) encryption may be opened at all.
+    pub allow_cbc: bool,
+}
+
+/// The message with its protection removed.
+#[derive(Debug)]
+pub struct Unwrapped {
+    /// The innermost content: a MIME entity (Content-* fields, empty line, body), CRLF.
+    pub content: Vec<u8>,
+    /// The layers, outermost first.
+    pub layers: Vec<Layer>,
+    /// The innermost signed entity exactly as received, when nothing but cleartext lies
+    /// inside it: it can be passed on with its original signature intact.
+    pub signed_entity: Option<Vec<u8>>,
+}
+
+impl Unwrapped {
+    pub fn was_encrypted(&self) -> bool {
+        self.layers
+            .iter()
+            .any(|l| matches!(l, Layer::Encrypted { .. }))
+    }
+
+    pub fn signatures(&self) -> impl Iterator<Item = &SignatureVerdict> {
+        self.layers.iter().filter_map(|l| match l {
+            Layer::Signed(v) => Some(v),
+            Layer::Encrypted { .. } => None,
+        })
+    }
+}
+
+/// The MIME entity a message carries: its Content-* fields, the empty line, the body.
+/// RFC 5322 header fields (From, Subject, ...) stay with the outer message.
+pub fn content_entity(top: &Entity<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(top.raw().len());
+    for f in top.fields() {
+        if is_content_field(top.field_name(f)) {
+            out.extend_from_slice(top.field_raw(f));
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(top.body());
+    out
+}
+
+/// Content-* fields describe the MIME entity (RFC 2045 §9), not the message.
+pub fn is_content_field(name: &str) -> bool {
+    name.len() > 8
+        && name
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("content-"))
+}
+
+/// The single From addr-spec of a message (RFC 5322 §3.6.2 allows a list; we count only a
+/// message with exactly one From field holding exactly one mailbox).
+pub fn single_from(top: &Entity<'_>) -> Option<String> {
+    let mut fields = top.get_all("From");
+    let f = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    let addrs = mime::address::addr_specs(top.field_value(f));
+    match addrs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+enum Kind {
+    Pkcs7Mime,
+    MultipartSignedSmime,
+    Other,
+}
+
+fn kind(ct: &mime::ContentType) -> Kind {
+    if ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime") {
+        Kind::Pkcs7Mime
+    } else if ct.is("multipart/signed")
+        && ct.param("protocol").is_some_and(|p| {
+            p.eq_ignore_ascii_case("application/pkcs7-signature")
+                || p.eq_ignore_ascii_case("application/x-pkcs7-signature")
+        })
+    {
+        Kind::MultipartSignedSmime
+    } else {
+        Kind::Other
+    }
+}
+
+/// Peels every layer of `message` (already CRLF-canonical).
+pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Failure> {
+    let top = Entity::parse(message)?;
+    if top.fields().is_empty() {
+        return Err(mime::MimeError::NoHeaders.into());
+    }
+    let mut cur = content_entity(&top);
+    let mut layers = Vec::new();
+    let mut signed_entity: Option<Vec<u8>> = None;
+    for _ in 0..=MAX_LAYERS {
+        let e = Entity::parse(&cur)?;
+        let ct = e.content_type()?;
+        let next = match kind(&ct) {
+            Kind::Other => {
+                check_cbc_rule(&layers)?;
+                return Ok(Unwrapped {
+                    content: cur,
+                    layers,
+                    signed_entity,
+                });
+            }
+            _ if layers.len() >= MAX_LAYERS => {
+                return Err(Failure::malformed("Too many nested S/MIME layers"));
+            }
+            Kind::Pkcs7Mime => {
+                let der = e.decoded_body()?;
+                match smime::parse(&der)? {
+                    smime::CmsObject::Enveloped(ed) => {
+                        if !ctx.allow_cbc {
+                            return Err(Failure::algorithm(
+                                "Unauthenticated (CBC) S/MIME encryption is refused by policy (DESIGN §3 rule 2)",
+                            ));
+                        }
+                        let d = smime::decrypt_enveloped(&ed, ctx)?;
+                        layers.push(Layer::Encrypted {
+                            technology: Technology::Smime,
+                            cipher: d.cipher,
+                            authenticated: d.authenticated,
+                        });
+                        signed_entity = None;
+                        mime::to_crlf(&d.plaintext).into_owned()
+                    }
+                    smime::CmsObject::AuthEnveloped(aed) => {
+                        let d = smime::decrypt_auth_enveloped(&aed, ctx)?;
+                        layers.push(Layer::Encrypted {
+                            technology: Technology::Smime,
+                            cipher: d.cipher,
+                            authenticated: d.authenticated,
+                        });
+                        signed_entity = None;
+                        mime::to_crlf(&d.plaintext).into_owned()
+                    }
+                    smime::CmsObject::Signed(sd) => {
+                        let Some(content) = smime::econtent(&sd) else {
+                            return Err(Failure::malformed(
+                                "S/MIME signed-data without encapsulated content",
+                            ));
+                        };
+                        let content = mime::to_crlf(&content).into_owned();
+                        let verdict = smime::verify_signed(&sd, &content, false, ctx);
+                        layers.push(Layer::Signed(verdict));
+                        signed_entity = Some(cur.clone());
+                        content
+                    }
+                }
+            }
+            Kind::MultipartSignedSmime => {
+                let mp = e.multipart()?;
+                // RFC 1847 §2.1: exactly two body parts, the content and the signature.
+                let [signed, sig] = mp.parts.as_slice() else {
+                    return Err(Failure::malformed(
+                        "multipart/signed must have exactly two parts",
+                    ));
+                };
+                let signed_bytes = cur.get(signed.clone()).unwrap_or_default().to_vec();
+                let sig_entity = Entity::parse(cur.get(sig.clone()).unwrap_or_default())?;
+                let sig_ct = sig_entity.content_type()?;
+                if !(sig_ct.is("application/pkcs7-signature")
+                    || sig_ct.is("application/x-pkcs7-signature"))
+                {
+                    return Err(Failure::malformed(
+                        "multipart/signed: the second part is not an S/MIME signature",
+                    ));
+                }
+                let der = sig_entity.decoded_body()?;
+                let smime::CmsObject::Signed(sd) = smime::parse(&der)? else {
+                    return Err(Failure::malformed(
+                        "multipart/signed: the signature part is not a SignedData",
+                    ));
+                };
+                let mut verdict = smime::verify_signed(&sd, &signed_bytes, true, ctx);
+                if sd.encap_content_info.econtent.is_some() {
+                    // A detached signature that also carries content: two readers could
+                    // show two different texts (Johnny: eContent confusion). Never valid.
+                    for s in &mut verdict.signers {
+                        s.failure.get_or_insert(Reason::Malformed(
+                            "detached signature also carries encapsulated content".into(),
+                        ));
+                    }
+                    if verdict.signers.is_empty() {
+                        verdict.signers.push(verdict::SignerVerdict {
+                            addresses: Vec::new(),
+                            subject: String::new(),
+                            failure: Some(Reason::NoSigner),
+                        });
+                    }
+                }
+                layers.push(Layer::Signed(verdict));
+                signed_entity = Some(cur.clone());
+                signed_bytes
+            }
+        };
+        cur = next;
+    }
+    Err(Failure::malformed("Too many nested S/MIME layers"))
+}
+
+/// DESIGN §3 rule 2: CBC EnvelopedData carries no integrity protection. We accept its
+/// plaintext only when the entity it decrypted to is, as a whole, signed with a valid
+/// signature. Anything else is the uniform integrity failure.
+fn check_cbc_rule(layers: &[Layer]) -> Result<(), Failure> {
+    for (i, l) in layers.iter().enumerate() {
+        if let Layer::Encrypted {
+            authenticated: false,
+            ..
+        } = l
+        {
+            let covered = matches!(layers.get(i + 1), Some(Layer::Signed(v)) if v.valid());
+            if !covered {
+                tracing::debug!("CBC plaintext is not covered by a valid inner signature");
+                return Err(Failure::crypto());
+            }
+        }
+    }
+    Ok(())
+}

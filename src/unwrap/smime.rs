@@ -1,0 +1,504 @@
+//! S/MIME layers: CMS EnvelopedData (RFC 5652 §6), AuthEnvelopedData (RFC 5083 with
+//! AES-GCM, RFC 5084), and SignedData (RFC 5652 §5), as written by openssl and gpgsm
+//! (BER, indefinite lengths).
+//!
+//! Decryption never releases unauthenticated plaintext as final: GCM is checked before
+//! any byte exists; CBC output is handed back marked unauthenticated, and the caller
+//! refuses it unless an inner signature covers it (DESIGN §3 rules 1-2). Every failure
+//! from the key unwrap to the content layer is the same [`Failure::crypto`] (rule 3).
+
+use cms::authenveloped_data::AuthEnvelopedData;
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::enveloped_data::{
+    EncryptedContentInfo, EnvelopedData, RecipientIdentifier, RecipientInfo, RecipientInfos,
+};
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode as _, Encode as _, Sequence};
+use reseal_keystore::{HashAlg, KeyTransport};
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+use super::UnwrapContext;
+use super::verdict::{Reason, SignatureVerdict, SignerVerdict, Technology};
+use crate::crypto::{self, oid, sym};
+use crate::error::Failure;
+use crate::pki;
+
+/// Bound on the number of RecipientInfos and SignerInfos we look at.
+const MAX_INFOS: usize = 64;
+
+/// A parsed top-level CMS object.
+pub enum CmsObject {
+    Enveloped(Box<EnvelopedData>),
+    AuthEnveloped(Box<AuthEnvelopedData>),
+    Signed(Box<SignedData>),
+}
+
+/// Parses a ContentInfo (DER or BER) and its content.
+pub fn parse(der_or_ber: &[u8]) -> Result<CmsObject, Failure> {
+    let bad = |what: &str| Failure::malformed(format!("Malformed S/MIME object: {what}"));
+    let ci = ContentInfo::from_ber(der_or_ber).map_err(|_| bad("not a CMS ContentInfo"))?;
+    // The inner content is itself BER: re-read it under BER rules.
+    let inner = ci.content.to_der().map_err(|_| bad("content"))?;
+    match ci.content_type {
+        oid::ENVELOPED_DATA => EnvelopedData::from_ber(&inner)
+            .map(|e| CmsObject::Enveloped(Box::new(e)))
+            .map_err(|_| bad("EnvelopedData")),
+        oid::AUTH_ENVELOPED_DATA => AuthEnvelopedData::from_ber(&inner)
+            .map(|e| CmsObject::AuthEnveloped(Box::new(e)))
+            .map_err(|_| bad("AuthEnvelopedData")),
+        oid::SIGNED_DATA => SignedData::from_ber(&inner)
+            .map(|s| CmsObject::Signed(Box::new(s)))
+            .map_err(|_| bad("SignedData")),
+        other => Err(Failure::algorithm(format!(
+            "Unsupported S/MIME content type {}",
+            oid::name(&other)
+        ))),
+    }
+}
+
+/// The result of a successful decryption.
+pub struct Decrypted {
+    pub plaintext: Zeroizing<Vec<u8>>,
+    pub cipher: String,
+    pub authenticated: bool,
+}
+
+/// Matches a RecipientIdentifier against a certificate.
+fn rid_matches(rid: &RecipientIdentifier, cert: &Certificate) -> bool {
+    match rid {
+        RecipientIdentifier::IssuerAndSerialNumber(isn) => {
+            pki::is_issuer_serial(cert, &isn.issuer, &isn.serial_number)
+        }
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+            pki::ski(cert).is_some_and(|s| s == ski.0.as_bytes())
+        }
+    }
+}
+
+/// RSAES-OAEP-params (RFC 4055 §4.1). Defaults are SHA-1 / MGF1-SHA-1 / empty label.
+#[derive(Sequence)]
+struct OaepParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    hash: Option<spki::AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    mask_gen: Option<spki::AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    p_source: Option<spki::AlgorithmIdentifierOwned>,
+}
+
+fn key_transport(alg: &spki::AlgorithmIdentifierOwned) -> Result<KeyTransport, Failure> {
+    match alg.oid {
+        oid::RSA_ENCRYPTION => Ok(KeyTransport::RsaPkcs1v15),
+        oid::RSAES_OAEP => {
+            let unsupported = || Failure::algorithm("Unsupported RSAES-OAEP parameters");
+            let p = match &alg.parameters {
+                None => OaepParams {
+                    hash: None,
+                    mask_gen: None,
+                    p_source: None,
+                },
+                Some(any) => {
+                    let der = any.to_der().map_err(|_| unsupported())?;
+                    OaepParams::from_der(&der).map_err(|_| unsupported())?
+                }
+            };
+            let hash = match &p.hash {
+                None => HashAlg::Sha1,
+                Some(h) => crypto::any_digest(&h.oid).ok_or_else(unsupported)?,
+            };
+            let mgf_hash = match &p.mask_gen {
+                None => HashAlg::Sha1,
+                Some(m) if m.oid == oid::MGF1 => {
+                    let inner = m
+                        .parameters
+                        .as_ref()
+                        .and_then(|a| a.decode_as::<spki::AlgorithmIdentifierOwned>().ok())
+                        .ok_or_else(unsupported)?;
+                    crypto::any_digest(&inner.oid).ok_or_else(unsupported)?
+                }
+                Some(_) => return Err(unsupported()),
+            };
+            if let Some(ps) = &p.p_source {
+                // Only the empty label is supported (pSpecified with an empty OCTET STRING).
+                let empty = ps.oid == oid::P_SPECIFIED
+                    && ps
+                        .parameters
+                        .as_ref()
+                        .and_then(|a| a.decode_as::<OctetString>().ok())
+                        .is_some_and(|o| o.as_bytes().is_empty());
+                if !empty {
+                    return Err(unsupported());
+                }
+            }
+            Ok(KeyTransport::RsaOaep { hash, mgf_hash })
+        }
+        other => Err(Failure::algorithm(format!(
+            "Unsupported key transport {}",
+            oid::name(&other)
+        ))),
+    }
+}
+
+/// The keystore keys that can open `recips`, with the RecipientInfo each opens.
+fn candidates<'a>(
+    recips: &'a RecipientInfos,
+    ctx: &UnwrapContext<'_>,
+) -> Result<Vec<(String, &'a cms::enveloped_data::KeyTransRecipientInfo)>, Failure> {
+    let Some(ks) = ctx.keystore else {
+        return Ok(Vec::new());
+    };
+    let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    for ri in recips.0.iter().take(MAX_INFOS) {
+        let RecipientInfo::Ktri(ktri) = ri else {
+            continue;
+        };
+        for key in ks.decryption_keys(&parties) {
+            if rid_matches(&ktri.rid, &key.certificate) {
+                out.push((key.id.clone(), ktri));
+            }
+        }
+    }
+    Ok(out)
+}
+
+enum ContentCipher {
+    Cbc {
+        key_len: usize,
+        iv: Vec<u8>,
+    },
+    Gcm {
+        key_len: usize,
+        nonce: Vec<u8>,
+        tag_len: usize,
+    },
+}
+
+/// GCMParameters (RFC 5084 §3.2).
+#[derive(Sequence)]
+struct GcmParams {
+    nonce: OctetString,
+    #[asn1(default = "default_icv")]
+    icv_len: u8,
+}
+
+fn default_icv() -> u8 {
+    12
+}
+
+fn content_cipher(eci: &EncryptedContentInfo) -> Result<ContentCipher, Failure> {
+    let alg = &eci.content_enc_alg;
+    let params = || -> Result<Vec<u8>, Failure> {
+        alg.parameters
+            .as_ref()
+            .and_then(|a| a.to_der().ok())
+            .ok_or_else(Failure::crypto)
+    };
+    let cbc = |key_len| -> Result<ContentCipher, Failure> {
+        let iv = OctetString::from_der(&params()?).map_err(|_| Failure::crypto())?;
+        Ok(ContentCipher::Cbc {
+            key_len,
+            iv: iv.as_bytes().to_vec(),
+        })
+    };
+    let gcm = |key_len| -> Result<ContentCipher, Failure> {
+        let p = GcmParams::from_der(&params()?).map_err(|_| Failure::crypto())?;
+        Ok(ContentCipher::Gcm {
+            key_len,
+            nonce: p.nonce.as_bytes().to_vec(),
+            tag_len: usize::from(p.icv_len),
+        })
+    };
+    match alg.oid {
+        oid::AES128_CBC => cbc(16),
+        oid::AES192_CBC => cbc(24),
+        oid::AES256_CBC => cbc(32),
+        oid::AES128_GCM => gcm(16),
+        oid::AES192_GCM => gcm(24),
+        oid::AES256_GCM => gcm(32),
+        other => Err(Failure::algorithm(format!(
+            "Content encryption with {} is refused (RFC 8551 §2.7: AES only)",
+            oid::name(&other)
+        ))),
+    }
+}
+
+/// Decrypts an EnvelopedData (AES-CBC): the result is unauthenticated.
+pub fn decrypt_enveloped(
+    ed: &EnvelopedData,
+    ctx: &UnwrapContext<'_>,
+) -> Result<Decrypted, Failure> {
+    let eci = &ed.encrypted_content;
+    let cipher = content_cipher(eci)?;
+    let ContentCipher::Cbc { key_len, iv } = &cipher else {
+        // GCM inside EnvelopedData has no tag: not a valid combination.
+        return Err(Failure::crypto());
+    };
+    let ct = eci
+        .encrypted_content
+        .as_ref()
+        .ok_or_else(|| Failure::malformed("S/MIME EnvelopedData without content"))?;
+    let ks = ctx.keystore.ok_or_else(no_key)?;
+    let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    for (key_id, ktri) in candidates(&ed.recip_infos, ctx)? {
+        let scheme = key_transport(&ktri.key_enc_alg)?;
+        let cek = ks
+            .unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), *key_len)
+            .map_err(|_| Failure::crypto())?;
+        if let Ok(pt) = sym::cbc_decrypt(&cek, iv, ct.as_bytes()) {
+            return Ok(Decrypted {
+                plaintext: pt,
+                cipher: oid::name(&eci.content_enc_alg.oid),
+                authenticated: false,
+            });
+        }
+    }
+    Err(no_key())
+}
+
+/// The uniform failure, logged with its real cause for the operator only.
+fn no_key() -> Failure {
+    tracing::debug!("no delegated key opens this message");
+    Failure::crypto()
+}
+
+/// Decrypts an AuthEnvelopedData (AES-GCM). Plaintext exists only if the tag verifies.
+pub fn decrypt_auth_enveloped(
+    aed: &AuthEnvelopedData,
+    ctx: &UnwrapContext<'_>,
+) -> Result<Decrypted, Failure> {
+    let eci = &aed.auth_encrypted_content_info;
+    let ContentCipher::Gcm {
+        key_len,
+        nonce,
+        tag_len,
+    } = content_cipher(eci)?
+    else {
+        return Err(Failure::crypto());
+    };
+    let mac = aed.mac.as_bytes();
+    if mac.len() != tag_len {
+        return Err(Failure::crypto());
+    }
+    // RFC 5083 §2.2: the AAD is the DER of authAttrs with the SET OF tag.
+    let aad = match &aed.auth_attrs {
+        Some(a) => a.to_der().map_err(|_| Failure::crypto())?,
+        None => Vec::new(),
+    };
+    let ct = eci
+        .encrypted_content
+        .as_ref()
+        .ok_or_else(|| Failure::malformed("S/MIME AuthEnvelopedData without content"))?;
+    let ks = ctx.keystore.ok_or_else(no_key)?;
+    let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    for (key_id, ktri) in candidates(&aed.recip_infos, ctx)? {
+        let scheme = key_transport(&ktri.key_enc_alg)?;
+        let cek = ks
+            .unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), key_len)
+            .map_err(|_| Failure::crypto())?;
+        if let Ok(pt) = sym::gcm_decrypt(&cek, &nonce, ct.as_bytes(), mac, &aad) {
+            return Ok(Decrypted {
+                plaintext: pt,
+                cipher: oid::name(&eci.content_enc_alg.oid),
+                authenticated: true,
+            });
+        }
+    }
+    Err(no_key())
+}
+
+/// The certificates carried in a SignedData.
+pub fn certificates(sd: &SignedData) -> Vec<Certificate> {
+    sd.certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c.clone()),
+            CertificateChoices::Other(_) => None,
+        })
+        .take(MAX_INFOS)
+        .collect()
+}
+
+/// The encapsulated content of an opaque SignedData (the eContent OCTET STRING).
+pub fn econtent(sd: &SignedData) -> Option<Vec<u8>> {
+    let any = sd.encap_content_info.econtent.as_ref()?;
+    any.decode_as::<OctetString>()
+        .ok()
+        .map(|o| o.as_bytes().to_vec())
+        .or_else(|| {
+            // BER constructed OCTET STRING inside [0] EXPLICIT: re-read under BER rules.
+            let der = any.to_der().ok()?;
+            OctetString::from_ber(&der)
+                .ok()
+                .map(|o| o.as_bytes().to_vec())
+        })
+}
+
+fn find_signer_cert<'c>(si: &SignerInfo, certs: &'c [Certificate]) -> Option<&'c Certificate> {
+    certs.iter().find(|c| match &si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(isn) => {
+            pki::is_issuer_serial(c, &isn.issuer, &isn.serial_number)
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            pki::ski(c).is_some_and(|s| s == ski.0.as_bytes())
+        }
+    })
+}
+
+fn single_attr(si: &SignerInfo, id: ObjectIdentifier) -> Result<Option<&der::Any>, Reason> {
+    let Some(attrs) = &si.signed_attrs else {
+        return Ok(None);
+    };
+    let mut found = attrs.iter().filter(|a| a.oid == id);
+    let Some(a) = found.next() else {
+        return Ok(None);
+    };
+    // RFC 5652 §5.3: these attributes must appear once, with exactly one value.
+    if found.next().is_some() || a.values.len() != 1 {
+        return Err(Reason::BadAttributes(format!(
+            "{} must have one value",
+            oid::name(&id)
+        )));
+    }
+    Ok(a.values.iter().next())
+}
+
+/// Verifies one SignerInfo over `content`; returns the verdict for this signer.
+fn verify_signer(
+    si: &SignerInfo,
+    econtent_type: ObjectIdentifier,
+    content: &[u8],
+    certs: &[Certificate],
+    ctx: &UnwrapContext<'_>,
+) -> SignerVerdict {
+    let mut v = SignerVerdict {
+        addresses: Vec::new(),
+        subject: String::new(),
+        failure: None,
+    };
+    let Some(cert) = find_signer_cert(si, certs) else {
+        v.failure = Some(Reason::UnknownSigner);
+        return v;
+    };
+    v.subject = pki::subject(cert);
+    v.addresses = pki::cert_emails(cert);
+    v.failure = check_signer(si, cert, econtent_type, content, certs, ctx, &v.addresses).err();
+    v
+}
+
+fn check_signer(
+    si: &SignerInfo,
+    cert: &Certificate,
+    econtent_type: ObjectIdentifier,
+    content: &[u8],
+    certs: &[Certificate],
+    ctx: &UnwrapContext<'_>,
+    addresses: &[String],
+) -> Result<(), Reason> {
+    let digest_alg = crypto::signature_digest(&si.digest_alg.oid).map_err(sig_reason)?;
+    let digest = crypto::hash(digest_alg, content);
+    let signed_bytes = match &si.signed_attrs {
+        Some(attrs) => {
+            // RFC 5652 §5.3/§11.1: content-type must be present and match eContentType.
+            let ct = single_attr(si, oid::ATTR_CONTENT_TYPE)?
+                .ok_or_else(|| Reason::BadAttributes("no content-type attribute".into()))?;
+            let ct: ObjectIdentifier = ct
+                .decode_as()
+                .map_err(|_| Reason::BadAttributes("content-type".into()))?;
+            if ct != econtent_type {
+                return Err(Reason::BadAttributes(
+                    "content-type does not match the content".into(),
+                ));
+            }
+            // RFC 5652 §11.2: message-digest must equal the digest of the content.
+            let md = single_attr(si, oid::ATTR_MESSAGE_DIGEST)?
+                .ok_or_else(|| Reason::BadAttributes("no message-digest attribute".into()))?;
+            let md: OctetString = md
+                .decode_as()
+                .map_err(|_| Reason::BadAttributes("message-digest".into()))?;
+            if md.as_bytes() != digest.as_slice() {
+                return Err(Reason::DigestMismatch);
+            }
+            // RFC 5652 §5.4: the signature covers the DER of the SET OF attributes.
+            attrs
+                .to_der()
+                .map_err(|_| Reason::Malformed("signed attributes".into()))?
+        }
+        None => {
+            // RFC 5652 §5.3: without signed attributes the content must be id-data.
+            if econtent_type != oid::DATA {
+                return Err(Reason::BadAttributes(
+                    "signed attributes are required".into(),
+                ));
+            }
+            content.to_vec()
+        }
+    };
+    crypto::verify(
+        cert.tbs_certificate().subject_public_key_info(),
+        &si.signature_algorithm,
+        Some(digest_alg),
+        &signed_bytes,
+        si.signature.as_bytes(),
+    )
+    .map_err(sig_reason)?;
+    let anchors: Vec<Certificate> = ctx.anchors.to_vec();
+    pki::validate(cert, certs, &anchors, ctx.now, pki::Purpose::Sign)
+        .map_err(|e| Reason::Untrusted(e.to_string()))?;
+    // DESIGN §3 rule 5: the signer speaks for the single From addr-spec.
+    match &ctx.from {
+        None => Err(Reason::NoSingleFrom),
+        Some(from) if addresses.iter().any(|a| a == from) => Ok(()),
+        Some(from) => Err(Reason::SignerNotFrom {
+            signer: addresses.to_vec(),
+            from: from.clone(),
+        }),
+    }
+}
+
+fn sig_reason(e: crypto::SigError) -> Reason {
+    match e {
+        crypto::SigError::Weak(a) => Reason::WeakAlgorithm(a),
+        crypto::SigError::Unsupported(a) => Reason::Unsupported(a),
+        crypto::SigError::BadKey => Reason::Malformed("unusable public key".into()),
+        crypto::SigError::Invalid => Reason::BadSignature,
+    }
+}
+
+/// Verifies every SignerInfo of `sd` over `content` (the detached part's bytes, or the
+/// eContent). Valid only if all of them verify (DESIGN §3 rule 5).
+pub fn verify_signed(
+    sd: &SignedData,
+    content: &[u8],
+    detached: bool,
+    ctx: &UnwrapContext<'_>,
+) -> SignatureVerdict {
+    let certs = certificates(sd);
+    let econtent_type = sd.encap_content_info.econtent_type;
+    let mut signers: Vec<SignerVerdict> = sd
+        .signer_infos
+        .0
+        .iter()
+        .take(MAX_INFOS)
+        .map(|si| verify_signer(si, econtent_type, content, &certs, ctx))
+        .collect();
+    if sd.signer_infos.0.len() > MAX_INFOS {
+        // Signers we did not check can never count as verified.
+        signers.push(SignerVerdict {
+            addresses: Vec::new(),
+            subject: String::new(),
+            failure: Some(Reason::Unsupported(format!(
+                "more than {MAX_INFOS} signers"
+            ))),
+        });
+    }
+    SignatureVerdict {
+        technology: Technology::Smime,
+        detached,
+        signers,
+    }
+}

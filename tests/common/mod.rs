@@ -1,0 +1,199 @@
+//! Shared helpers for the integration tests: the `reseal` binary, a keystore fixture
+//! made through the CLI, and the real peers (openssl, gpgsm).
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const PASS: &str = "correct horse battery staple";
+
+pub fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/smime")
+}
+
+pub fn v(name: &str) -> PathBuf {
+    vectors().join(name)
+}
+
+pub fn read(name: &str) -> Vec<u8> {
+    std::fs::read(v(name)).unwrap_or_else(|e| panic!("vector {name}: {e}"))
+}
+
+pub fn reseal() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_reseal"));
+    c.env("RESEAL_PASSPHRASE", PASS).env_remove("RESEAL_LOG");
+    c
+}
+
+/// Runs a command with `stdin`, returning its output.
+pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    {
+        let mut si = child.stdin.take().expect("stdin");
+        // A process that exits early closes its stdin; that is not a test failure here.
+        let _ = si.write_all(stdin);
+    }
+    child.wait_with_output().expect("wait")
+}
+
+pub fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A temporary keystore that holds alice's delegated key (sign + decrypt), bob's and
+/// erin's certificates, and the test root as trust anchor.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn keystore(&self) -> PathBuf {
+        self.dir.path().join("ks")
+    }
+
+    pub fn new() -> Fixture {
+        let f = Fixture::empty();
+        f.keys(&[
+            "import",
+            "--pkcs12",
+            &v("alice.p12").display().to_string(),
+            "--pkcs12-password-file",
+            &v("alice.p12.pass").display().to_string(),
+            "--for",
+            "alice@example.com",
+        ]);
+        f.keys(&[
+            "import-cert",
+            &v("bob.pem").display().to_string(),
+            &v("erin.pem").display().to_string(),
+        ]);
+        f.keys(&["trust", &v("ca.pem").display().to_string()]);
+        f
+    }
+
+    /// An initialised keystore with nothing in it.
+    pub fn empty() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = Fixture { dir };
+        // The KDF floor keeps the suite fast; production uses the default costs.
+        f.keys(&["init", "--kdf-memory-mib", "8", "--kdf-passes", "1"]);
+        f
+    }
+
+    /// Runs `reseal keys <args> --keystore <ks>` and asserts success.
+    pub fn keys(&self, args: &[&str]) -> Output {
+        let out = self.keys_raw(args);
+        ok(&out, &format!("reseal keys {args:?}"));
+        out
+    }
+
+    pub fn keys_raw(&self, args: &[&str]) -> Output {
+        let mut c = reseal();
+        c.arg("keys").args(args).arg("--keystore").arg(self.keystore());
+        run(c, b"")
+    }
+
+    /// Writes a config file into the fixture folder and returns its path.
+    pub fn config(&self, toml: &str) -> PathBuf {
+        let p = self.dir.path().join("reseal.toml");
+        std::fs::write(&p, toml).expect("write config");
+        p
+    }
+
+    /// `reseal process` with this keystore.
+    pub fn process(&self, input: &[u8], mail_from: &str, rcpts: &[&str], config: Option<&Path>) -> Output {
+        let mut c = reseal();
+        c.arg("process").arg("--keystore").arg(self.keystore());
+        if let Some(cfg) = config {
+            c.arg("--config").arg(cfg);
+        }
+        c.arg("--mail-from").arg(mail_from);
+        for r in rcpts {
+            c.arg("--rcpt").arg(r);
+        }
+        run(c, input)
+    }
+
+    pub fn tmp(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, data).expect("write tmp");
+        p
+    }
+}
+
+/// `openssl cms -decrypt` with a recipient's key; returns the decrypted entity or the
+/// error text.
+pub fn openssl_decrypt(msg: &[u8], who: &str) -> Result<Vec<u8>, String> {
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-decrypt", "-recip"])
+        .arg(v(&format!("{who}.pem")))
+        .arg("-inkey")
+        .arg(v(&format!("{who}.key")));
+    let out = run(c, msg);
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// `openssl cms -verify -CAfile ca.pem -purpose smimesign`; returns the signed content.
+pub fn openssl_verify(msg: &[u8]) -> Result<Vec<u8>, String> {
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-verify", "-purpose", "smimesign", "-CAfile"])
+        .arg(v("ca.pem"));
+    let out = run(c, msg);
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The signer certificate(s) openssl reports for a signed message.
+pub fn openssl_signer_emails(msg: &[u8], dir: &Path) -> String {
+    let certs = dir.join("signers.pem");
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-verify", "-purpose", "smimesign", "-CAfile"])
+        .arg(v("ca.pem"))
+        .arg("-signer")
+        .arg(&certs);
+    let out = run(c, msg);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = Command::new("openssl");
+    c.args(["x509", "-noout", "-email", "-in"]).arg(&certs);
+    String::from_utf8_lossy(&run(c, b"").stdout).trim().to_owned()
+}
+
+/// The Content-* fields + body of a plain message: what a client signs or encrypts.
+pub fn inner_entity(msg: &[u8]) -> Vec<u8> {
+    let e = reseal::mime::Entity::parse(msg).expect("parse");
+    reseal::unwrap::content_entity(&e)
+}
+
+pub fn header_block(msg: &[u8]) -> String {
+    let e = reseal::mime::Entity::parse(msg).expect("parse");
+    String::from_utf8_lossy(&msg[..e.header_end()]).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The reply text without the per-message trace id.
+pub fn reply_without_trace(out: &Output) -> String {
+    let s = stderr(out);
+    s.split(" [OPES").next().unwrap_or_default().trim().to_owned()
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
