@@ -1,0 +1,115 @@
+//! `reseal keys ...` as an operator uses it.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn list_json_shows_public_facts_only() {
+    let f = Fixture::new();
+    let out = f.keys(&["list", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = &j["keys"][0];
+    assert_eq!(key["delegations"][0], "alice@example.com");
+    assert_eq!(key["uses"], serde_json::json!(["sign", "decrypt"]));
+    assert_eq!(key["algorithm"], "RSA-2048");
+    assert_eq!(key["certificate"]["addresses"][0], "alice@example.com");
+    assert!(key["certificate"]["not_after"].as_str().unwrap().starts_with("21"));
+    assert_eq!(j["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(j["trust_anchors"].as_array().unwrap().len(), 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("PRIVATE"));
+    let plain = f.keys(&["list"]);
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("for: alice@example.com"));
+}
+
+#[test]
+fn wrong_passphrase_and_missing_keystore_are_clear_errors() {
+    let f = Fixture::new();
+    let mut c = reseal();
+    c.env("RESEAL_PASSPHRASE", "not it").args(["keys", "list", "--keystore"]).arg(f.keystore());
+    let out = run(c, b"");
+    assert_eq!(out.status.code(), Some(78));
+    assert_eq!(stderr(&out).trim(), "reseal keys: wrong passphrase for the keystore");
+    let out = f.keys_raw(&["init"]);
+    assert_ne!(out.status.code(), Some(0), "init twice must fail");
+    let mut c = reseal();
+    c.args(["keys", "list", "--keystore", "/nonexistent/ks"]);
+    let out = run(c, b"");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(stderr(&out).contains("keys init"));
+    // No passphrase at all.
+    let mut c = reseal();
+    c.env_remove("RESEAL_PASSPHRASE").args(["keys", "list", "--keystore"]).arg(f.keystore());
+    let out = run(c, b"");
+    assert!(stderr(&out).contains("RESEAL_PASSPHRASE"));
+    // A passphrase file works as well as the environment.
+    let pf = f.tmp("pass.txt", format!("{PASS}\n").as_bytes());
+    let mut c = reseal();
+    c.env_remove("RESEAL_PASSPHRASE")
+        .args(["keys", "list", "--keystore"])
+        .arg(f.keystore())
+        .arg("--passphrase-file")
+        .arg(&pf);
+    ok(&run(c, b""), "passphrase file");
+}
+
+#[test]
+fn remove_and_reimport() {
+    let f = Fixture::new();
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    let id = j["keys"][0]["id"].as_str().unwrap().to_owned();
+    f.keys(&["remove", &id]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert!(j["keys"].as_array().unwrap().is_empty());
+    let out = f.keys_raw(&["remove", &id]);
+    assert_ne!(out.status.code(), Some(0));
+    // Without the key, alice's mail is no longer signed.
+    let out = f.process(&read("msg-plain.eml"), "alice@example.com", &["bob@example.org"], None);
+    ok(&out, "process");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    assert!(!contains(&dec, b"multipart/signed"));
+}
+
+#[test]
+fn ecdsa_key_from_sec1_pem_signs() {
+    let f = Fixture::new();
+    f.keys(&[
+        "import",
+        "--key",
+        &v("carol.ec.pem").display().to_string(),
+        "--cert",
+        &v("carol.pem").display().to_string(),
+        "--for",
+        "carol@example.com",
+    ]);
+    let msg = String::from_utf8(read("msg-plain.eml")).unwrap().replace("Alice <alice@example.com>", "Carol <carol@example.com>");
+    let out = f.process(msg.as_bytes(), "carol@example.com", &["bob@example.org"], None);
+    ok(&out, "carol");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    openssl_verify(&dec).unwrap();
+    assert_eq!(openssl_signer_emails(&dec, f.dir.path()), "carol@example.com");
+}
+
+#[test]
+fn legacy_pkcs12_and_domain_delegation() {
+    let f = Fixture::empty();
+    f.keys(&[
+        "import",
+        "--pkcs12",
+        &v("alice-legacy.p12").display().to_string(),
+        "--pkcs12-password-file",
+        &v("alice.p12.pass").display().to_string(),
+        "--for",
+        "@example.com",
+        "--use",
+        "sign",
+    ]);
+    f.keys(&["trust", &v("ca.pem").display().to_string()]);
+    let out = f.process(&read("msg-plain.eml"), "alice@example.com", &["carol@example.com"], None);
+    ok(&out, "sign only");
+    openssl_verify(&out.stdout).unwrap();
+    // A sign-only key cannot decrypt: mail encrypted to alice is refused uniformly.
+    let out = f.process(&read("openssl-enc-gcm.eml"), "alice@example.com", &["carol@example.com"], None);
+    assert_eq!(out.status.code(), Some(77));
+}
