@@ -43,6 +43,19 @@ impl Gateway {
             .collect()
     }
 
+    fn known_certs(&self) -> Vec<Certificate> {
+        let Some(ks) = &self.keystore else {
+            return Vec::new();
+        };
+        ks.certificates()
+            .iter()
+            .map(|c| c.certificate.clone())
+            .chain(ks.keys().flat_map(|k| {
+                std::iter::once(k.certificate.clone()).chain(k.chain.iter().cloned())
+            }))
+            .collect()
+    }
+
     /// Runs one message through the pipeline.
     pub fn process(&self, env: &Envelope, raw: &[u8], trace: &Trace) -> Result<Outcome, Failure> {
         if raw.len() > self.config.max_message_bytes {
@@ -69,6 +82,7 @@ impl Gateway {
             from: from.clone(),
             now,
             anchors: self.anchors(),
+            known_certs: self.known_certs(),
             allow_cbc: self.config.cbc == CbcPolicy::RequireSignature,
         };
         let unwrapped = unwrap::unwrap(&message, &ctx)?;

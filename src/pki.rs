@@ -186,6 +186,23 @@ fn ca_check(issuer: &Certificate, below: usize) -> Result<(), PathError> {
     Ok(())
 }
 
+/// A trust anchor is trusted by configuration (RFC 5280 §6.1.1 (d)): a v1 root without
+/// basicConstraints is accepted, as OpenSSL does; but an anchor that says it is *not* a
+/// CA, or whose keyUsage forbids certificate signing, or whose path length is exceeded,
+/// is not.
+fn anchor_check(anchor: &Certificate, below: usize) -> Result<(), PathError> {
+    let has_bc = anchor
+        .tbs_certificate()
+        .get_extension::<BasicConstraints>()
+        .map_err(|_| malformed(anchor))?
+        .is_some();
+    if has_bc {
+        ca_check(anchor, below)
+    } else {
+        Ok(())
+    }
+}
+
 /// End-entity checks for e-mail use.
 fn leaf_check(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
     let tbs = leaf.tbs_certificate();
@@ -301,7 +318,7 @@ fn extend(
     for anchor in anchors.iter().filter(|a| may_issue(a, &cert)) {
         let r = check_signature(&cert, anchor)
             .and_then(|()| time_check(anchor, now))
-            .and_then(|()| ca_check(anchor, below));
+            .and_then(|()| anchor_check(anchor, below));
         match r {
             Ok(()) => {
                 path.push(anchor.clone());

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! `reseal keys ...` as an operator uses it.
 
 mod common;
@@ -14,7 +20,12 @@ fn list_json_shows_public_facts_only() {
     assert_eq!(key["uses"], serde_json::json!(["sign", "decrypt"]));
     assert_eq!(key["algorithm"], "RSA-2048");
     assert_eq!(key["certificate"]["addresses"][0], "alice@example.com");
-    assert!(key["certificate"]["not_after"].as_str().unwrap().starts_with("21"));
+    assert!(
+        key["certificate"]["not_after"]
+            .as_str()
+            .unwrap()
+            .starts_with("21")
+    );
     assert_eq!(j["certificates"].as_array().unwrap().len(), 2);
     assert_eq!(j["trust_anchors"].as_array().unwrap().len(), 1);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -27,10 +38,15 @@ fn list_json_shows_public_facts_only() {
 fn wrong_passphrase_and_missing_keystore_are_clear_errors() {
     let f = Fixture::new();
     let mut c = reseal();
-    c.env("RESEAL_PASSPHRASE", "not it").args(["keys", "list", "--keystore"]).arg(f.keystore());
+    c.env("RESEAL_PASSPHRASE", "not it")
+        .args(["keys", "list", "--keystore"])
+        .arg(f.keystore());
     let out = run(c, b"");
     assert_eq!(out.status.code(), Some(78));
-    assert_eq!(stderr(&out).trim(), "reseal keys: wrong passphrase for the keystore");
+    assert_eq!(
+        stderr(&out).trim(),
+        "reseal keys: wrong passphrase for the keystore"
+    );
     let out = f.keys_raw(&["init"]);
     assert_ne!(out.status.code(), Some(0), "init twice must fail");
     let mut c = reseal();
@@ -40,7 +56,9 @@ fn wrong_passphrase_and_missing_keystore_are_clear_errors() {
     assert!(stderr(&out).contains("keys init"));
     // No passphrase at all.
     let mut c = reseal();
-    c.env_remove("RESEAL_PASSPHRASE").args(["keys", "list", "--keystore"]).arg(f.keystore());
+    c.env_remove("RESEAL_PASSPHRASE")
+        .args(["keys", "list", "--keystore"])
+        .arg(f.keystore());
     let out = run(c, b"");
     assert!(stderr(&out).contains("RESEAL_PASSPHRASE"));
     // A passphrase file works as well as the environment.
@@ -65,7 +83,12 @@ fn remove_and_reimport() {
     let out = f.keys_raw(&["remove", &id]);
     assert_ne!(out.status.code(), Some(0));
     // Without the key, alice's mail is no longer signed.
-    let out = f.process(&read("msg-plain.eml"), "alice@example.com", &["bob@example.org"], None);
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
     ok(&out, "process");
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
     assert!(!contains(&dec, b"multipart/signed"));
@@ -83,12 +106,22 @@ fn ecdsa_key_from_sec1_pem_signs() {
         "--for",
         "carol@example.com",
     ]);
-    let msg = String::from_utf8(read("msg-plain.eml")).unwrap().replace("Alice <alice@example.com>", "Carol <carol@example.com>");
-    let out = f.process(msg.as_bytes(), "carol@example.com", &["bob@example.org"], None);
+    let msg = String::from_utf8(read("msg-plain.eml"))
+        .unwrap()
+        .replace("Alice <alice@example.com>", "Carol <carol@example.com>");
+    let out = f.process(
+        msg.as_bytes(),
+        "carol@example.com",
+        &["bob@example.org"],
+        None,
+    );
     ok(&out, "carol");
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
     openssl_verify(&dec).unwrap();
-    assert_eq!(openssl_signer_emails(&dec, f.dir.path()), "carol@example.com");
+    assert_eq!(
+        openssl_signer_emails(&dec, f.dir.path()),
+        "carol@example.com"
+    );
 }
 
 #[test]
@@ -106,10 +139,20 @@ fn legacy_pkcs12_and_domain_delegation() {
         "sign",
     ]);
     f.keys(&["trust", &v("ca.pem").display().to_string()]);
-    let out = f.process(&read("msg-plain.eml"), "alice@example.com", &["carol@example.com"], None);
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["carol@example.com"],
+        None,
+    );
     ok(&out, "sign only");
     openssl_verify(&out.stdout).unwrap();
     // A sign-only key cannot decrypt: mail encrypted to alice is refused uniformly.
-    let out = f.process(&read("openssl-enc-gcm.eml"), "alice@example.com", &["carol@example.com"], None);
+    let out = f.process(
+        &read("openssl-enc-gcm.eml"),
+        "alice@example.com",
+        &["carol@example.com"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(77));
 }

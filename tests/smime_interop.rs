@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! Interop both ways with real S/MIME tools: what openssl and gpgsm make, `reseal
 //! process` opens; what Reseal makes, `openssl cms` (and gpgsm) decrypt and verify.
 
@@ -25,14 +31,22 @@ fn round_trip(f: &Fixture, vector: &str, from: &str, expect_signer: &str) -> Vec
     ok(&out, vector);
     let msg = out.stdout;
     let headers = header_block(&msg);
-    assert!(headers.starts_with("Received: by "), "{vector}: Received first:\n{headers}");
-    assert!(headers.contains("\r\nOPES-System: "), "{vector}: OPES-System:\n{headers}");
+    assert!(
+        headers.starts_with("Received: by "),
+        "{vector}: Received first:\n{headers}"
+    );
+    assert!(
+        headers.contains("\r\nOPES-System: "),
+        "{vector}: OPES-System:\n{headers}"
+    );
     assert!(
         headers.contains("smime-type=authEnveloped-data"),
         "{vector}: default output is AuthEnvelopedData:\n{headers}"
     );
-    let dec = openssl_decrypt(&msg, "bob").unwrap_or_else(|e| panic!("{vector}: bob cannot decrypt: {e}"));
-    let content = openssl_verify(&dec).unwrap_or_else(|e| panic!("{vector}: openssl does not verify: {e}"));
+    let dec = openssl_decrypt(&msg, "bob")
+        .unwrap_or_else(|e| panic!("{vector}: bob cannot decrypt: {e}"));
+    let content =
+        openssl_verify(&dec).unwrap_or_else(|e| panic!("{vector}: openssl does not verify: {e}"));
     let signer = openssl_signer_emails(&dec, f.dir.path());
     assert_eq!(signer, expect_signer, "{vector}: signer");
     let want = inner_entity(&read(source_of(vector)));
@@ -127,17 +141,30 @@ fn rsa_3072_signing_key_and_pem_import() {
     let msg = String::from_utf8(read("msg-plain.eml"))
         .unwrap()
         .replace("Alice <alice@example.com>", "Dave <dave@example.com>");
-    let out = f.process(msg.as_bytes(), "dave@example.com", &["bob@example.org"], None);
+    let out = f.process(
+        msg.as_bytes(),
+        "dave@example.com",
+        &["bob@example.org"],
+        None,
+    );
     ok(&out, "dave");
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
     openssl_verify(&dec).unwrap();
-    assert_eq!(openssl_signer_emails(&dec, f.dir.path()), "dave@example.com");
+    assert_eq!(
+        openssl_signer_emails(&dec, f.dir.path()),
+        "dave@example.com"
+    );
 }
 
 #[test]
 fn sign_only_when_the_recipient_has_no_certificate() {
     let f = Fixture::new();
-    let out = f.process(&read("msg-plain.eml"), "alice@example.com", &["carol@example.com"], None);
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["carol@example.com"],
+        None,
+    );
     ok(&out, "sign only");
     let h = header_block(&out.stdout);
     assert!(h.contains("multipart/signed"), "{h}");
@@ -148,11 +175,17 @@ fn sign_only_when_the_recipient_has_no_certificate() {
 #[test]
 fn lf_only_input_is_canonicalised() {
     let f = Fixture::new();
-    let lf: Vec<u8> = read("msg-plain.eml").into_iter().filter(|&b| b != b'\r').collect();
+    let lf: Vec<u8> = read("msg-plain.eml")
+        .into_iter()
+        .filter(|&b| b != b'\r')
+        .collect();
     let out = f.process(&lf, "alice@example.com", &["bob@example.org"], None);
     ok(&out, "lf");
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
-    assert_eq!(openssl_verify(&dec).unwrap(), inner_entity(&read("msg-plain.eml")));
+    assert_eq!(
+        openssl_verify(&dec).unwrap(),
+        inner_entity(&read("msg-plain.eml"))
+    );
 }
 
 #[test]
@@ -165,11 +198,19 @@ fn cbc_and_pkcs1v15_output_for_configured_domains() {
         key_transport = "rsa-pkcs1v15"
         "#,
     );
-    let out = f.process(&read("msg-attach.eml"), "alice@example.com", &["bob@example.org"], Some(&cfg));
+    let out = f.process(
+        &read("msg-attach.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
     ok(&out, "cbc");
     assert!(header_block(&out.stdout).contains("smime-type=enveloped-data"));
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
-    assert_eq!(openssl_verify(&dec).unwrap(), inner_entity(&read("msg-attach.eml")));
+    assert_eq!(
+        openssl_verify(&dec).unwrap(),
+        inner_entity(&read("msg-attach.eml"))
+    );
 }
 
 /// gpgsm (libksba/libgcrypt) as the recipient's client: it does neither GCM nor OAEP,
@@ -184,7 +225,12 @@ fn gpgsm_decrypts_and_verifies_resealed_mail() {
         key_transport = "rsa-pkcs1v15"
         "#,
     );
-    let out = f.process(&read("openssl-enc-gcm.eml"), "alice@example.com", &["bob@example.org"], Some(&cfg));
+    let out = f.process(
+        &read("openssl-enc-gcm.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
     ok(&out, "process");
     let gpg = Gpgsm::new_for_bob();
     let dec = gpg.decrypt(&out.stdout);
@@ -206,41 +252,73 @@ struct Gpgsm {
 impl Gpgsm {
     fn cmd(&self) -> std::process::Command {
         let mut c = std::process::Command::new("gpgsm");
-        c.env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase-fd", "0"]);
+        c.env("GNUPGHOME", self.home.path()).args([
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase-fd",
+            "0",
+        ]);
         c
     }
 
     fn new_for_bob() -> Gpgsm {
         // A short path: gpg-agent's socket must fit in sun_path.
-        let home = tempfile::Builder::new().prefix("g").tempdir_in("/tmp").unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("g")
+            .tempdir_in("/tmp")
+            .unwrap();
         std::fs::write(home.path().join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
-        std::fs::write(home.path().join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
+        std::fs::write(
+            home.path().join("gpg-agent.conf"),
+            "allow-loopback-pinentry\n",
+        )
+        .unwrap();
         let g = Gpgsm { home };
         // Bob's key as a legacy PKCS#12, the only kind gpgsm reads.
         let p12 = g.home.path().join("bob.p12");
         let mut c = std::process::Command::new("openssl");
-        c.args(["pkcs12", "-export", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-passout", "pass:", "-inkey"])
-            .arg(v("bob.key"))
-            .arg("-in")
-            .arg(v("bob.pem"))
-            .arg("-certfile")
-            .arg(v("ica.pem"))
-            .arg("-out")
-            .arg(&p12);
+        c.args([
+            "pkcs12",
+            "-export",
+            "-keypbe",
+            "PBE-SHA1-3DES",
+            "-certpbe",
+            "PBE-SHA1-3DES",
+            "-macalg",
+            "sha1",
+            "-passout",
+            "pass:",
+            "-inkey",
+        ])
+        .arg(v("bob.key"))
+        .arg("-in")
+        .arg(v("bob.pem"))
+        .arg("-certfile")
+        .arg(v("ica.pem"))
+        .arg("-out")
+        .arg(&p12);
         ok(&run(c, b""), "openssl pkcs12");
         let mut c = g.cmd();
-        c.arg("--import").arg(v("ca.pem")).arg(v("ica.pem")).arg(v("alice.pem"));
+        c.arg("--import")
+            .arg(v("ca.pem"))
+            .arg(v("ica.pem"))
+            .arg(v("alice.pem"));
         ok(&run(c, b""), "gpgsm import certs");
         let mut c = g.cmd();
         c.arg("--import").arg(&p12);
         ok(&run(c, b""), "gpgsm import p12");
         // Trust the root.
         let mut c = std::process::Command::new("openssl");
-        c.args(["x509", "-noout", "-fingerprint", "-sha1", "-in"]).arg(v("ca.pem"));
+        c.args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
+            .arg(v("ca.pem"));
         let fp = String::from_utf8(run(c, b"").stdout).unwrap();
         let fp = fp.trim().rsplit('=').next().unwrap().to_owned();
-        std::fs::write(g.home.path().join("trustlist.txt"), format!("{fp} S relax\n")).unwrap();
+        std::fs::write(
+            g.home.path().join("trustlist.txt"),
+            format!("{fp} S relax\n"),
+        )
+        .unwrap();
         g
     }
 
@@ -267,7 +345,10 @@ impl Gpgsm {
         let out = run(c, b"");
         ok(&out, "gpgsm --verify");
         let status = String::from_utf8_lossy(&out.stdout);
-        assert!(status.contains("GOODSIG") && status.contains("VALIDSIG"), "{status}");
+        assert!(
+            status.contains("GOODSIG") && status.contains("VALIDSIG"),
+            "{status}"
+        );
     }
 }
 
@@ -278,4 +359,54 @@ impl Drop for Gpgsm {
             .args(["--kill", "all"])
             .status();
     }
+}
+
+/// A message made by openssl during the test (not a stored vector), signed without
+/// embedding the certificate (`-nocerts`): the signer is found in the keystore's
+/// directory, and the chain still has to reach the trust anchor.
+#[test]
+fn fresh_openssl_message_signed_without_certificates() {
+    let f = Fixture::new();
+    let inner = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nFresh text \xc3\xa4\xc3\xb6\xc3\xbc made during the test.\r\n";
+    let inner_path = f.tmp("inner.txt", inner);
+    let signed = f.dir.path().join("signed.eml");
+    let mut c = std::process::Command::new("openssl");
+    c.args(["cms", "-sign", "-nocerts", "-md", "sha256", "-signer"])
+        .arg(v("alice.pem"))
+        .arg("-inkey")
+        .arg(v("alice.key"))
+        .arg("-in")
+        .arg(&inner_path)
+        .arg("-out")
+        .arg(&signed);
+    ok(&run(c, b""), "openssl sign");
+    let enc = f.dir.path().join("enc.eml");
+    let mut c = std::process::Command::new("openssl");
+    c.args([
+        "cms",
+        "-encrypt",
+        "-aes-256-gcm",
+        "-from",
+        "Alice <alice@example.com>",
+        "-to",
+        "bob@example.org",
+        "-subject",
+        "fresh",
+        "-in",
+    ])
+    .arg(&signed)
+    .arg("-out")
+    .arg(&enc)
+    .arg(v("alice.pem"));
+    ok(&run(c, b""), "openssl encrypt");
+    let out = f.process(
+        &std::fs::read(&enc).unwrap(),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "process");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    let content = openssl_verify(&dec).unwrap();
+    assert!(contains(&content, "Fresh text äöü".as_bytes()));
 }

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! The keystore's own guarantees: sealing, passphrase, tamper detection, delegation
 //! enforced at the operation, and no secret in Debug or error text.
 
@@ -8,7 +14,9 @@ use reseal_keystore::{
 };
 
 fn v(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors/smime").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../vectors/smime")
+        .join(name)
 }
 
 fn pass() -> SecretString {
@@ -28,7 +36,10 @@ fn import_alice(store: &mut Keystore, uses: Uses) -> String {
     let pw = SecretString::from(std::fs::read_to_string(v("alice.p12.pass")).unwrap());
     store
         .import_key(
-            KeySource::Pkcs12 { der: &der, password: &pw },
+            KeySource::Pkcs12 {
+                der: &der,
+                password: &pw,
+            },
             vec!["alice@example.com".parse().unwrap()],
             uses,
         )
@@ -50,7 +61,10 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
     assert!(matches!(e, Error::WrongPassphrase), "{e}");
     assert_eq!(e.to_string(), "wrong passphrase for the keystore");
     assert_eq!(before, snapshot(&ks));
-    assert!(matches!(Keystore::init(&ks, &pass(), KdfParams::FLOOR), Err(Error::AlreadyExists(_))));
+    assert!(matches!(
+        Keystore::init(&ks, &pass(), KdfParams::FLOOR),
+        Err(Error::AlreadyExists(_))
+    ));
 }
 
 fn walk(p: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -74,16 +88,26 @@ fn files_are_private_and_hold_no_plaintext_key() {
     import_alice(&mut store, Uses::BOTH);
     let key_pem = std::fs::read_to_string(v("alice.key")).unwrap();
     // Any 40-character run of the key's base64 would betray the plaintext key.
-    let lines: Vec<&str> = key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let lines: Vec<&str> = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     for (path, data) in walk(&dir.path().join("ks")) {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{path}");
         let text = String::from_utf8_lossy(&data);
         for l in &lines {
-            assert!(!text.contains(&l[..40.min(l.len())]), "{path} contains key material");
+            assert!(
+                !text.contains(&l[..40.min(l.len())]),
+                "{path} contains key material"
+            );
         }
     }
-    let mode = std::fs::metadata(dir.path().join("ks")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(dir.path().join("ks"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o700);
     // Debug shows no secret either.
     let dbg = format!("{store:?} {:?}", store.keys().collect::<Vec<_>>());
@@ -109,25 +133,61 @@ fn delegation_is_enforced_by_the_keystore_itself() {
     let (_dir, mut store) = new_store();
     let id = import_alice(&mut store, Uses::BOTH);
     let digest = [7u8; 32];
-    assert!(store.sign_digest(&id, "alice@example.com", HashAlg::Sha256, &digest).is_ok());
-    let e = store.sign_digest(&id, "bob@example.com", HashAlg::Sha256, &digest).unwrap_err();
-    assert!(matches!(e, Error::NotDelegated { .. }), "{e}");
-    // SHA-1 signatures are never made.
-    assert!(store.sign_digest(&id, "alice@example.com", HashAlg::Sha1, &[0u8; 20]).is_err());
+    assert!(
+        store
+            .sign_digest(&id, "alice@example.com", HashAlg::Sha256, &digest)
+            .is_ok()
+    );
     let e = store
-        .unwrap_cek(&id, &["mallory@evil.test"], KeyTransport::RsaPkcs1v15, &[0u8; 256], 32)
+        .sign_digest(&id, "bob@example.com", HashAlg::Sha256, &digest)
         .unwrap_err();
     assert!(matches!(e, Error::NotDelegated { .. }), "{e}");
-    assert!(store.signer_for("alice@example.com", reseal_keystore::now()).is_some());
-    assert!(store.signer_for("carol@example.com", reseal_keystore::now()).is_none());
+    // SHA-1 signatures are never made.
+    assert!(
+        store
+            .sign_digest(&id, "alice@example.com", HashAlg::Sha1, &[0u8; 20])
+            .is_err()
+    );
+    let e = store
+        .unwrap_cek(
+            &id,
+            &["mallory@evil.test"],
+            KeyTransport::RsaPkcs1v15,
+            &[0u8; 256],
+            32,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::NotDelegated { .. }), "{e}");
+    assert!(
+        store
+            .signer_for("alice@example.com", reseal_keystore::now())
+            .is_some()
+    );
+    assert!(
+        store
+            .signer_for("carol@example.com", reseal_keystore::now())
+            .is_none()
+    );
 }
 
 #[test]
 fn uses_are_enforced() {
     let (_dir, mut store) = new_store();
-    let id = import_alice(&mut store, Uses { sign: true, decrypt: false });
+    let id = import_alice(
+        &mut store,
+        Uses {
+            sign: true,
+            decrypt: false,
+        },
+    );
     let e = store
-        .unwrap_cek(&id, &["alice@example.com"], KeyTransport::RsaPkcs1v15, &[0u8; 256], 32)
+        .unwrap_cek(
+            &id,
+            &["alice@example.com"],
+            KeyTransport::RsaPkcs1v15,
+            &[0u8; 256],
+            32,
+        )
         .unwrap_err();
     assert!(matches!(e, Error::UseNotAllowed { .. }), "{e}");
     assert_eq!(store.decryption_keys(&["alice@example.com"]).count(), 0);
@@ -142,11 +202,21 @@ fn bad_key_transport_gives_a_random_key_not_an_error() {
     let id = import_alice(&mut store, Uses::BOTH);
     for scheme in [
         KeyTransport::RsaPkcs1v15,
-        KeyTransport::RsaOaep { hash: HashAlg::Sha256, mgf_hash: HashAlg::Sha256 },
-        KeyTransport::RsaOaep { hash: HashAlg::Sha1, mgf_hash: HashAlg::Sha1 },
+        KeyTransport::RsaOaep {
+            hash: HashAlg::Sha256,
+            mgf_hash: HashAlg::Sha256,
+        },
+        KeyTransport::RsaOaep {
+            hash: HashAlg::Sha1,
+            mgf_hash: HashAlg::Sha1,
+        },
     ] {
-        let a = store.unwrap_cek(&id, &["alice@example.com"], scheme, &[1u8; 256], 32).unwrap();
-        let b = store.unwrap_cek(&id, &["alice@example.com"], scheme, &[1u8; 256], 32).unwrap();
+        let a = store
+            .unwrap_cek(&id, &["alice@example.com"], scheme, &[1u8; 256], 32)
+            .unwrap();
+        let b = store
+            .unwrap_cek(&id, &["alice@example.com"], scheme, &[1u8; 256], 32)
+            .unwrap();
         assert_eq!(a.len(), 32);
         if scheme != KeyTransport::RsaPkcs1v15 {
             // OAEP failures get fresh random keys.
@@ -162,7 +232,10 @@ fn imports_every_key_format() {
     let legacy = std::fs::read(v("alice-legacy.p12")).unwrap();
     let id = store
         .import_key(
-            KeySource::Pkcs12 { der: &legacy, password: &pw },
+            KeySource::Pkcs12 {
+                der: &legacy,
+                password: &pw,
+            },
             vec!["@example.com".parse().unwrap()],
             Uses::BOTH,
         )
@@ -171,7 +244,10 @@ fn imports_every_key_format() {
     // Wrong PKCS#12 password: a clear error, no secret in it.
     let e = store
         .import_key(
-            KeySource::Pkcs12 { der: &std::fs::read(v("alice.p12")).unwrap(), password: &SecretString::from("x".to_owned()) },
+            KeySource::Pkcs12 {
+                der: &std::fs::read(v("alice.p12")).unwrap(),
+                password: &SecretString::from("x".to_owned()),
+            },
             vec!["alice@example.com".parse().unwrap()],
             Uses::BOTH,
         )
@@ -187,7 +263,11 @@ fn imports_every_key_format() {
         let chain = std::fs::read(v("ica.pem")).unwrap();
         store
             .import_key(
-                KeySource::Pem { key: &k, cert: &c, chain: Some(&chain) },
+                KeySource::Pem {
+                    key: &k,
+                    cert: &c,
+                    chain: Some(&chain),
+                },
                 vec![for_.parse::<Delegation>().unwrap()],
                 Uses::BOTH,
             )
@@ -208,12 +288,22 @@ fn imports_every_key_format() {
         .unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
     // Domain delegation covers the domain; exact address wins over domain.
-    assert_eq!(store.signer_for("zed@example.com", reseal_keystore::now()).map(|k| k.id.clone()), Some(id));
-    let carol = store.signer_for("carol@example.com", reseal_keystore::now()).unwrap();
+    assert_eq!(
+        store
+            .signer_for("zed@example.com", reseal_keystore::now())
+            .map(|k| k.id.clone()),
+        Some(id)
+    );
+    let carol = store
+        .signer_for("carol@example.com", reseal_keystore::now())
+        .unwrap();
     assert_eq!(carol.delegations[0].as_str(), "carol@example.com");
     // Remove.
     let first = store.keys().next().unwrap().id.clone();
     store.remove(&first).unwrap();
     assert_eq!(store.keys().count(), 3);
-    assert!(matches!(store.remove("../keystore"), Err(Error::NoSuchEntry(_))));
+    assert!(matches!(
+        store.remove("../keystore"),
+        Err(Error::NoSuchEntry(_))
+    ));
 }

@@ -31,6 +31,10 @@ pub struct UnwrapContext<'a> {
     /// Seconds since the epoch, for certificate validity.
     pub now: u64,
     pub anchors: Vec<Certificate>,
+    /// Certificates known from the keystore's directory: used to find a signer whose
+    /// certificate the message does not carry (`openssl cms -sign -nocerts`), and as
+    /// intermediates. Never trusted by themselves.
+    pub known_certs: Vec<Certificate>,
     /// Whether unauthenticated (CBC) encryption may be opened at all.
     pub allow_cbc: bool,
 }

@@ -477,7 +477,8 @@ pub fn verify_signed(
     detached: bool,
     ctx: &UnwrapContext<'_>,
 ) -> SignatureVerdict {
-    let certs = certificates(sd);
+    let mut certs = certificates(sd);
+    certs.extend(ctx.known_certs.iter().cloned());
     let econtent_type = sd.encap_content_info.econtent_type;
     let mut signers: Vec<SignerVerdict> = sd
         .signer_infos

@@ -28,7 +28,9 @@ pub fn reseal() -> Command {
 
 /// Runs a command with `stdin`, returning its output.
 pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     {
         let mut si = child.stdin.take().expect("stdin");
@@ -97,7 +99,10 @@ impl Fixture {
 
     pub fn keys_raw(&self, args: &[&str]) -> Output {
         let mut c = reseal();
-        c.arg("keys").args(args).arg("--keystore").arg(self.keystore());
+        c.arg("keys")
+            .args(args)
+            .arg("--keystore")
+            .arg(self.keystore());
         run(c, b"")
     }
 
@@ -109,7 +114,13 @@ impl Fixture {
     }
 
     /// `reseal process` with this keystore.
-    pub fn process(&self, input: &[u8], mail_from: &str, rcpts: &[&str], config: Option<&Path>) -> Output {
+    pub fn process(
+        &self,
+        input: &[u8],
+        mail_from: &str,
+        rcpts: &[&str],
+        config: Option<&Path>,
+    ) -> Output {
         let mut c = reseal();
         c.arg("process").arg("--keystore").arg(self.keystore());
         if let Some(cfg) = config {
@@ -167,10 +178,16 @@ pub fn openssl_signer_emails(msg: &[u8], dir: &Path) -> String {
         .arg("-signer")
         .arg(&certs);
     let out = run(c, msg);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut c = Command::new("openssl");
     c.args(["x509", "-noout", "-email", "-in"]).arg(&certs);
-    String::from_utf8_lossy(&run(c, b"").stdout).trim().to_owned()
+    String::from_utf8_lossy(&run(c, b"").stdout)
+        .trim()
+        .to_owned()
 }
 
 /// The Content-* fields + body of a plain message: what a client signs or encrypts.
@@ -191,7 +208,11 @@ pub fn stderr(out: &Output) -> String {
 /// The reply text without the per-message trace id.
 pub fn reply_without_trace(out: &Output) -> String {
     let s = stderr(out);
-    s.split(" [OPES").next().unwrap_or_default().trim().to_owned()
+    s.split(" [OPES")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
