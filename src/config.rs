@@ -46,6 +46,7 @@ struct RawRecipientPolicy {
     sign: Option<bool>,
     cipher: Option<Cipher>,
     key_transport: Option<KeyTransportChoice>,
+    technology: Option<TechnologyChoice>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +56,7 @@ struct RawPolicy {
     sign: Option<bool>,
     cipher: Option<Cipher>,
     key_transport: Option<KeyTransportChoice>,
+    technology: Option<TechnologyChoice>,
     preserve_encryption: Option<bool>,
     #[serde(default)]
     domain: BTreeMap<String, RawRecipientPolicy>,
@@ -100,6 +102,18 @@ pub enum KeyTransportChoice {
     RsaPkcs1v15,
 }
 
+/// Which protection technology to use for a recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TechnologyChoice {
+    /// S/MIME only.
+    Smime,
+    /// OpenPGP (PGP/MIME) only.
+    Openpgp,
+    /// Whichever the recipient has keys for (the default).
+    Auto,
+}
+
 /// What to do with CBC EnvelopedData, which has no integrity protection (DESIGN §3 rule 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -118,6 +132,7 @@ pub struct RecipientPolicy {
     pub sign: bool,
     pub cipher: Cipher,
     pub key_transport: KeyTransportChoice,
+    pub technology: TechnologyChoice,
 }
 
 impl RecipientPolicy {
@@ -126,6 +141,7 @@ impl RecipientPolicy {
         sign: true,
         cipher: Cipher::Aes256Gcm,
         key_transport: KeyTransportChoice::RsaOaep,
+        technology: TechnologyChoice::Auto,
     };
 
     fn overlay(self, raw: &RawRecipientPolicy) -> RecipientPolicy {
@@ -134,6 +150,7 @@ impl RecipientPolicy {
             sign: raw.sign.unwrap_or(self.sign),
             cipher: raw.cipher.unwrap_or(self.cipher),
             key_transport: raw.key_transport.unwrap_or(self.key_transport),
+            technology: raw.technology.unwrap_or(self.technology),
         }
     }
 }
@@ -276,6 +293,7 @@ impl Config {
             sign: raw.policy.sign,
             cipher: raw.policy.cipher,
             key_transport: raw.policy.key_transport,
+            technology: raw.policy.technology,
         });
         let mut domain_policy = BTreeMap::new();
         for (domain, p) in &raw.policy.domain {

@@ -29,10 +29,111 @@ pub struct KeyListing {
 }
 
 #[derive(Debug, Serialize)]
+pub struct SubkeyListing {
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub flags: Vec<&'static str>,
+    pub created: String,
+    pub expires: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PgpCertListing {
+    pub id: String,
+    pub fingerprint: String,
+    pub version: u8,
+    pub userids: Vec<String>,
+    pub created: String,
+    pub expires: Option<String>,
+    pub expired: bool,
+    pub revoked: bool,
+    pub subkeys: Vec<SubkeyListing>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PgpKeyListing {
+    pub id: String,
+    pub kind: &'static str,
+    pub delegations: Vec<String>,
+    pub uses: Vec<&'static str>,
+    pub certificate: PgpCertListing,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Listing {
     pub keys: Vec<KeyListing>,
     pub certificates: Vec<CertListing>,
     pub trust_anchors: Vec<CertListing>,
+    pub openpgp_keys: Vec<PgpKeyListing>,
+    pub openpgp_certificates: Vec<PgpCertListing>,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn pgp_listing(id: &str, cert: &sequoia_openpgp::Cert) -> PgpCertListing {
+    use sequoia_openpgp::policy::StandardPolicy;
+    use sequoia_openpgp::types::RevocationStatus;
+    let p = StandardPolicy::new();
+    let vc = cert.with_policy(&p, None).ok();
+    let expires = vc
+        .as_ref()
+        .and_then(|vc| vc.primary_key().key_expiration_time())
+        .map(rfc3339);
+    let expired = vc.as_ref().is_none_or(|vc| vc.alive().is_err());
+    let revoked = matches!(
+        cert.revocation_status(&p, None),
+        RevocationStatus::Revoked(_)
+    );
+    let subkeys = cert
+        .keys()
+        .subkeys()
+        .map(|ka| {
+            use sequoia_openpgp::cert::amalgamation::ValidateAmalgamation as _;
+            let valid = ka.with_policy(&p, None).ok();
+            let mut flags = Vec::new();
+            if let Some(f) = valid.as_ref().and_then(|v| v.key_flags()) {
+                if f.for_signing() {
+                    flags.push("sign");
+                }
+                if f.for_transport_encryption() || f.for_storage_encryption() {
+                    flags.push("encrypt");
+                }
+                if f.for_authentication() {
+                    flags.push("auth");
+                }
+            }
+            SubkeyListing {
+                fingerprint: ka.key().fingerprint().to_hex(),
+                algorithm: ka.key().pk_algo().to_string(),
+                flags,
+                created: rfc3339(ka.key().creation_time()),
+                expires: valid
+                    .as_ref()
+                    .and_then(|v| v.key_expiration_time())
+                    .map(rfc3339),
+                revoked: matches!(ka.revocation_status(&p, None), RevocationStatus::Revoked(_)),
+            }
+        })
+        .collect();
+    PgpCertListing {
+        id: id.to_owned(),
+        fingerprint: cert.fingerprint().to_hex(),
+        version: cert.primary_key().key().version(),
+        userids: cert
+            .userids()
+            .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            .collect(),
+        created: rfc3339(cert.primary_key().key().creation_time()),
+        expires,
+        expired,
+        revoked,
+        subkeys,
+    }
 }
 
 fn cert_listing(id: &str, cert: &x509_cert::Certificate, now: u64) -> CertListing {
@@ -55,6 +156,16 @@ fn cert_listing(id: &str, cert: &x509_cert::Certificate, now: u64) -> CertListin
     }
 }
 
+fn uses_names(u: reseal_keystore::Uses) -> Vec<&'static str> {
+    u.to_list()
+        .iter()
+        .map(|u| match u {
+            reseal_keystore::Use::Sign => "sign",
+            reseal_keystore::Use::Decrypt => "decrypt",
+        })
+        .collect()
+}
+
 /// Builds the listing of an open keystore.
 pub fn keys_listing(ks: &Keystore) -> Listing {
     let now = reseal_keystore::now();
@@ -66,15 +177,7 @@ pub fn keys_listing(ks: &Keystore) -> Listing {
                 kind: "smime",
                 algorithm: k.algorithm.to_string(),
                 delegations: k.delegations.iter().map(|d| d.to_string()).collect(),
-                uses: k
-                    .uses
-                    .to_list()
-                    .iter()
-                    .map(|u| match u {
-                        reseal_keystore::Use::Sign => "sign",
-                        reseal_keystore::Use::Decrypt => "decrypt",
-                    })
-                    .collect(),
+                uses: uses_names(k.uses),
                 certificate: cert_listing(&k.id, &k.certificate, now),
                 chain: k.chain.iter().map(pki::subject).collect(),
             })
@@ -88,6 +191,21 @@ pub fn keys_listing(ks: &Keystore) -> Listing {
             .trust_anchors()
             .iter()
             .map(|c| cert_listing(&c.id, &c.certificate, now))
+            .collect(),
+        openpgp_keys: ks
+            .openpgp_keys()
+            .map(|k| PgpKeyListing {
+                id: k.id.clone(),
+                kind: "openpgp",
+                delegations: k.delegations.iter().map(|d| d.to_string()).collect(),
+                uses: uses_names(k.uses),
+                certificate: pgp_listing(&k.id, &k.cert),
+            })
+            .collect(),
+        openpgp_certificates: ks
+            .openpgp_certificates()
+            .iter()
+            .map(|c| pgp_listing(&c.id, &c.cert))
             .collect(),
     }
 }
@@ -127,6 +245,47 @@ impl Listing {
         for c in &self.trust_anchors {
             s.push_str(&format!("  {}\n", c.id));
             s.push_str(&cert_line(c));
+        }
+        let pgp_lines = |c: &PgpCertListing| {
+            let mut t = format!(
+                "    fingerprint: {} (v{})\n    user ids: {}\n    created: {}  expires: {}{}{}\n",
+                c.fingerprint,
+                c.version,
+                c.userids.join("; "),
+                c.created,
+                c.expires.as_deref().unwrap_or("never"),
+                if c.expired { "  EXPIRED" } else { "" },
+                if c.revoked { "  REVOKED" } else { "" },
+            );
+            for sk in &c.subkeys {
+                t.push_str(&format!(
+                    "    subkey {} {} [{}] expires {}{}\n",
+                    sk.fingerprint,
+                    sk.algorithm,
+                    sk.flags.join(","),
+                    sk.expires.as_deref().unwrap_or("never"),
+                    if sk.revoked { " REVOKED" } else { "" }
+                ));
+            }
+            t
+        };
+        s.push_str(&format!("openpgp keys ({}):\n", self.openpgp_keys.len()));
+        for k in &self.openpgp_keys {
+            s.push_str(&format!(
+                "  {}  openpgp\n    for: {}\n    uses: {}\n",
+                k.id,
+                k.delegations.join(", "),
+                k.uses.join(",")
+            ));
+            s.push_str(&pgp_lines(&k.certificate));
+        }
+        s.push_str(&format!(
+            "openpgp certificates ({}):\n",
+            self.openpgp_certificates.len()
+        ));
+        for c in &self.openpgp_certificates {
+            s.push_str(&format!("  {}\n", c.id));
+            s.push_str(&pgp_lines(c));
         }
         s
     }

@@ -78,8 +78,14 @@ enum KeysCommand {
         #[command(flatten)]
         ks: KeystoreArgs,
         /// PKCS#12 file (OpenSSL 3 AES/PBKDF2 or legacy 3DES/SHA-1).
-        #[arg(long, conflicts_with_all = ["key", "cert"])]
+        #[arg(long, conflicts_with_all = ["key", "cert", "openpgp"])]
         pkcs12: Option<PathBuf>,
+        /// OpenPGP transferable secret key (armored or binary, v4 or v6).
+        #[arg(long, conflicts_with_all = ["key", "cert"])]
+        openpgp: Option<PathBuf>,
+        /// File holding the passphrase of a protected OpenPGP secret key.
+        #[arg(long, requires = "openpgp")]
+        openpgp_password_file: Option<PathBuf>,
         /// File holding the PKCS#12 password (default: empty password).
         #[arg(long, requires = "pkcs12")]
         pkcs12_password_file: Option<PathBuf>,
@@ -195,6 +201,8 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
             ks,
             pkcs12,
             pkcs12_password_file,
+            openpgp,
+            openpgp_password_file,
             key,
             cert,
             chain,
@@ -212,17 +220,31 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
             } else {
                 Uses::from_list(&uses)
             };
+            let read_password = |f: &Path| -> Result<SecretString, Failure> {
+                let t = zeroize::Zeroizing::new(read_file(f)?);
+                let s = std::str::from_utf8(&t)
+                    .map_err(|_| Failure::config("the password file is not UTF-8"))?;
+                Ok(SecretString::from(
+                    s.trim_end_matches(['\r', '\n']).to_owned(),
+                ))
+            };
+            if let Some(pgp) = openpgp {
+                let data = zeroize::Zeroizing::new(read_file(&pgp)?);
+                let password = openpgp_password_file
+                    .as_deref()
+                    .map(read_password)
+                    .transpose()?;
+                let id = store
+                    .import_openpgp(&data, password.as_ref(), delegations, uses)
+                    .map_err(ks_failure)?;
+                println!("{id}");
+                return Ok(());
+            }
             let id = match (pkcs12, key, cert) {
                 (Some(p12), None, None) => {
                     let der = read_file(&p12)?;
                     let password = match pkcs12_password_file {
-                        Some(f) => {
-                            let t = read_file(&f)?;
-                            let s = String::from_utf8(t).map_err(|_| {
-                                Failure::config("the PKCS#12 password file is not UTF-8")
-                            })?;
-                            SecretString::from(s.trim_end_matches(['\r', '\n']).to_owned())
-                        }
+                        Some(f) => read_password(&f)?,
                         None => SecretString::from(String::new()),
                     };
                     store
@@ -254,7 +276,7 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
                 }
                 _ => {
                     return Err(Failure::config(
-                        "give either --pkcs12 FILE or --key KEY --cert CERT",
+                        "give --pkcs12 FILE, --openpgp FILE, or --key KEY --cert CERT",
                     ));
                 }
             };

@@ -13,7 +13,7 @@ use crate::envelope::Envelope;
 use crate::error::Failure;
 use crate::mime::{self, Entity};
 use crate::policy;
-use crate::reseal::{self, Plan};
+use crate::reseal;
 use crate::trace::{self, Trace};
 use crate::unwrap::{self, Layer, UnwrapContext};
 
@@ -84,6 +84,15 @@ impl Gateway {
             anchors: self.anchors(),
             known_certs: self.known_certs(),
             allow_cbc: self.config.cbc == CbcPolicy::RequireSignature,
+            pgp_certs: ks
+                .map(|k| {
+                    k.openpgp_certificates()
+                        .iter()
+                        .map(|c| c.cert.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            max_plaintext: self.config.max_message_bytes,
         };
         let unwrapped = unwrap::unwrap(&message, &ctx)?;
 
@@ -103,21 +112,28 @@ impl Gateway {
             }
         }
 
-        // Decide what to do.
+        // Decide what to do: encryption first (it fixes the technology), then the
+        // signature in the same technology.
+        let incoming = unwrapped.layers.first().map(|l| match l {
+            Layer::Encrypted { technology, .. } => *technology,
+            Layer::Signed(v) => v.technology,
+        });
+        let facts = policy::Facts {
+            mail_from: &env.mail_from,
+            from: from.as_deref(),
+            rcpts: &env.rcpts,
+            incoming,
+            arrived_encrypted: unwrapped.was_encrypted(),
+            now,
+        };
+        let encrypt = policy::plan_encryption(&self.config, ks, &facts)?;
         let signer = policy::signer(
             &self.config,
             ks,
-            &env.mail_from,
-            from.as_deref(),
-            &env.rcpts,
-            now,
+            &facts,
+            encrypt.as_ref().map(|e| e.technology()),
         );
-        let encrypt =
-            policy::plan_encryption(&self.config, ks, &env.rcpts, unwrapped.was_encrypted(), now)?;
-        let encrypted_to: Vec<String> = encrypt
-            .as_ref()
-            .map(|p| p.recipients.iter().map(|r| r.address.clone()).collect())
-            .unwrap_or_default();
+        let encrypted_to: Vec<String> = encrypt.as_ref().map(|p| p.addresses()).unwrap_or_default();
 
         let nothing_to_do = !unwrapped.was_encrypted() && signer.is_none() && encrypt.is_none();
         let (body_message, original_signature_kept) = if nothing_to_do {
@@ -132,11 +148,11 @@ impl Gateway {
                 (None, Some(signed)) => (signed.clone(), true),
                 (None, None) => (unwrapped.content.clone(), false),
             };
-            let plan = Plan {
-                sign: signer.map(|k| (k, env.mail_from.as_str())),
+            let decision = policy::Decision {
+                sign: signer,
                 encrypt,
             };
-            let protected = reseal::protect(entity, &plan, ks)?;
+            let protected = reseal::protect(entity, &decision, &env.mail_from, ks)?;
             (reseal::compose(&top, &protected), kept)
         };
 

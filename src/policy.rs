@@ -1,18 +1,21 @@
-//! Policy: whether to sign, whether and how to encrypt, for one envelope.
+//! Policy: whether to sign, whether and how to encrypt, with which technology, for one
+//! envelope.
 //!
 //! The rules live here as plain functions of the configuration, the keystore and the
 //! envelope, so that they can be tested without crypto.
 
-use reseal_keystore::{KeyInfo, Keystore};
+use reseal_keystore::{KeyInfo, Keystore, OpenpgpKeyInfo};
+use sequoia_openpgp::Cert;
 use x509_cert::Certificate;
 
-use crate::config::{Cipher, Config, EncryptMode};
+use crate::config::{Cipher, Config, EncryptMode, TechnologyChoice};
 use crate::error::Failure;
 use crate::pki;
 use crate::reseal::smime::Recipient;
+use crate::unwrap::Technology;
 
-/// The recipient certificate from the directory for `addr`: one that names the address,
-/// is valid now, and allows key encipherment. The one that expires last wins.
+/// The S/MIME certificate from the directory for `addr`: one that names the address, is
+/// valid now, and allows key encipherment. The one that expires last wins.
 pub fn recipient_cert(ks: &Keystore, addr: &str, now: u64) -> Option<Certificate> {
     ks.certificates()
         .iter()
@@ -24,31 +27,137 @@ pub fn recipient_cert(ks: &Keystore, addr: &str, now: u64) -> Option<Certificate
         .cloned()
 }
 
+/// The OpenPGP certificate from the directory for `addr`: a valid user ID with that
+/// address and a usable encryption subkey. The most recently created key wins.
+pub fn recipient_pgp_cert(ks: &Keystore, addr: &str) -> Option<Cert> {
+    ks.openpgp_certificates()
+        .iter()
+        .map(|c| &c.cert)
+        .chain(ks.openpgp_keys().map(|k| &k.cert))
+        .filter(|c| {
+            crate::unwrap::openpgp::cert_addresses(c)
+                .iter()
+                .any(|e| e == addr)
+        })
+        .filter(|c| crate::reseal::openpgp::has_encryption_key(c))
+        .max_by_key(|c| c.primary_key().key().creation_time())
+        .cloned()
+}
+
 /// What to encrypt to.
-pub struct EncryptionPlan {
-    pub recipients: Vec<Recipient>,
-    pub cipher: Cipher,
+pub enum EncryptionPlan {
+    Smime {
+        recipients: Vec<Recipient>,
+        cipher: Cipher,
+    },
+    Openpgp {
+        /// (address, certificate) per recipient.
+        recipients: Vec<(String, Cert)>,
+    },
+}
+
+impl EncryptionPlan {
+    pub fn addresses(&self) -> Vec<String> {
+        match self {
+            EncryptionPlan::Smime { recipients, .. } => {
+                recipients.iter().map(|r| r.address.clone()).collect()
+            }
+            EncryptionPlan::Openpgp { recipients } => {
+                recipients.iter().map(|(a, _)| a.clone()).collect()
+            }
+        }
+    }
+
+    pub fn technology(&self) -> Technology {
+        match self {
+            EncryptionPlan::Smime { .. } => Technology::Smime,
+            EncryptionPlan::Openpgp { .. } => Technology::Openpgp,
+        }
+    }
+}
+
+/// The delegated key to sign with.
+#[derive(Clone, Copy, Debug)]
+pub enum SignWith<'k> {
+    Smime(&'k KeyInfo),
+    Openpgp(&'k OpenpgpKeyInfo),
+}
+
+impl SignWith<'_> {
+    pub fn technology(&self) -> Technology {
+        match self {
+            SignWith::Smime(_) => Technology::Smime,
+            SignWith::Openpgp(_) => Technology::Openpgp,
+        }
+    }
+}
+
+/// What policy needs to know about one message.
+pub struct Facts<'a> {
+    /// Envelope sender, normalised ("" for the null sender).
+    pub mail_from: &'a str,
+    /// The message's single From addr-spec, if there is one.
+    pub from: Option<&'a str>,
+    /// Envelope recipients, normalised.
+    pub rcpts: &'a [String],
+    /// The technology of the message's outermost layer, if it had one.
+    pub incoming: Option<Technology>,
+    pub arrived_encrypted: bool,
+    /// Seconds since the epoch.
+    pub now: u64,
+}
+
+/// The decision for one message.
+pub struct Decision<'k> {
+    pub sign: Option<SignWith<'k>>,
+    pub encrypt: Option<EncryptionPlan>,
+}
+
+fn allows(choice: TechnologyChoice, t: Technology) -> bool {
+    match choice {
+        TechnologyChoice::Auto => true,
+        TechnologyChoice::Smime => t == Technology::Smime,
+        TechnologyChoice::Openpgp => t == Technology::Openpgp,
+    }
+}
+
+/// Preference order: the technology the message arrived in, then S/MIME, then OpenPGP.
+fn preference(incoming: Option<Technology>) -> [Technology; 2] {
+    match incoming {
+        Some(Technology::Openpgp) => [Technology::Openpgp, Technology::Smime],
+        _ => [Technology::Smime, Technology::Openpgp],
+    }
 }
 
 /// Decides encryption for the envelope recipients `rcpts` (normalised).
 ///
-/// One message goes to all recipients, so it is encrypted only when every recipient
-/// can read it. A recipient whose policy is `required` and who has no certificate makes
-/// the message refused, naming that recipient. With `preserve_encryption`, mail that
-/// arrived encrypted is treated as `required` for everyone: the gateway never turns
-/// a sender's encrypted mail into plaintext.
+/// One message goes to all recipients, so it is encrypted only when every recipient can
+/// read it, in one common technology. A recipient whose policy is `required` and who
+/// has no usable key makes the message refused, naming that recipient. With
+/// `preserve_encryption`, mail that arrived encrypted is treated as `required` for
+/// everyone: the gateway never turns a sender's encrypted mail into plaintext.
 pub fn plan_encryption(
     config: &Config,
     ks: Option<&Keystore>,
-    rcpts: &[String],
-    arrived_encrypted: bool,
-    now: u64,
+    facts: &Facts<'_>,
 ) -> Result<Option<EncryptionPlan>, Failure> {
-    let mut recipients = Vec::new();
-    let mut missing_required = Vec::new();
+    let Facts {
+        rcpts,
+        incoming,
+        arrived_encrypted,
+        now,
+        ..
+    } = *facts;
+    struct Want {
+        addr: String,
+        required: bool,
+        smime: Option<Certificate>,
+        pgp: Option<Cert>,
+        cipher: Cipher,
+        kt: crate::config::KeyTransportChoice,
+    }
+    let mut wants = Vec::new();
     let mut never = Vec::new();
-    let mut all_have_certs = true;
-    let mut cipher = Cipher::Aes256Gcm;
     for r in rcpts {
         let p = config.policy_for(r);
         let mode = match p.encrypt {
@@ -61,71 +170,136 @@ pub fn plan_encryption(
             never.push(r.clone());
             continue;
         }
-        match ks.and_then(|k| recipient_cert(k, r, now)) {
-            Some(cert) => {
-                if p.cipher == Cipher::Aes256Cbc {
-                    // The weakest reader decides for the single message.
-                    cipher = Cipher::Aes256Cbc;
-                }
-                recipients.push(Recipient {
-                    address: r.clone(),
-                    certificate: cert,
-                    key_transport: p.key_transport,
-                });
-            }
-            None => {
-                all_have_certs = false;
-                if mode == EncryptMode::Required {
-                    missing_required.push(r.clone());
-                }
-            }
-        }
+        let smime = ks
+            .filter(|_| allows(p.technology, Technology::Smime))
+            .and_then(|k| recipient_cert(k, r, now));
+        let pgp = ks
+            .filter(|_| allows(p.technology, Technology::Openpgp))
+            .and_then(|k| recipient_pgp_cert(k, r));
+        wants.push(Want {
+            addr: r.clone(),
+            required: mode == EncryptMode::Required,
+            smime,
+            pgp,
+            cipher: p.cipher,
+            kt: p.key_transport,
+        });
     }
-    if !missing_required.is_empty() {
+    let missing: Vec<&str> = wants
+        .iter()
+        .filter(|w| w.required && w.smime.is_none() && w.pgp.is_none())
+        .map(|w| w.addr.as_str())
+        .collect();
+    if !missing.is_empty() {
         return Err(Failure::policy(format!(
-            "Encryption is required but there is no usable certificate for <{}>",
-            missing_required.join(">, <")
+            "Encryption is required but there is no usable certificate or key for <{}>",
+            missing.join(">, <")
         )));
     }
-    if !never.is_empty() {
-        if recipients.is_empty() {
-            return Ok(None);
-        }
-        // Some recipients must get plaintext and others want encryption: one message
-        // cannot satisfy both.
+    if !never.is_empty() && !wants.is_empty() && wants.iter().any(|w| w.required) {
         return Err(Failure::policy(format!(
             "Recipients <{}> must not receive encrypted mail, but the others must: send them separately",
             never.join(">, <")
         )));
     }
-    if !all_have_certs || recipients.is_empty() {
+    if wants.is_empty() || !never.is_empty() {
         return Ok(None);
     }
-    Ok(Some(EncryptionPlan { recipients, cipher }))
+    for tech in preference(incoming) {
+        match tech {
+            Technology::Smime if wants.iter().all(|w| w.smime.is_some()) => {
+                let cipher = if wants.iter().any(|w| w.cipher == Cipher::Aes256Cbc) {
+                    // The weakest reader decides for the single message.
+                    Cipher::Aes256Cbc
+                } else {
+                    Cipher::Aes256Gcm
+                };
+                let recipients = wants
+                    .iter()
+                    .filter_map(|w| {
+                        w.smime.clone().map(|certificate| Recipient {
+                            address: w.addr.clone(),
+                            certificate,
+                            key_transport: w.kt,
+                        })
+                    })
+                    .collect();
+                return Ok(Some(EncryptionPlan::Smime { recipients, cipher }));
+            }
+            Technology::Openpgp if wants.iter().all(|w| w.pgp.is_some()) => {
+                let recipients = wants
+                    .iter()
+                    .filter_map(|w| w.pgp.clone().map(|c| (w.addr.clone(), c)))
+                    .collect();
+                return Ok(Some(EncryptionPlan::Openpgp { recipients }));
+            }
+            _ => {}
+        }
+    }
+    // Every recipient has some key, but no single technology covers them all.
+    if wants.iter().any(|w| w.required) {
+        let smime_less: Vec<&str> = wants
+            .iter()
+            .filter(|w| w.smime.is_none())
+            .map(|w| w.addr.as_str())
+            .collect();
+        return Err(Failure::policy(format!(
+            "Encryption is required but no single technology reaches every recipient (no S/MIME certificate for <{}>): send them separately",
+            smime_less.join(">, <")
+        )));
+    }
+    Ok(None)
 }
 
-/// The key to sign with for this envelope, applying DESIGN §3 rule 6: a key delegated
-/// for the envelope sender, and only where the message's single From equals the
-/// envelope sender. The keystore re-checks the delegation when it signs.
+/// The key to sign with, applying DESIGN §3 rule 6: a key delegated for the envelope
+/// sender, and only where the message's single From equals the envelope sender. The
+/// keystore re-checks the delegation when it signs. `tech` forces the technology (the
+/// encryption's); otherwise the recipients' policies, then the incoming message's
+/// technology, then S/MIME before OpenPGP.
 pub fn signer<'k>(
     config: &Config,
     ks: Option<&'k Keystore>,
-    mail_from: &str,
-    from: Option<&str>,
-    rcpts: &[String],
-    now: u64,
-) -> Option<&'k KeyInfo> {
+    facts: &Facts<'_>,
+    tech: Option<Technology>,
+) -> Option<SignWith<'k>> {
+    let Facts {
+        mail_from,
+        from,
+        rcpts,
+        incoming,
+        now,
+        ..
+    } = *facts;
     let ks = ks?;
     if mail_from.is_empty() {
         return None;
     }
-    let wanted = rcpts.is_empty() || rcpts.iter().any(|r| config.policy_for(r).sign);
-    if !wanted {
+    let policies: Vec<_> = rcpts.iter().map(|r| config.policy_for(r)).collect();
+    if !policies.is_empty() && !policies.iter().any(|p| p.sign) {
         return None;
     }
     if from != Some(mail_from) {
         tracing::info!("From does not equal the envelope sender: not signing");
         return None;
     }
-    ks.signer_for(mail_from, now)
+    let order: Vec<Technology> = match tech {
+        Some(t) => vec![t],
+        None => {
+            let all = |t| policies.iter().all(|p| allows(p.technology, t));
+            preference(incoming)
+                .into_iter()
+                .filter(|t| all(*t))
+                .collect()
+        }
+    };
+    for t in order {
+        let found = match t {
+            Technology::Smime => ks.signer_for(mail_from, now).map(SignWith::Smime),
+            Technology::Openpgp => ks.openpgp_signer_for(mail_from).map(SignWith::Openpgp),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }

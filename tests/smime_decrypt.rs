@@ -47,6 +47,8 @@ fn every_cipher_and_key_transport_decrypts_exactly() {
         anchors: Vec::new(),
         known_certs: Vec::new(),
         allow_cbc: true,
+        pgp_certs: Vec::new(),
+        max_plaintext: 1 << 20,
     };
     let want = inner_entity(&read("msg-plain.eml"));
     for (vector, cipher, authenticated) in [

@@ -176,6 +176,22 @@ pub(crate) enum Body {
         certificate: String,
         created: u64,
     },
+    /// A delegated OpenPGP key: the armored public certificate here; the transferable
+    /// secret key is the sealed plaintext.
+    OpenpgpKey {
+        id: String,
+        certificate: String,
+        #[serde(rename = "for")]
+        delegations: Vec<Delegation>,
+        uses: Vec<Use>,
+        created: u64,
+    },
+    /// An OpenPGP recipient certificate (armored).
+    OpenpgpCert {
+        id: String,
+        certificate: String,
+        created: u64,
+    },
 }
 
 impl Body {
@@ -183,7 +199,9 @@ impl Body {
         match self {
             Body::SmimeKey { id, .. }
             | Body::Certificate { id, .. }
-            | Body::TrustAnchor { id, .. } => id,
+            | Body::TrustAnchor { id, .. }
+            | Body::OpenpgpKey { id, .. }
+            | Body::OpenpgpCert { id, .. } => id,
         }
     }
 }

@@ -180,9 +180,14 @@ impl Keystore {
         Ok(id)
     }
 
-    /// Adds recipient certificates to the directory. Returns their ids.
+    /// Adds recipient certificates to the directory: X.509 (PEM or DER) or OpenPGP
+    /// (armored or binary). Returns their ids.
     pub fn import_certificates(&mut self, data: &[u8]) -> Result<Vec<String>, Error> {
-        self.import_public(data, false)
+        if crate::openpgp::looks_like_openpgp(data) {
+            self.import_openpgp_certs(data)
+        } else {
+            self.import_public(data, false)
+        }
     }
 
     /// Adds trust anchors. Returns their ids.

@@ -15,6 +15,7 @@
 
 mod entry;
 mod import;
+mod openpgp;
 mod ops;
 mod seal;
 mod store;
@@ -23,10 +24,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use entry::{Delegation, KeyAlgorithm, Use, Uses};
-pub use import::KeySource;
+pub use import::{KeySource, parse_certificates};
+pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};
 pub use ops::{HashAlg, KeyTransport, SignatureOutput};
 pub use seal::KdfParams;
 pub use secrecy::SecretString;
+pub use sequoia_openpgp;
 pub use x509_cert::Certificate;
 
 /// Everything that can go wrong in the keystore. No variant carries secret bytes.
@@ -111,6 +114,8 @@ pub struct Keystore {
     keys: Vec<ops::HeldKey>,
     certs: Vec<CertInfo>,
     anchors: Vec<CertInfo>,
+    pgp_keys: Vec<openpgp::HeldPgpKey>,
+    pgp_certs: Vec<OpenpgpCertInfo>,
 }
 
 impl fmt::Debug for Keystore {
@@ -120,6 +125,8 @@ impl fmt::Debug for Keystore {
             .field("keys", &self.keys.len())
             .field("certs", &self.certs.len())
             .field("anchors", &self.anchors.len())
+            .field("openpgp_keys", &self.pgp_keys.len())
+            .field("openpgp_certs", &self.pgp_certs.len())
             .finish_non_exhaustive()
     }
 }

@@ -162,6 +162,8 @@ pub(crate) fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Er
         keys: Vec::new(),
         certs: Vec::new(),
         anchors: Vec::new(),
+        pgp_keys: Vec::new(),
+        pgp_certs: Vec::new(),
     };
     let ed = entries_dir(dir);
     let mut names: Vec<PathBuf> = fs::read_dir(&ed)
@@ -255,6 +257,35 @@ impl Keystore {
                     created,
                 });
             }
+            Body::OpenpgpKey {
+                id,
+                certificate,
+                delegations,
+                uses,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let info = crate::OpenpgpKeyInfo {
+                    id,
+                    cert,
+                    delegations,
+                    uses: Uses::from_list(&uses),
+                    created,
+                };
+                self.pgp_keys
+                    .push(crate::openpgp::HeldPgpKey::from_tsk(info, &secret)?);
+            }
+            Body::OpenpgpCert {
+                id,
+                certificate,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                self.pgp_certs
+                    .push(crate::OpenpgpCertInfo { id, cert, created });
+            }
         }
         Ok(())
     }
@@ -280,6 +311,8 @@ impl Keystore {
         self.keys.iter().any(|k| k.info.id == id)
             || self.certs.iter().any(|c| c.id == id)
             || self.anchors.iter().any(|c| c.id == id)
+            || self.pgp_keys.iter().any(|k| k.info.id == id)
+            || self.pgp_certs.iter().any(|c| c.id == id)
     }
 
     /// Removes an entry by id, from disk and from memory.
@@ -300,6 +333,8 @@ impl Keystore {
         self.keys.retain(|k| k.info.id != id);
         self.certs.retain(|c| c.id != id);
         self.anchors.retain(|c| c.id != id);
+        self.pgp_keys.retain(|k| k.info.id != id);
+        self.pgp_certs.retain(|c| c.id != id);
         Ok(())
     }
 }

@@ -4,35 +4,52 @@
 //! Never re-signs content whose incoming signature did not verify (that would launder
 //! a forgery); the pipeline refuses such mail before it gets here.
 
+pub mod openpgp;
 pub mod smime;
 
-use reseal_keystore::{KeyInfo, Keystore};
+use reseal_keystore::Keystore;
 
 use crate::error::Failure;
 use crate::mime::Entity;
-use crate::policy::EncryptionPlan;
+use crate::policy::{Decision, EncryptionPlan, SignWith};
 use crate::unwrap::is_content_field;
 
-/// What to do to the content.
-pub struct Plan<'a> {
-    /// Sign with this delegated key, for this sender.
-    pub sign: Option<(&'a KeyInfo, &'a str)>,
-    pub encrypt: Option<EncryptionPlan>,
-}
-
-/// Protects `entity` (a CRLF MIME entity) as `plan` says and returns the new entity.
+/// Protects `entity` (a CRLF MIME entity) as `decision` says, signing for `sender`, and
+/// returns the new entity.
 pub fn protect(
     entity: Vec<u8>,
-    plan: &Plan<'_>,
+    decision: &Decision<'_>,
+    sender: &str,
     ks: Option<&Keystore>,
 ) -> Result<Vec<u8>, Failure> {
     let mut entity = entity;
-    if let (Some((key, sender)), Some(ks)) = (plan.sign, ks) {
-        let sig = smime::sign_detached(&entity, ks, key, sender)?;
-        entity = smime::multipart_signed(&entity, &sig)?;
+    let pgp_signer = |ks: &Keystore, id: &str| {
+        ks.openpgp_signer(id, sender)
+            .map_err(|e| Failure::policy(format!("Signing refused: {e}")))
+    };
+    if let Some(EncryptionPlan::Openpgp { recipients }) = &decision.encrypt {
+        // OpenPGP: the signature goes inside the encryption (RFC 3156 §6.2).
+        let signer = match (decision.sign, ks) {
+            (Some(SignWith::Openpgp(k)), Some(ks)) => Some(pgp_signer(ks, &k.id)?),
+            _ => None,
+        };
+        let certs: Vec<_> = recipients.iter().map(|(_, c)| c.clone()).collect();
+        let armored = openpgp::encrypt(&entity, &certs, signer)?;
+        return openpgp::multipart_encrypted(&armored);
     }
-    if let Some(enc) = &plan.encrypt {
-        let (der, smime_type) = smime::encrypt(&entity, &enc.recipients, enc.cipher)?;
+    match (decision.sign, ks) {
+        (Some(SignWith::Smime(key)), Some(ks)) => {
+            let sig = smime::sign_detached(&entity, ks, key, sender)?;
+            entity = smime::multipart_signed(&entity, &sig)?;
+        }
+        (Some(SignWith::Openpgp(key)), Some(ks)) => {
+            let sig = openpgp::sign_detached(&entity, pgp_signer(ks, &key.id)?)?;
+            entity = openpgp::multipart_signed(&entity, &sig, openpgp::SIGN_HASH)?;
+        }
+        _ => {}
+    }
+    if let Some(EncryptionPlan::Smime { recipients, cipher }) = &decision.encrypt {
+        let (der, smime_type) = smime::encrypt(&entity, recipients, *cipher)?;
         entity = smime::pkcs7_mime(&der, smime_type);
     }
     Ok(entity)

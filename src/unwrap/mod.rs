@@ -7,6 +7,7 @@
 //! layer's result is recorded as a [`Layer`] with a verdict; what to do with an invalid
 //! verdict is the pipeline's decision, not this module's.
 
+pub mod openpgp;
 pub mod smime;
 pub mod verdict;
 
@@ -37,6 +38,10 @@ pub struct UnwrapContext<'a> {
     pub known_certs: Vec<Certificate>,
     /// Whether unauthenticated (CBC) encryption may be opened at all.
     pub allow_cbc: bool,
+    /// OpenPGP certificates of the directory: the keys whose signatures we can check.
+    pub pgp_certs: Vec<sequoia_openpgp::Cert>,
+    /// The most bytes a decrypted or decompressed layer may produce.
+    pub max_plaintext: usize,
 }
 
 /// The message with its protection removed.
@@ -106,22 +111,116 @@ pub fn single_from(top: &Entity<'_>) -> Option<String> {
 enum Kind {
     Pkcs7Mime,
     MultipartSignedSmime,
+    MultipartSignedPgp,
+    MultipartEncryptedPgp,
+    InlinePgp(Inline),
     Other,
 }
 
-fn kind(ct: &mime::ContentType) -> Kind {
-    if ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime") {
-        Kind::Pkcs7Mime
-    } else if ct.is("multipart/signed")
-        && ct.param("protocol").is_some_and(|p| {
-            p.eq_ignore_ascii_case("application/pkcs7-signature")
-                || p.eq_ignore_ascii_case("application/x-pkcs7-signature")
-        })
+#[derive(Clone, Copy)]
+enum Inline {
+    Encrypted,
+    Signed,
+}
+
+/// Inline PGP counts only when one armored block is the whole body (DESIGN §3 rule 4):
+/// a block with text around it, or two blocks, is left alone.
+fn inline_kind(body: &[u8]) -> Option<Inline> {
+    let t = body.trim_ascii();
+    let count = |needle: &[u8]| t.windows(needle.len()).filter(|w| *w == needle).count();
+    if t.starts_with(b"-----BEGIN PGP MESSAGE-----")
+        && t.ends_with(b"-----END PGP MESSAGE-----")
+        && count(b"-----BEGIN PGP") == 1
     {
-        Kind::MultipartSignedSmime
+        Some(Inline::Encrypted)
+    } else if t.starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
+        && t.ends_with(b"-----END PGP SIGNATURE-----")
+        && count(b"-----BEGIN PGP") == 2
+        && count(b"-----BEGIN PGP SIGNATURE-----") == 1
+    {
+        Some(Inline::Signed)
     } else {
-        Kind::Other
+        None
     }
+}
+
+fn kind(e: &Entity<'_>, ct: &mime::ContentType) -> Result<Kind, Failure> {
+    let protocol = |want: &[&str]| {
+        ct.param("protocol")
+            .is_some_and(|p| want.iter().any(|w| p.eq_ignore_ascii_case(w)))
+    };
+    Ok(
+        if ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime") {
+            Kind::Pkcs7Mime
+        } else if ct.is("multipart/signed")
+            && protocol(&[
+                "application/pkcs7-signature",
+                "application/x-pkcs7-signature",
+            ])
+        {
+            Kind::MultipartSignedSmime
+        } else if ct.is("multipart/signed") && protocol(&["application/pgp-signature"]) {
+            Kind::MultipartSignedPgp
+        } else if ct.is("multipart/encrypted") && protocol(&["application/pgp-encrypted"]) {
+            Kind::MultipartEncryptedPgp
+        } else if ct.is("text/plain") {
+            match inline_kind(&e.decoded_body()?) {
+                Some(k) => Kind::InlinePgp(k),
+                None => Kind::Other,
+            }
+        } else {
+            Kind::Other
+        },
+    )
+}
+
+/// A text/plain entity for inline-PGP plaintext, keeping the original Content-Type.
+fn text_entity(original: &Entity<'_>, text: &[u8]) -> Vec<u8> {
+    let ct = original
+        .get_all("Content-Type")
+        .next()
+        .map(|f| original.field_raw(f).to_vec())
+        .unwrap_or_else(|| b"Content-Type: text/plain; charset=utf-8\r\n".to_vec());
+    let cte: &[u8] = if text.is_ascii() { b"7bit" } else { b"8bit" };
+    let mut out = ct;
+    out.extend_from_slice(b"Content-Transfer-Encoding: ");
+    out.extend_from_slice(cte);
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&mime::to_crlf(text));
+    out
+}
+
+/// The two parts of an RFC 3156 multipart, with the second part's decoded body, after
+/// checking that the control part has the expected type.
+fn pgp_parts(
+    cur: &[u8],
+    e: &Entity<'_>,
+    control: &str,
+    second_is_data: bool,
+) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+    let mp = e.multipart()?;
+    let [first, second] = mp.parts.as_slice() else {
+        return Err(Failure::malformed(
+            "RFC 3156 multipart must have exactly two parts",
+        ));
+    };
+    let first_bytes = cur.get(first.clone()).unwrap_or_default().to_vec();
+    let second_entity = Entity::parse(cur.get(second.clone()).unwrap_or_default())?;
+    if second_is_data {
+        // multipart/encrypted: the first part is the version, the second the data.
+        let version = Entity::parse(&first_bytes)?;
+        if !version.content_type()?.is(control) {
+            return Err(Failure::malformed(format!(
+                "RFC 3156: the first part is not {control}"
+            )));
+        }
+    } else if !second_entity.content_type()?.is(control) {
+        return Err(Failure::malformed(format!(
+            "RFC 3156: the second part is not {control}"
+        )));
+    }
+    let data = second_entity.decoded_body()?.into_owned();
+    Ok((first_bytes, data))
 }
 
 /// Peels every layer of `message` (already CRLF-canonical).
@@ -136,7 +235,7 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
     for _ in 0..=MAX_LAYERS {
         let e = Entity::parse(&cur)?;
         let ct = e.content_type()?;
-        let next = match kind(&ct) {
+        let next = match kind(&e, &ct)? {
             Kind::Other => {
                 check_cbc_rule(&layers)?;
                 return Ok(Unwrapped {
@@ -235,10 +334,52 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
                 signed_entity = Some(cur.clone());
                 signed_bytes
             }
+            Kind::MultipartSignedPgp => {
+                // RFC 3156 §5: the signature covers the first part exactly as sent
+                // (CRLF-canonical, as we hold it).
+                let (signed_bytes, sig) = pgp_parts(&cur, &e, "application/pgp-signature", false)?;
+                let verdict = openpgp::verify_detached(&sig, &signed_bytes, ctx);
+                layers.push(Layer::Signed(verdict));
+                signed_entity = Some(cur.clone());
+                signed_bytes
+            }
+            Kind::MultipartEncryptedPgp => {
+                // RFC 3156 §4 (and §6.2 when the data is also signed).
+                let (_, data) = pgp_parts(&cur, &e, "application/pgp-encrypted", true)?;
+                let r = openpgp::decrypt(&data, ctx)?;
+                let content = mime::to_crlf(&r.content).into_owned();
+                signed_entity = passthrough_pgp(&r, &content);
+                layers.extend(r.layers);
+                content
+            }
+            Kind::InlinePgp(Inline::Encrypted) => {
+                let body = e.decoded_body()?;
+                let r = openpgp::decrypt(&body, ctx)?;
+                let content = text_entity(&e, &r.content);
+                signed_entity = passthrough_pgp(&r, &content);
+                layers.extend(r.layers);
+                content
+            }
+            Kind::InlinePgp(Inline::Signed) => {
+                let body = e.decoded_body()?;
+                let (text, verdict) = openpgp::verify_inline(&body, ctx)?;
+                layers.push(Layer::Signed(verdict));
+                signed_entity = Some(cur.clone());
+                text_entity(&e, &text)
+            }
         };
         cur = next;
     }
     Err(Failure::malformed("Too many nested S/MIME layers"))
+}
+
+/// When a combined signed-and-encrypted OpenPGP message carried valid signatures over
+/// `content`, they still verify as a detached signature over the same bytes: re-wrap
+/// them as PGP/MIME multipart/signed so the sender's signature survives re-encryption.
+fn passthrough_pgp(r: &openpgp::PgpResult, content: &[u8]) -> Option<Vec<u8>> {
+    let sig = r.signatures.first()?;
+    let armored = openpgp::armored_signatures(&r.signatures)?;
+    crate::reseal::openpgp::multipart_signed(content, &armored, sig.hash_algo()).ok()
 }
 
 /// DESIGN §3 rule 2: CBC EnvelopedData carries no integrity protection. We accept its
