@@ -10,6 +10,8 @@ PACKAGES=(
   libssl-dev pkg-config clang
   # S/MIME peers
   openssl gpgsm gpg-agent gnupg
+  # OpenPGP peers
+  sq sqop rnp
   # test tooling
   python3 ca-certificates
 )

@@ -108,6 +108,56 @@ fn key_problem(cert: &Cert, error: &anyhow::Error) -> Reason {
     }
 }
 
+/// Why the signing key cannot be relied on now, if it cannot.
+fn not_alive_now(cert: &Cert, key: &openpgp::Fingerprint) -> Option<Reason> {
+    use openpgp::cert::amalgamation::ValidAmalgamation as _;
+    let p = StandardPolicy::new();
+    if let RevocationStatus::Revoked(_) = cert.revocation_status(&p, None) {
+        return Some(Reason::Untrusted(format!(
+            "key {} is revoked",
+            cert.fingerprint()
+        )));
+    }
+    let vc = match cert.with_policy(&p, None) {
+        Ok(vc) => vc,
+        Err(e) => return Some(key_problem(cert, &e)),
+    };
+    let now = std::time::SystemTime::now();
+    let lifetime =
+        |created: std::time::SystemTime, expires: Option<std::time::SystemTime>, what: &str| {
+            if created > now {
+                Some(Reason::Untrusted(format!("{what} is not yet valid")))
+            } else if expires.is_some_and(|t| t <= now) {
+                Some(Reason::Untrusted(format!("{what} has expired")))
+            } else {
+                None
+            }
+        };
+    let primary = vc.primary_key();
+    if let Some(r) = lifetime(
+        primary.key().creation_time(),
+        primary.key_expiration_time(),
+        &format!("key {}", cert.fingerprint()),
+    ) {
+        return Some(r);
+    }
+    let ka = vc.keys().key_handle(key.clone()).next()?;
+    if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+        return Some(Reason::Untrusted(format!("signing key {key} is revoked")));
+    }
+    if let Some(r) = lifetime(
+        ka.key().creation_time(),
+        ka.key_expiration_time(),
+        &format!("signing key {key}"),
+    ) {
+        return Some(r);
+    }
+    match (vc.alive(), ka.alive()) {
+        (Ok(()), Ok(())) => None,
+        (Err(e), _) | (_, Err(e)) => Some(key_problem(cert, &e)),
+    }
+}
+
 impl Helper<'_, '_> {
     fn signer_verdict(
         &mut self,
@@ -125,6 +175,12 @@ impl Helper<'_, '_> {
                 v.addresses = cert_addresses(cert);
                 if weak_hash(good.sig.hash_algo()) {
                     v.failure = Some(Reason::WeakAlgorithm(good.sig.hash_algo().to_string()));
+                    return v;
+                }
+                // The signature was good when made; the gateway acts now, so the key
+                // must still be alive and unrevoked now (as gpg's EXPKEYSIG/REVKEYSIG).
+                if let Some(problem) = not_alive_now(cert, &good.ka.key().fingerprint()) {
+                    v.failure = Some(problem);
                     return v;
                 }
                 v.failure = match &self.ctx.from {

@@ -1,0 +1,583 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! OpenPGP through `reseal process`, both ways with real peers: what gpg, sq and rnp make,
+//! Reseal opens; what Reseal makes, gpg, sq and rnp decrypt and verify.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn pv(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors/openpgp")
+        .join(name)
+}
+
+fn pread(name: &str) -> Vec<u8> {
+    std::fs::read(pv(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A keystore with alice's OpenPGP keys (Ed25519 first, then RSA) delegated for alice,
+/// and the certificates of bob, carol, dave, mallory, expired and revoked.
+fn pgp_fixture() -> Fixture {
+    let f = Fixture::empty();
+    for key in ["alice.sec.asc", "alice-rsa.sec.asc"] {
+        f.keys(&[
+            "import",
+            "--openpgp",
+            &pv(key).display().to_string(),
+            "--for",
+            "alice@example.com",
+        ]);
+    }
+    let certs: Vec<String> = [
+        "bob.pub.asc",
+        "carol.pub.asc",
+        "dave.pub.asc",
+        "mallory.pub.asc",
+        "expired.pub.asc",
+        "revoked.pub.asc",
+    ]
+    .iter()
+    .map(|c| pv(c).display().to_string())
+    .collect();
+    let mut args = vec!["import-cert"];
+    args.extend(certs.iter().map(String::as_str));
+    f.keys(&args);
+    f
+}
+
+fn fingerprint(name: &str) -> String {
+    let text = std::fs::read_to_string(pv("FINGERPRINTS.txt")).unwrap();
+    let key = name.trim_end_matches(".pub.asc");
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(key) || l.starts_with(&format!("{key}:")))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find(|w| w.len() == 40 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .unwrap_or_else(|| panic!("no fingerprint for {key} in FINGERPRINTS.txt:\n{text}"))
+        .to_owned()
+}
+
+/// The armored OpenPGP message inside an RFC 3156 multipart/encrypted message.
+fn armored_part(msg: &[u8]) -> Vec<u8> {
+    let e = reseal::mime::Entity::parse(msg).unwrap();
+    let ct = e.content_type().unwrap();
+    assert!(
+        ct.is("multipart/encrypted"),
+        "not PGP/MIME encrypted: {}",
+        ct.mime_type
+    );
+    assert_eq!(ct.param("protocol"), Some("application/pgp-encrypted"));
+    let mp = e.multipart().unwrap();
+    assert_eq!(mp.parts.len(), 2);
+    let version = reseal::mime::Entity::parse(&msg[mp.parts[0].clone()]).unwrap();
+    assert!(
+        version
+            .content_type()
+            .unwrap()
+            .is("application/pgp-encrypted")
+    );
+    assert!(contains(version.body(), b"Version: 1"));
+    let data = reseal::mime::Entity::parse(&msg[mp.parts[1].clone()]).unwrap();
+    data.decoded_body().unwrap().into_owned()
+}
+
+/// A gpg home for bob: his secret key, alice's certificates.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn for_bob() -> Gpg {
+        let home = tempfile::Builder::new()
+            .prefix("g")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let g = Gpg { home };
+        for k in [
+            "bob.sec.asc",
+            "alice.pub.asc",
+            "alice-rsa.pub.asc",
+            "carol.pub.asc",
+            "dave.pub.asc",
+        ] {
+            let mut c = g.cmd();
+            c.arg("--import").arg(pv(k));
+            ok(&run(c, b""), "gpg --import");
+        }
+        g
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", self.home.path())
+            .args(["--batch", "--yes", "--status-fd", "2"]);
+        c
+    }
+
+    /// Decrypts; returns (plaintext, status lines).
+    fn decrypt(&self, armored: &[u8]) -> (Vec<u8>, String) {
+        let mut c = self.cmd();
+        c.arg("--decrypt");
+        let out = run(c, armored);
+        ok(&out, "gpg --decrypt");
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn verify_detached(&self, sig: &[u8], data: &[u8]) -> String {
+        let s = self.home.path().join("sig.asc");
+        let d = self.home.path().join("data");
+        std::fs::write(&s, sig).unwrap();
+        std::fs::write(&d, data).unwrap();
+        let mut c = self.cmd();
+        c.arg("--verify").arg(&s).arg(&d);
+        let out = run(c, b"");
+        ok(&out, "gpg --verify");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "all"])
+            .status();
+    }
+}
+
+fn assert_good(status: &str, signer_fpr: &str, what: &str) {
+    assert!(
+        status.contains("[GNUPG:] GOODSIG "),
+        "{what}: no GOODSIG:\n{status}"
+    );
+    let valid = status
+        .lines()
+        .find(|l| l.starts_with("[GNUPG:] VALIDSIG "))
+        .unwrap_or_else(|| panic!("{what}: no VALIDSIG:\n{status}"));
+    // VALIDSIG's last field is the primary key fingerprint.
+    assert!(
+        valid.trim_end().ends_with(signer_fpr),
+        "{what}: signed by {valid}, want {signer_fpr}"
+    );
+}
+
+fn sq_decrypt(armored: &[u8], dir: &Path) -> Vec<u8> {
+    let input = dir.join("sq-in.asc");
+    std::fs::write(&input, armored).unwrap();
+    let mut c = Command::new("sq");
+    c.args(["decrypt", "--recipient-key"])
+        .arg(pv("bob.sec.asc"))
+        .arg("--signer-cert")
+        .arg(pv("alice.pub.asc"))
+        .arg(&input);
+    let out = run(c, b"");
+    ok(&out, "sq decrypt --signer-cert");
+    out.stdout
+}
+
+fn rnp_decrypt(armored: &[u8], dir: &Path) -> (Vec<u8>, String) {
+    let home = dir.join("rnp");
+    std::fs::create_dir_all(&home).unwrap();
+    for k in ["bob.sec.asc", "alice.pub.asc"] {
+        let mut c = Command::new("rnpkeys");
+        c.arg("--homedir").arg(&home).arg("--import").arg(pv(k));
+        ok(&run(c, b""), "rnpkeys --import");
+    }
+    let input = dir.join("rnp-in.asc");
+    let output = dir.join("rnp-out");
+    std::fs::write(&input, armored).unwrap();
+    let mut c = Command::new("rnp");
+    c.arg("--homedir")
+        .arg(&home)
+        .args(["--password", "", "--overwrite", "--decrypt"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output);
+    let out = run(c, b"");
+    ok(&out, "rnp --decrypt");
+    (
+        std::fs::read(&output).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn expected_inner(vector: &str) -> Vec<u8> {
+    if vector.contains("attach") {
+        pread("inner-attach.mime")
+    } else {
+        pread("inner-plain.mime")
+    }
+}
+
+#[test]
+fn peer_pgp_mime_is_resealed_and_every_peer_verifies_it() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    let alice = fingerprint("alice");
+    for vector in [
+        "msg-plain.eml",
+        "msg-attach.eml",
+        "gpg-pgpmime-signed.eml",
+        "gpg-pgpmime-encrypted.eml",
+        "gpg-pgpmime-signed-encrypted.eml",
+        "gpg-pgpmime-nested.eml",
+        "gpg-pgpmime-signed-encrypted-attach.eml",
+        "gpg-pgpmime-encrypted-multi.eml",
+        "gpg-pgpmime-signed-encrypted-rsa.eml",
+        "sq-pgpmime-signed.eml",
+        "sq-pgpmime-signed-encrypted.eml",
+        "rnp-pgpmime-signed-encrypted.eml",
+    ] {
+        let out = f.process(
+            &pread(vector),
+            "alice@example.com",
+            &["bob@example.org"],
+            None,
+        );
+        ok(&out, vector);
+        let h = header_block(&out.stdout);
+        assert!(
+            h.starts_with("Received: by ") && h.contains("\r\nOPES-System: "),
+            "{vector}:\n{h}"
+        );
+        let armored = armored_part(&out.stdout);
+        let (plain, status) = gpg.decrypt(&armored);
+        assert!(status.contains("DECRYPTION_OKAY"), "{vector}: {status}");
+        assert_good(&status, &alice, vector);
+        assert_eq!(
+            String::from_utf8_lossy(&plain),
+            String::from_utf8_lossy(&expected_inner(vector)),
+            "{vector}: delivered content"
+        );
+    }
+    // sq and rnp on one message each.
+    let out = f.process(
+        &pread("gpg-pgpmime-signed-encrypted.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "process");
+    let armored = armored_part(&out.stdout);
+    assert_eq!(
+        sq_decrypt(&armored, f.dir.path()),
+        pread("inner-plain.mime")
+    );
+    let (plain, log) = rnp_decrypt(&armored, f.dir.path());
+    assert_eq!(plain, pread("inner-plain.mime"));
+    assert!(
+        log.to_ascii_lowercase().contains("good signature"),
+        "rnp: {log}"
+    );
+}
+
+#[test]
+fn inline_pgp_is_opened_when_it_is_the_whole_body() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    for (vector, text) in [
+        (
+            "gpg-inline-clearsigned.eml",
+            "this message is signed inline",
+        ),
+        (
+            "gpg-inline-encrypted.eml",
+            "this message is encrypted and signed inline",
+        ),
+    ] {
+        let out = f.process(
+            &pread(vector),
+            "alice@example.com",
+            &["bob@example.org"],
+            None,
+        );
+        ok(&out, vector);
+        let (plain, status) = gpg.decrypt(&armored_part(&out.stdout));
+        assert_good(&status, &fingerprint("alice"), vector);
+        assert!(
+            contains(&plain, text.as_bytes()),
+            "{vector}: {}",
+            String::from_utf8_lossy(&plain)
+        );
+        // Dash-escaping is undone: the cleartext is what alice wrote.
+        assert!(
+            contains(&plain, b"\r\n- a line that starts with a dash"),
+            "{vector}"
+        );
+        assert!(
+            !contains(&plain, b"-----BEGIN PGP"),
+            "{vector}: armor must be gone"
+        );
+    }
+}
+
+#[test]
+fn signatures_of_senders_without_a_delegated_key_pass_through() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    for (vector, from, fpr) in [
+        ("sq-pgpmime-signed-carol.eml", "carol@example.com", "carol"),
+        ("rnp-pgpmime-signed-dave.eml", "dave@example.com", "dave"),
+    ] {
+        let out = f.process(&pread(vector), from, &["bob@example.org"], None);
+        ok(&out, vector);
+        let (plain, _) = gpg.decrypt(&armored_part(&out.stdout));
+        // Inside: the sender's own multipart/signed, verifiable as sent.
+        let e = reseal::mime::Entity::parse(&plain).unwrap();
+        let mp = e.multipart().unwrap();
+        let signed = &plain[mp.parts[0].clone()];
+        let sig = reseal::mime::Entity::parse(&plain[mp.parts[1].clone()]).unwrap();
+        let status = gpg.verify_detached(&sig.decoded_body().unwrap(), signed);
+        assert_good(&status, &fingerprint(fpr), vector);
+    }
+}
+
+#[test]
+fn sign_only_pgp_mime_when_the_recipient_has_no_key() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    let out = f.process(
+        &pread("msg-plain.eml"),
+        "alice@example.com",
+        &["zed@example.net"],
+        None,
+    );
+    ok(&out, "sign only");
+    let e = reseal::mime::Entity::parse(&out.stdout).unwrap();
+    let ct = e.content_type().unwrap();
+    assert!(ct.is("multipart/signed"), "{}", ct.mime_type);
+    assert_eq!(ct.param("protocol"), Some("application/pgp-signature"));
+    assert_eq!(ct.param("micalg"), Some("pgp-sha256"));
+    let mp = e.multipart().unwrap();
+    let signed = &out.stdout[mp.parts[0].clone()];
+    assert_eq!(signed, pread("inner-plain.mime").as_slice());
+    let sig = reseal::mime::Entity::parse(&out.stdout[mp.parts[1].clone()]).unwrap();
+    let status = gpg.verify_detached(&sig.decoded_body().unwrap(), signed);
+    assert_good(&status, &fingerprint("alice"), "detached");
+}
+
+#[test]
+fn technology_follows_the_recipient_domain_policy() {
+    // bob has both an S/MIME certificate and an OpenPGP key.
+    let f = pgp_fixture();
+    f.keys(&["import-cert", &v("bob.pem").display().to_string()]);
+    f.keys(&["trust", &v("ca.pem").display().to_string()]);
+    f.keys(&[
+        "import",
+        "--pkcs12",
+        &v("alice.p12").display().to_string(),
+        "--pkcs12-password-file",
+        &v("alice.p12.pass").display().to_string(),
+        "--for",
+        "alice@example.com",
+    ]);
+    for (tech, want) in [
+        ("smime", "application/pkcs7-mime"),
+        ("openpgp", "multipart/encrypted"),
+    ] {
+        let cfg = f.config(&format!(
+            "[policy.domain.\"example.org\"]\ntechnology = \"{tech}\"\n"
+        ));
+        let out = f.process(
+            &pread("msg-plain.eml"),
+            "alice@example.com",
+            &["bob@example.org"],
+            Some(&cfg),
+        );
+        ok(&out, tech);
+        let ct = reseal::mime::Entity::parse(&out.stdout)
+            .unwrap()
+            .content_type()
+            .unwrap();
+        assert_eq!(ct.mime_type, want, "{tech}");
+    }
+    // auto: a message that arrived as OpenPGP leaves as OpenPGP, S/MIME as S/MIME.
+    let out = f.process(
+        &pread("gpg-pgpmime-signed-encrypted.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "auto pgp");
+    assert!(header_block(&out.stdout).contains("multipart/encrypted"));
+    let out = f.process(
+        &read("openssl-signed-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "auto smime");
+    assert!(header_block(&out.stdout).contains("application/pkcs7-mime"));
+}
+
+#[test]
+fn protected_secret_key_import_needs_its_passphrase() {
+    let f = Fixture::empty();
+    let out = f.keys_raw(&[
+        "import",
+        "--openpgp",
+        &pv("alice-protected.sec.asc").display().to_string(),
+        "--for",
+        "alice@example.com",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("passphrase"), "{}", stderr(&out));
+    let wrong = f.tmp("wrong.pass", b"not it");
+    let out = f.keys_raw(&[
+        "import",
+        "--openpgp",
+        &pv("alice-protected.sec.asc").display().to_string(),
+        "--openpgp-password-file",
+        &wrong.display().to_string(),
+        "--for",
+        "alice@example.com",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    f.keys(&[
+        "import",
+        "--openpgp",
+        &pv("alice-protected.sec.asc").display().to_string(),
+        "--openpgp-password-file",
+        &pv("alice.pass").display().to_string(),
+        "--for",
+        "alice@example.com",
+    ]);
+    f.keys(&["import-cert", &pv("bob.pub.asc").display().to_string()]);
+    // The keystore's seal now protects it: no passphrase is needed to use it.
+    let out = f.process(
+        &pread("gpg-pgpmime-signed-encrypted.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "process with the unlocked key");
+    let list = f.keys(&["list", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let k = &j["openpgp_keys"][0];
+    assert_eq!(k["certificate"]["fingerprint"], fingerprint("alice"));
+    assert!(
+        k["certificate"]["userids"][0]
+            .as_str()
+            .unwrap()
+            .contains("alice@example.com")
+    );
+    assert!(!k["certificate"]["subkeys"].as_array().unwrap().is_empty());
+}
+
+/// DESIGN §3 rules 1-3 for OpenPGP: SED and MDC stripping refused, a bad MDC releases
+/// nothing, a key we do not hold; all with the same reply as S/MIME's failures.
+#[test]
+fn integrity_failures_are_uniform_and_release_nothing() {
+    let f = pgp_fixture();
+    let smime = Fixture::new();
+    let reference = reply_without_trace(&smime.process(
+        &read("openssl-enc-gcm-tampered-tag.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    ));
+    for vector in [
+        "sed-encrypted.eml",
+        "mdc-altered.eml",
+        "mdc-stripped.eml",
+        "wrong-key-encrypted.eml",
+        "tampered-signed.eml",
+    ] {
+        let out = f.process(
+            &pread(vector),
+            "alice@example.com",
+            &["bob@example.org"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(77), "{vector}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{vector}: released output");
+        assert_eq!(reply_without_trace(&out), reference, "{vector}");
+    }
+}
+
+#[test]
+fn bad_signers_are_refused_with_their_reason() {
+    let f = pgp_fixture();
+    for (vector, from, reason) in [
+        ("sha1-signed.eml", "alice@example.com", "weak algorithm"),
+        (
+            "wrong-uid-signed.eml",
+            "alice@example.com",
+            "is not the From address",
+        ),
+        (
+            "impostor-signed.eml",
+            "alice@example.com",
+            "certificate is missing",
+        ),
+        ("expired-signed.eml", "expired@example.com", "has expired"),
+        ("revoked-signed.eml", "revoked@example.com", "is revoked"),
+    ] {
+        let out = f.process(&pread(vector), from, &["bob@example.org"], None);
+        assert_eq!(out.status.code(), Some(77), "{vector}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("554 5.7.1 ") && err.contains(reason),
+            "{vector}: {err}"
+        );
+    }
+}
+
+#[test]
+fn compression_bomb_is_bounded() {
+    let f = pgp_fixture();
+    let cfg = f.config("[limits]\nmax_message_bytes = 10000000\n");
+    let out = f.process(
+        &pread("compression-bomb.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("5.3.4"), "{}", stderr(&out));
+}
+
+/// DESIGN §3 rule 4: an armored block inside an otherwise plain message, or an
+/// encrypted part wrapped between attacker HTML parts, is never decrypted.
+#[test]
+fn embedded_and_wrapped_ciphertext_is_never_decrypted() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    for vector in ["embedded-armor.eml", "efail-wrapped.eml"] {
+        let out = f.process(
+            &pread(vector),
+            "alice@example.com",
+            &["bob@example.org"],
+            None,
+        );
+        ok(&out, vector);
+        assert!(
+            !contains(&out.stdout, b"transfer 100 EUR"),
+            "{vector}: plaintext leaked"
+        );
+        let (plain, _) = gpg.decrypt(&armored_part(&out.stdout));
+        assert!(
+            !contains(&plain, b"transfer 100 EUR"),
+            "{vector}: nested ciphertext was decrypted"
+        );
+        assert!(
+            contains(&plain, b"-----BEGIN PGP MESSAGE-----"),
+            "{vector}: ciphertext kept as is"
+        );
+    }
+}
