@@ -24,6 +24,54 @@ struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    admission: RawAdmission,
+    #[serde(default)]
+    service: Vec<RawService>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmission {
+    /// Whether the local caller of `reseal process` counts as an admitted submitter.
+    process_admitted: Option<bool>,
+}
+
+/// One `[[service]]` table. Every kind's keys are listed here; which apply is checked
+/// per kind in validation, so a key meant for another kind is an error, not ignored.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub(crate) id: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) consent: Option<String>,
+    pub(crate) bypassable: Option<bool>,
+    pub(crate) senders: Option<Vec<String>>,
+    pub(crate) recipients: Option<Vec<String>>,
+    pub(crate) domains: Option<Vec<String>>,
+    // disclaimer
+    pub(crate) text: Option<String>,
+    pub(crate) html: Option<String>,
+    // subject-tag
+    pub(crate) tag: Option<String>,
+    // headers
+    pub(crate) add: Option<Vec<String>>,
+    pub(crate) remove: Option<Vec<String>>,
+    pub(crate) replace: Option<BTreeMap<String, String>>,
+    // address-map
+    pub(crate) map: Option<BTreeMap<String, String>>,
+    // dlp, attachments
+    pub(crate) action: Option<String>,
+    pub(crate) patterns: Option<Vec<String>>,
+    pub(crate) replacement: Option<String>,
+    pub(crate) types: Option<Vec<String>>,
+    pub(crate) extensions: Option<Vec<String>>,
+    pub(crate) max_size: Option<usize>,
+    pub(crate) notice: Option<String>,
+    // callout
+    pub(crate) url: Option<String>,
+    pub(crate) timeout_ms: Option<u64>,
+    pub(crate) on_failure: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +221,12 @@ pub struct Config {
     /// never downgrades a sender's encryption to plaintext.
     pub preserve_encryption: bool,
     pub max_message_bytes: usize,
+    /// Whether `reseal process`'s caller is an admitted submitter (bypass requests).
+    pub process_admitted: bool,
+    /// Adaptation services, in the order they run.
+    pub services: Vec<crate::adapt::Service>,
+    /// Where held messages go.
+    pub quarantine_dir: PathBuf,
 }
 
 /// mail-parser stores offsets as u32, and we hold whole messages in memory: 64 MiB is a
@@ -209,7 +263,7 @@ pub fn default_data_dir() -> PathBuf {
     PathBuf::from("reseal-data")
 }
 
-fn check_uri(key: &str, v: &str) -> Result<(), Failure> {
+pub(crate) fn check_uri(key: &str, v: &str) -> Result<(), Failure> {
     // RFC 4236 §4: opes-agent-id is an absoluteURI: scheme ":" hier-part, no spaces.
     let ok = v.split_once(':').is_some_and(|(scheme, rest)| {
         !scheme.is_empty()
@@ -249,6 +303,9 @@ impl Config {
             domain_policy: BTreeMap::new(),
             preserve_encryption: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE,
+            process_admitted: true,
+            services: Vec::new(),
+            quarantine_dir: default_data_dir().join("quarantine"),
         })
     }
 
@@ -311,7 +368,25 @@ impl Config {
                 "configuration: limits.max_message_bytes must be between 1 and {HARD_MAX_MESSAGE}"
             )));
         }
+        let mut services = Vec::new();
+        for (i, rs) in raw.service.iter().enumerate() {
+            let svc = crate::adapt::Service::from_raw(rs)
+                .map_err(|e| Failure::config(format!("configuration: service[{i}]: {e}")))?;
+            if services
+                .iter()
+                .any(|s: &crate::adapt::Service| s.id == svc.id)
+            {
+                return Err(Failure::config(format!(
+                    "configuration: service[{i}]: id {:?} is used twice",
+                    svc.id
+                )));
+            }
+            services.push(svc);
+        }
         Ok(Config {
+            quarantine_dir: data_dir.join("quarantine"),
+            process_admitted: raw.admission.process_admitted.unwrap_or(true),
+            services,
             keystore,
             data_dir,
             passphrase_file: raw.passphrase_file.map(resolve),

@@ -7,6 +7,7 @@
 //! `pipeline`. Secret key material never enters this crate: it stays in
 //! `reseal-keystore`, which performs the private-key operations.
 
+pub mod adapt;
 pub mod config;
 pub mod crypto;
 pub mod envelope;
@@ -16,6 +17,8 @@ pub mod mime;
 pub mod pipeline;
 pub mod pki;
 pub mod policy;
+pub mod quarantine;
+pub mod record;
 pub mod reseal;
 pub mod trace;
 pub mod unwrap;

@@ -3,6 +3,7 @@
 //! failures to sysexits codes (DESIGN §6).
 
 use std::io::{Read as _, Write as _};
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,6 +30,70 @@ enum Command {
     /// Manage the sealed keystore.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify a delivered message: outer signature, modification record, original.
+    Verify(VerifyArgs),
+    /// Messages held by a service (DLP quarantine).
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Print the report as JSON (docs/verify-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Trust anchor for S/MIME signatures (repeatable).
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// The gateway's OPES identity certificate (`reseal keys export-identity`).
+    #[arg(long = "opes-cert")]
+    opes_cert: Vec<PathBuf>,
+    /// The recipient's S/MIME private key (PEM) to decrypt with; needs --cert for its certificate.
+    #[arg(long, conflicts_with_all = ["pkcs12", "openpgp_key"])]
+    key: Option<PathBuf>,
+    /// The recipient's PKCS#12 file to decrypt with.
+    #[arg(long, conflicts_with = "openpgp_key")]
+    pkcs12: Option<PathBuf>,
+    /// File holding the PKCS#12 password.
+    #[arg(long, requires = "pkcs12")]
+    pkcs12_password_file: Option<PathBuf>,
+    /// The recipient's OpenPGP secret key to decrypt with.
+    #[arg(long)]
+    openpgp_key: Option<PathBuf>,
+    /// Certificates: the --key's certificate, signers' S/MIME certificates, signers'
+    /// OpenPGP certificates (repeatable).
+    #[arg(long)]
+    cert: Vec<PathBuf>,
+    /// Write the original message, as the sender signed it, to this file.
+    #[arg(long)]
+    extract_original: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// List held messages.
+    List {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release a held message: run it through the pipeline again with the holding
+    /// service bypassed, and write the result to stdout.
+    Release {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// File holding the keystore passphrase (else $RESEAL_PASSPHRASE).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        id: String,
+    },
+    /// Delete a held message.
+    Drop {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        id: String,
+    },
 }
 
 #[derive(Args)]
@@ -132,6 +197,27 @@ enum KeysCommand {
         ks: KeystoreArgs,
         id: String,
     },
+    /// Write the gateway's OPES identity certificate (PEM, then its OpenPGP key) to stdout.
+    ExportIdentity {
+        #[command(flatten)]
+        ks: KeystoreArgs,
+    },
+    /// Replace the X.509 OPES identity with a key and certificate issued by your CA.
+    ImportIdentity {
+        #[command(flatten)]
+        ks: KeystoreArgs,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        chain: Option<PathBuf>,
+    },
+    /// Create a fresh self-signed OPES identity (X.509 and OpenPGP), replacing the old one.
+    NewIdentity {
+        #[command(flatten)]
+        ks: KeystoreArgs,
+    },
 }
 
 /// Reads a passphrase: the file's first line, or $RESEAL_PASSPHRASE.
@@ -194,7 +280,8 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
                 t: kdf_passes,
                 p: KdfParams::DEFAULT.p,
             };
-            Keystore::init(&dir, &pass, params).map_err(ks_failure)?;
+            Keystore::init_with_identity(&dir, &pass, params, &identity_name())
+                .map_err(ks_failure)?;
             println!("keystore created at {}", dir.display());
         }
         KeysCommand::Import {
@@ -322,8 +409,71 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
             store.remove(&id).map_err(ks_failure)?;
             println!("removed {id}");
         }
+        KeysCommand::ExportIdentity { ks } => {
+            let store = open_keystore(&ks)?;
+            let mut out = String::new();
+            if let Some(id) = store.identity() {
+                for c in std::iter::once(&id.certificate).chain(id.chain.iter()) {
+                    use der::EncodePem as _;
+                    out.push_str(
+                        &c.to_pem(der::pem::LineEnding::LF)
+                            .map_err(|e| Failure::temporary(e.to_string()))?,
+                    );
+                }
+            }
+            if let Some(pgp) = store.identity_pgp() {
+                use sequoia_openpgp::serialize::SerializeInto as _;
+                let a = pgp
+                    .armored()
+                    .to_vec()
+                    .map_err(|e| Failure::temporary(e.to_string()))?;
+                out.push_str(&String::from_utf8_lossy(&a));
+            }
+            if out.is_empty() {
+                return Err(Failure::config(
+                    "the keystore has no OPES identity: run `reseal keys new-identity`",
+                ));
+            }
+            print!("{out}");
+        }
+        KeysCommand::ImportIdentity {
+            ks,
+            key,
+            cert,
+            chain,
+        } => {
+            let mut store = open_keystore(&ks)?;
+            let key = zeroize::Zeroizing::new(read_file(&key)?);
+            let cert = read_file(&cert)?;
+            let chain = chain.as_deref().map(read_file).transpose()?;
+            store
+                .import_identity(&key, &cert, chain.as_deref())
+                .map_err(ks_failure)?;
+            println!("OPES identity replaced");
+        }
+        KeysCommand::NewIdentity { ks } => {
+            let mut store = open_keystore(&ks)?;
+            store
+                .create_identity(&identity_name())
+                .map_err(ks_failure)?;
+            println!("new OPES identity created");
+        }
     }
     Ok(())
+}
+
+fn identity_name() -> String {
+    format!(
+        "Reseal OPES identity ({})",
+        reseal::config::system_hostname()
+    )
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::defaults()),
+    }
 }
 
 fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
@@ -376,7 +526,19 @@ fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
         ))));
     }
     let gateway = Gateway { config, keystore };
-    match gateway.process(&env, &input, &trace) {
+    let submitter = reseal::pipeline::Submitter {
+        admitted: gateway.config.process_admitted,
+        bypass: Default::default(),
+    };
+    match gateway.process(&env, &input, &trace, &submitter) {
+        Ok(outcome) if outcome.held.is_some() => {
+            eprintln!(
+                "250 2.6.0 Held in quarantine as {} {}",
+                outcome.held.unwrap_or_default(),
+                trace.reply_text(None)
+            );
+            Ok(exit::OK)
+        }
         Ok(outcome) => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = out.write_all(&outcome.message).and_then(|()| out.flush()) {
@@ -415,6 +577,17 @@ fn main() -> ExitCode {
             eprintln!("{f}");
             f.exit_code()
         }),
+        Command::Verify(args) => run_verify(args).unwrap_or_else(|f| {
+            eprintln!("reseal verify: {}", f.text);
+            2
+        }),
+        Command::Quarantine(cmd) => match run_quarantine(cmd) {
+            Ok(code) => code,
+            Err(f) => {
+                eprintln!("reseal quarantine: {}", f.text);
+                f.exit_code()
+            }
+        },
         Command::Keys(cmd) => match run_keys(cmd) {
             Ok(()) => exit::OK,
             Err(f) => {
@@ -424,4 +597,284 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `reseal verify`: exit 0 when everything present verifies, 1 otherwise, 2 on usage
+/// errors.
+fn run_verify(args: VerifyArgs) -> Result<i32, Failure> {
+    use reseal::record::seal::Identities;
+    use reseal::record::verify::{Inputs, verify};
+    let mut input = Vec::new();
+    let limit = u64::try_from(reseal::config::DEFAULT_MAX_MESSAGE).unwrap_or(u64::MAX);
+    std::io::stdin()
+        .lock()
+        .take(limit)
+        .read_to_end(&mut input)
+        .map_err(|e| Failure::config(format!("cannot read the message: {e}")))?;
+    let mut anchors = Vec::new();
+    for t in &args.trust {
+        anchors.extend(
+            reseal_keystore::parse_certificates(&read_file(t)?)
+                .map_err(|e| Failure::config(e.to_string()))?,
+        );
+    }
+    let mut identities = Identities::default();
+    for p in &args.opes_cert {
+        let ids = Identities::load(&read_file(p)?)
+            .map_err(|e| Failure::config(format!("{}: {e}", p.display())))?;
+        identities.x509.extend(ids.x509);
+        identities.openpgp.extend(ids.openpgp);
+    }
+    let mut known_certs = Vec::new();
+    let mut pgp_certs = Vec::new();
+    let mut cert_files = Vec::new();
+    for c in &args.cert {
+        let data = read_file(c)?;
+        if reseal_keystore::looks_like_openpgp(&data) {
+            use sequoia_openpgp::parse::Parse as _;
+            for cert in sequoia_openpgp::cert::CertParser::from_bytes(&data)
+                .map_err(|e| Failure::config(format!("{}: {e}", c.display())))?
+                .flatten()
+            {
+                pgp_certs.push(cert.strip_secret_key_material());
+            }
+        } else {
+            known_certs.extend(
+                reseal_keystore::parse_certificates(&data)
+                    .map_err(|e| Failure::config(format!("{}: {e}", c.display())))?,
+            );
+        }
+        cert_files.push(data);
+    }
+    // The recipient's key goes into a throwaway keystore, so that decryption runs
+    // through the same keystore operations as in the gateway.
+    let parties = recipient_parties(&input);
+    let tmp = std::env::temp_dir().join(format!("reseal-verify-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(tmp.clone());
+    let mut keystore = None;
+    if args.key.is_some() || args.pkcs12.is_some() || args.openpgp_key.is_some() {
+        let pass = SecretString::from(reseal::crypto::random_hex(16)?);
+        Keystore::init(&tmp, &pass, reseal_keystore::KdfParams::FLOOR).map_err(ks_failure)?;
+        let mut ks = Keystore::open(&tmp, &pass).map_err(ks_failure)?;
+        let delegations: Vec<Delegation> = parties.iter().filter_map(|p| p.parse().ok()).collect();
+        let delegations = if delegations.is_empty() {
+            vec![
+                "@invalid.invalid"
+                    .parse()
+                    .map_err(|e: reseal_keystore::Error| Failure::config(e.to_string()))?,
+            ]
+        } else {
+            delegations
+        };
+        let uses = Uses {
+            sign: false,
+            decrypt: true,
+        };
+        if let Some(k) = &args.key {
+            let key = zeroize::Zeroizing::new(read_file(k)?);
+            let cert = cert_files
+                .iter()
+                .find(|c| !reseal_keystore::looks_like_openpgp(c))
+                .ok_or_else(|| Failure::config("--key needs the key's certificate in --cert"))?;
+            ks.import_key(
+                KeySource::Pem {
+                    key: &key,
+                    cert,
+                    chain: None,
+                },
+                delegations.clone(),
+                uses,
+            )
+            .map_err(ks_failure)?;
+        }
+        if let Some(p) = &args.pkcs12 {
+            let der = read_file(p)?;
+            let password = match &args.pkcs12_password_file {
+                Some(f) => SecretString::from(
+                    String::from_utf8_lossy(&read_file(f)?)
+                        .trim_end_matches(['\r', '\n'])
+                        .to_owned(),
+                ),
+                None => SecretString::from(String::new()),
+            };
+            ks.import_key(
+                KeySource::Pkcs12 {
+                    der: &der,
+                    password: &password,
+                },
+                delegations.clone(),
+                uses,
+            )
+            .map_err(ks_failure)?;
+        }
+        if let Some(p) = &args.openpgp_key {
+            let data = zeroize::Zeroizing::new(read_file(p)?);
+            ks.import_openpgp(&data, None, delegations.clone(), uses)
+                .map_err(ks_failure)?;
+        }
+        keystore = Some(ks);
+    }
+    let report = verify(
+        &input,
+        &Inputs {
+            keystore: keystore.as_ref(),
+            parties,
+            anchors,
+            known_certs,
+            pgp_certs,
+            identities,
+            now: reseal_keystore::now(),
+            max_bytes: reseal::config::DEFAULT_MAX_MESSAGE,
+        },
+    );
+    if let Some(path) = &args.extract_original {
+        match &report.original_message {
+            Some(m) => std::fs::write(path, m)
+                .map_err(|e| Failure::config(format!("cannot write {}: {e}", path.display())))?,
+            None => eprintln!(
+                "reseal verify: the original cannot be rebuilt; nothing written to {}",
+                path.display()
+            ),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let _ = serde_json::to_writer_pretty(&mut out, &report);
+        let _ = writeln!(out);
+    } else {
+        let _ = writeln!(out, "verdict: {}", report.verdict);
+        let _ = writeln!(
+            out,
+            "outer: encrypted={} signed={} valid={} signer={}",
+            report.outer.encrypted,
+            report.outer.signed,
+            report.outer.valid,
+            report.outer.signer.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            out,
+            "record: present={} valid={} system={}",
+            report.record.present,
+            report.record.valid,
+            report.record.system.as_deref().unwrap_or("-")
+        );
+        for c in &report.record.changes {
+            let _ = writeln!(
+                out,
+                "  change: {} {} at {} (reversible: {})",
+                c.service, c.kind, c.place, c.reversible
+            );
+        }
+        let _ = writeln!(
+            out,
+            "original: reconstructible={} signed={} valid={} signer={} digest={}",
+            report.original.reconstructible,
+            report.original.signed,
+            report.original.valid,
+            report.original.signer.as_deref().unwrap_or("-"),
+            report.original.digest.as_deref().unwrap_or("-")
+        );
+        for p in &report.problems {
+            let _ = writeln!(out, "problem: {p}");
+        }
+    }
+    Ok(if report.verdict == "pass" { 0 } else { 1 })
+}
+
+/// The addresses a recipient's key may decrypt for: To, Cc and From of the message.
+fn recipient_parties(message: &[u8]) -> Vec<String> {
+    let msg = reseal::mime::to_crlf(message);
+    let Ok(top) = reseal::mime::Entity::parse(&msg) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in ["To", "Cc", "From", "Delivered-To", "X-Original-To"] {
+        for f in top.get_all(name) {
+            out.extend(reseal::mime::address::addr_specs(top.field_value(f)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_quarantine(cmd: QuarantineCommand) -> Result<i32, Failure> {
+    match cmd {
+        QuarantineCommand::List { config, json } => {
+            let config = load_config(config.as_deref())?;
+            let held = reseal::quarantine::list(&config.quarantine_dir)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&held).unwrap_or_default()
+                );
+            } else {
+                for h in held {
+                    println!(
+                        "{}  {}  from <{}> to <{}>  {} ({})",
+                        h.id,
+                        h.time,
+                        h.mail_from,
+                        h.rcpts.join(">, <"),
+                        h.reason,
+                        h.service
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        QuarantineCommand::Drop { config, id } => {
+            let config = load_config(config.as_deref())?;
+            reseal::quarantine::drop_held(&config.quarantine_dir, &id)?;
+            println!("dropped {id}");
+            Ok(exit::OK)
+        }
+        QuarantineCommand::Release {
+            config,
+            passphrase_file,
+            id,
+        } => {
+            let config = load_config(config.as_deref())?;
+            let (held, message) = reseal::quarantine::get(&config.quarantine_dir, &id)?;
+            let keystore = if Keystore::exists(&config.keystore) {
+                let file = passphrase_file
+                    .as_deref()
+                    .or(config.passphrase_file.as_deref());
+                Some(
+                    Keystore::open(&config.keystore, &need_passphrase(file)?)
+                        .map_err(ks_failure)?,
+                )
+            } else {
+                None
+            };
+            let env = Envelope::new(&held.mail_from, &held.rcpts)?;
+            let trace = reseal::trace::Trace::new(&config)?;
+            let qdir = config.quarantine_dir.clone();
+            // The operator's release is an out-of-band bypass of the holding service
+            // (RFC 4902 §3.2); every other service still runs.
+            let mut config = config;
+            config.services.retain(|s| s.id != held.service);
+            let gateway = Gateway { config, keystore };
+            let outcome = gateway.process(
+                &env,
+                &message,
+                &trace,
+                &reseal::pipeline::Submitter::default(),
+            )?;
+            std::io::stdout()
+                .lock()
+                .write_all(&outcome.message)
+                .map_err(|e| Failure::temporary(e.to_string()))?;
+            reseal::quarantine::drop_held(&qdir, &id)?;
+            Ok(exit::OK)
+        }
+    }
 }

@@ -1,21 +1,23 @@
-//! The pipeline: receive → unwrap → (adapt → record) → reseal → trace → deliver.
+//! The pipeline: receive → unwrap → adapt → record → reseal → trace → deliver.
 //!
 //! One function runs one message for every front end. It either returns the message to
-//! deliver, or a [`Failure`] that the front end turns into an exit code, an SMTP reply or
-//! an NDR, always with the same trace id.
+//! deliver (or says it was held in quarantine), or a [`Failure`] that the front end turns
+//! into an exit code, an SMTP reply or an NDR, always with the same trace id.
 
 use reseal_keystore::Keystore;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
+use crate::adapt::{self, Bypass, Change, Halt, Working};
 use crate::config::{CbcPolicy, Config};
 use crate::envelope::Envelope;
 use crate::error::Failure;
 use crate::mime::{self, Entity};
 use crate::policy;
+use crate::record::{self, Frame, OriginalSignature};
 use crate::reseal;
 use crate::trace::{self, Trace};
-use crate::unwrap::{self, Layer, UnwrapContext};
+use crate::unwrap::{self, Layer, Technology, UnwrapContext, is_content_field};
 
 /// The gateway: configuration plus the open keystore (if there is one).
 pub struct Gateway {
@@ -23,16 +25,61 @@ pub struct Gateway {
     pub keystore: Option<Keystore>,
 }
 
+/// Who submitted the message (DESIGN §5: what a client may request depends on it).
+#[derive(Clone, Debug, Default)]
+pub struct Submitter {
+    /// Admitted by network or authentication: may request bypass.
+    pub admitted: bool,
+    /// A bypass request made in the SMTP dialog (XOPES-BYPASS).
+    pub bypass: Bypass,
+}
+
 /// What happened to a message that went through.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The message to deliver (empty when held).
     pub message: Vec<u8>,
+    /// The envelope to deliver with (address mapping may have changed it).
+    pub envelope: Envelope,
     pub layers: Vec<Layer>,
     /// The sender the message was signed for, if the gateway signed it.
     pub signed_for: Option<String>,
     /// Whether the sender's original signature was passed on unchanged.
     pub original_signature_kept: bool,
     pub encrypted_to: Vec<String>,
+    /// The changes services made (recorded in the modification record).
+    pub changes: Vec<Change>,
+    /// Set when a service held the message in quarantine.
+    pub held: Option<String>,
+}
+
+/// The original header block for the record: the message's fields, with its Content-*
+/// fields replaced by those of the entity the sender protected (the signed entity, or
+/// the content entity), at the place the Content-* fields stood.
+fn original_header(top: &Entity<'_>, entity_header: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut placed = false;
+    for f in top.fields() {
+        if is_content_field(top.field_name(f)) {
+            if !placed {
+                out.extend_from_slice(entity_header);
+                placed = true;
+            }
+            continue;
+        }
+        out.extend_from_slice(top.field_raw(f));
+    }
+    if !placed {
+        out.extend_from_slice(entity_header);
+    }
+    out
+}
+
+fn header_of(entity: &[u8]) -> Vec<u8> {
+    Entity::parse(entity)
+        .ok()
+        .and_then(|e| entity.get(..e.header_end()).map(<[u8]>::to_vec))
+        .unwrap_or_default()
 }
 
 impl Gateway {
@@ -57,7 +104,13 @@ impl Gateway {
     }
 
     /// Runs one message through the pipeline.
-    pub fn process(&self, env: &Envelope, raw: &[u8], trace: &Trace) -> Result<Outcome, Failure> {
+    pub fn process(
+        &self,
+        env: &Envelope,
+        raw: &[u8],
+        trace: &Trace,
+        submitter: &Submitter,
+    ) -> Result<Outcome, Failure> {
         if raw.len() > self.config.max_message_bytes {
             return Err(Failure::policy(format!(
                 "Message size exceeds the limit of {} bytes",
@@ -112,15 +165,71 @@ impl Gateway {
             }
         }
 
-        // Decide what to do: encryption first (it fixes the technology), then the
-        // signature in the same technology.
+        // Adapt.
+        let mut header = Vec::new();
+        for f in top.fields() {
+            let n = top.field_name(f);
+            if !is_content_field(n) && !n.eq_ignore_ascii_case("MIME-Version") {
+                header.extend_from_slice(top.field_raw(f));
+            }
+        }
+        let mut w = Working {
+            header,
+            entity: unwrapped.content.clone(),
+            envelope: env.clone(),
+        };
+        let mut bypass = submitter.bypass.clone();
+        for f in top.get_all("OPES-Bypass") {
+            bypass.merge(&Bypass::parse(&mime::unfold(top.field_value(f))));
+        }
+        let actx = adapt::Context {
+            admitted: submitter.admitted,
+            bypass,
+            system: &self.config.opes_system,
+        };
+        let (changes, notes) = match adapt::run(&self.config.services, &mut w, &actx) {
+            Ok(r) => r,
+            Err(Halt::Reject(f)) => return Err(f),
+            Err(Halt::Quarantine { service, reason }) => {
+                crate::quarantine::hold(
+                    &self.config.quarantine_dir,
+                    &trace.id,
+                    env,
+                    raw,
+                    &service,
+                    &reason,
+                )?;
+                return Ok(Outcome {
+                    message: Vec::new(),
+                    envelope: env.clone(),
+                    layers: unwrapped.layers,
+                    signed_for: None,
+                    original_signature_kept: false,
+                    encrypted_to: Vec::new(),
+                    changes: Vec::new(),
+                    held: Some(trace.id.clone()),
+                });
+            }
+        };
+        let via: Vec<String> = notes
+            .iter()
+            .filter(|n| n.decision != adapt::Decision::NoChange)
+            .map(|n| trace::via_entry(trace, n))
+            .collect();
+        let env = w.envelope.clone();
+        let from_after = Entity::parse(&w.header)
+            .ok()
+            .and_then(|e| unwrap::single_from(&e))
+            .or(from);
+
+        // Decide: encryption first (it fixes the technology), then the signature.
         let incoming = unwrapped.layers.first().map(|l| match l {
             Layer::Encrypted { technology, .. } => *technology,
             Layer::Signed(v) => v.technology,
         });
         let facts = policy::Facts {
             mail_from: &env.mail_from,
-            from: from.as_deref(),
+            from: from_after.as_deref(),
             rcpts: &env.rcpts,
             incoming,
             arrived_encrypted: unwrapped.was_encrypted(),
@@ -134,39 +243,107 @@ impl Gateway {
             encrypt.as_ref().map(|e| e.technology()),
         );
         let encrypted_to: Vec<String> = encrypt.as_ref().map(|p| p.addresses()).unwrap_or_default();
+        let rcpt = match env.rcpts.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
 
-        let nothing_to_do = !unwrapped.was_encrypted() && signer.is_none() && encrypt.is_none();
-        let (body_message, original_signature_kept) = if nothing_to_do {
-            // Nothing to decrypt, sign or encrypt: the message (plain, or carrying only
-            // valid signatures) stays byte-identical apart from the trace.
-            (message.to_vec(), !unwrapped.layers.is_empty())
-        } else {
-            let (entity, kept) = match (&signer, &unwrapped.signed_entity) {
+        let nothing_to_do = changes.is_empty()
+            && !unwrapped.was_encrypted()
+            && signer.is_none()
+            && encrypt.is_none();
+        if nothing_to_do {
+            // Nothing to decrypt, change, sign or encrypt: the message (plain, or carrying
+            // only valid signatures) stays byte-identical apart from the trace.
+            let out = trace::apply(&message, trace, rcpt, now_dt, &via)?;
+            return Ok(Outcome {
+                message: out,
+                envelope: env,
+                original_signature_kept: !unwrapped.layers.is_empty(),
+                layers: unwrapped.layers,
+                signed_for: None,
+                encrypted_to,
+                changes,
+                held: None,
+            });
+        }
+
+        // Trace the outer header now: the record binds the header as it will leave.
+        let traced = trace::apply(&w.header, trace, rcpt, now_dt, &via)?;
+        let received_len = trace.received(rcpt, now_dt).len();
+        let delivered_header = traced.get(received_len..).unwrap_or_default().to_vec();
+
+        let (entity, kept) = if changes.is_empty() {
+            match (&signer, &unwrapped.signed_entity) {
                 (Some(_), _) => (unwrapped.content.clone(), false),
                 // No key to re-sign with, but a valid original signature over the very
                 // content we deliver: pass it on untouched.
                 (None, Some(signed)) => (signed.clone(), true),
                 (None, None) => (unwrapped.content.clone(), false),
+            }
+        } else {
+            // Record.
+            let frame = unwrapped.signed_entity.as_deref().and_then(Frame::of);
+            let signature = frame.map(|frame| OriginalSignature {
+                technology: match unwrapped.signatures().last().map(|v| v.technology) {
+                    Some(Technology::Openpgp) => "openpgp".into(),
+                    _ => "smime".into(),
+                },
+                signer: unwrapped
+                    .signatures()
+                    .last()
+                    .and_then(|v| v.signer().map(str::to_owned)),
+                frame,
+            });
+            let entity_header = match &signature {
+                Some(s) => s.frame.header_bytes().unwrap_or_default(),
+                None => header_of(&unwrapped.content),
             };
-            let decision = policy::Decision {
-                sign: signer,
-                encrypt,
-            };
-            let protected = reseal::protect(entity, &decision, &env.mail_from, ks)?;
-            (reseal::compose(&top, &protected), kept)
+            let original_header = original_header(&top, &entity_header);
+            let tech = encrypt
+                .as_ref()
+                .map(|e| e.technology())
+                .or(signer.map(|s| s.technology()))
+                .or(incoming)
+                .unwrap_or(Technology::Smime);
+            let rec = record::build(record::Inputs {
+                trace,
+                technology: tech,
+                original_header: &original_header,
+                original_entity: &unwrapped.content,
+                signature,
+                delivered_header: &delivered_header,
+                delivered_entity: &w.entity,
+                changes: changes.clone(),
+            });
+            let json = serde_json::to_vec(&rec)
+                .map_err(|e| Failure::temporary(format!("cannot encode the record: {e}")))?;
+            let ks = ks.ok_or_else(|| {
+                Failure::config(
+                    "services changed the message but there is no keystore to sign the record",
+                )
+            })?;
+            let sig = record::seal::sign(ks, tech, &json)?;
+            (record::attach(&w.entity, &json, &sig), false)
         };
 
-        let rcpt = match env.rcpts.as_slice() {
-            [one] => Some(one.as_str()),
-            _ => None,
+        let decision = policy::Decision {
+            sign: signer,
+            encrypt,
         };
-        let out = trace::apply(&body_message, trace, rcpt, now_dt)?;
+        let protected = reseal::protect(entity, &decision, &env.mail_from, ks)?;
+        let mut out = traced;
+        out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+        out.extend_from_slice(&protected);
         Ok(Outcome {
             message: out,
+            envelope: env.clone(),
             layers: unwrapped.layers,
             signed_for: signer.map(|_| env.mail_from.clone()),
-            original_signature_kept,
+            original_signature_kept: kept,
             encrypted_to,
+            changes,
+            held: None,
         })
     }
 }

@@ -102,34 +102,65 @@ impl Trace {
     }
 }
 
-/// Adds the trace to `message` (CRLF): a new Received line on top, and this system's
-/// entry appended to OPES-System (a new field below the Received line if there is none).
-/// Everything else stays byte-identical.
+/// Adds the trace to `message` (CRLF; a whole message or just its header fields): a new
+/// Received line on top, this system's entry appended to OPES-System, and, when services
+/// acted or bypass decisions were made, this system's entry followed by one entry per
+/// service appended to OPES-Via (RFC 4236 §4). A field that does not exist yet is added
+/// below the Received line. Everything else stays byte-identical.
 pub fn apply(
     message: &[u8],
     trace: &Trace,
     rcpt: Option<&str>,
     now: OffsetDateTime,
+    via: &[String],
 ) -> Result<Vec<u8>, Failure> {
     let top = Entity::parse(message)?;
     let entry = trace.system_entry();
-    let mut out = Vec::with_capacity(message.len() + 512);
-    out.extend_from_slice(trace.received(rcpt, now).as_bytes());
-    let existing = top.get_all("OPES-System").next().cloned();
-    match existing {
-        None => {
-            out.extend_from_slice(format!("OPES-System: {entry}\r\n").as_bytes());
-            out.extend_from_slice(message);
-        }
-        Some(f) => {
-            // Append our entry to the end of the existing field's value.
-            let end = f.value.end;
-            out.extend_from_slice(message.get(..end).unwrap_or_default());
-            out.extend_from_slice(format!(",\r\n {entry}").as_bytes());
-            out.extend_from_slice(message.get(end..).unwrap_or_default());
+    let mut appends: Vec<(usize, String)> = Vec::new();
+    let mut new_fields = String::new();
+    match top.get_all("OPES-System").next() {
+        None => new_fields.push_str(&format!("OPES-System: {entry}\r\n")),
+        // RFC 4236 §4: append to the existing field.
+        Some(f) => appends.push((f.value.end, format!(",\r\n {entry}"))),
+    }
+    if !via.is_empty() {
+        let mut list = vec![entry.clone()];
+        list.extend(via.iter().cloned());
+        let joined = list.join(",\r\n ");
+        match top.get_all("OPES-Via").next() {
+            None => new_fields.push_str(&format!("OPES-Via: {joined}\r\n")),
+            Some(f) => appends.push((f.value.end, format!(",\r\n {joined}"))),
         }
     }
+    appends.sort_by_key(|(p, _)| *p);
+    let mut out = Vec::with_capacity(message.len() + 1024);
+    out.extend_from_slice(trace.received(rcpt, now).as_bytes());
+    out.extend_from_slice(new_fields.as_bytes());
+    let mut pos = 0;
+    for (at, text) in appends {
+        out.extend_from_slice(message.get(pos..at).unwrap_or_default());
+        out.extend_from_slice(text.as_bytes());
+        pos = at;
+    }
+    out.extend_from_slice(message.get(pos..).unwrap_or_default());
     Ok(out)
+}
+
+/// One OPES-Via entry for a service decision: `<service>; id=...; status=...;
+/// consent=...` (RFC 4236 §4 parameters; RFC 3897 §4.2 asks services that ignore a
+/// bypass request to say why).
+pub fn via_entry(trace: &Trace, note: &crate::adapt::Note) -> String {
+    let mut e = format!(
+        "{}; id={}; status={}; consent={}",
+        note.service,
+        param_value(&trace.id),
+        note.decision.as_str(),
+        note.consent.as_str()
+    );
+    if let crate::adapt::Decision::BypassRefused(why) = note.decision {
+        e.push_str(&format!("; reason={}", param_value(why)));
+    }
+    e
 }
 
 #[cfg(test)]
@@ -158,7 +189,7 @@ mod tests {
     fn received_is_prepended_and_old_ones_untouched() {
         let m =
             b"Received: from a by b; Thu, 1 Jan 2026 00:00:00 +0000\r\nFrom: x@y.z\r\n\r\nbody\r\n";
-        let out = apply(m, &trace(), Some("r@x.y"), OffsetDateTime::UNIX_EPOCH).unwrap();
+        let out = apply(m, &trace(), Some("r@x.y"), OffsetDateTime::UNIX_EPOCH, &[]).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("Received: by gw.example.com"));
         assert!(s.contains("OPES-System: https://gw.example.com/opes; id=abc123"));
@@ -171,11 +202,24 @@ mod tests {
     #[test]
     fn existing_opes_system_is_appended_to() {
         let m = b"OPES-System: https://other.example/opes; id=1\r\nFrom: x@y.z\r\n\r\nb\r\n";
-        let out = apply(m, &trace(), None, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let out = apply(
+            m,
+            &trace(),
+            None,
+            OffsetDateTime::UNIX_EPOCH,
+            &["https://gw/opes/d; status=applied".into()],
+        )
+        .unwrap();
         let top = Entity::parse(&out).unwrap();
         assert_eq!(top.get_all("OPES-System").count(), 1);
         let v = top.get("OPES-System").unwrap();
         assert!(v.starts_with("https://other.example/opes; id=1,"));
         assert!(v.ends_with("policy=https://gw.example.com/privacy"));
+        let via = top.get("OPES-Via").unwrap();
+        assert!(
+            via.starts_with("https://gw.example.com/opes; id=abc123"),
+            "{via}"
+        );
+        assert!(via.ends_with("https://gw/opes/d; status=applied"), "{via}");
     }
 }

@@ -186,6 +186,20 @@ pub(crate) enum Body {
         uses: Vec<Use>,
         created: u64,
     },
+    /// The gateway's X.509 OPES identity (its key is the sealed plaintext).
+    Identity {
+        id: String,
+        algorithm: KeyAlgorithm,
+        certificate: String,
+        chain: Vec<String>,
+        created: u64,
+    },
+    /// The gateway's OpenPGP OPES identity (its TSK is the sealed plaintext).
+    IdentityPgp {
+        id: String,
+        certificate: String,
+        created: u64,
+    },
     /// An OpenPGP recipient certificate (armored).
     OpenpgpCert {
         id: String,
@@ -201,6 +215,8 @@ impl Body {
             | Body::Certificate { id, .. }
             | Body::TrustAnchor { id, .. }
             | Body::OpenpgpKey { id, .. }
+            | Body::Identity { id, .. }
+            | Body::IdentityPgp { id, .. }
             | Body::OpenpgpCert { id, .. } => id,
         }
     }

@@ -14,6 +14,7 @@
 //! error text.
 
 mod entry;
+mod identity;
 mod import;
 mod openpgp;
 mod ops;
@@ -116,6 +117,8 @@ pub struct Keystore {
     anchors: Vec<CertInfo>,
     pgp_keys: Vec<openpgp::HeldPgpKey>,
     pgp_certs: Vec<OpenpgpCertInfo>,
+    identity: Option<ops::HeldKey>,
+    identity_pgp: Option<openpgp::HeldPgpKey>,
 }
 
 impl fmt::Debug for Keystore {
@@ -137,9 +140,22 @@ impl Keystore {
         store::header_path(dir).is_file()
     }
 
-    /// Creates a new, empty keystore sealed under `passphrase`.
+    /// Creates a new keystore sealed under `passphrase`, holding only a fresh OPES
+    /// identity named "Reseal OPES identity".
     pub fn init(dir: &Path, passphrase: &SecretString, params: KdfParams) -> Result<(), Error> {
-        store::init(dir, passphrase, params)
+        Keystore::init_with_identity(dir, passphrase, params, "Reseal OPES identity")
+    }
+
+    /// As [`Keystore::init`], naming the identity (its certificate's common name).
+    pub fn init_with_identity(
+        dir: &Path,
+        passphrase: &SecretString,
+        params: KdfParams,
+        identity_name: &str,
+    ) -> Result<(), Error> {
+        store::init(dir, passphrase, params)?;
+        let mut ks = Keystore::open(dir, passphrase)?;
+        ks.create_identity(identity_name)
     }
 
     /// Opens the keystore: derives the master key, checks the passphrase, and opens

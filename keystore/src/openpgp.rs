@@ -120,6 +120,29 @@ impl HeldPgpKey {
     }
 }
 
+impl HeldPgpKey {
+    /// A signer over this key's alive signing key; callers check delegations.
+    pub(crate) fn signer(&self) -> Result<PgpSigner, Error> {
+        let p = policy();
+        let unsupported = || Error::Unsupported(self.info.id.clone());
+        let vc = self.tsk.with_policy(&p, None).map_err(|_| unsupported())?;
+        let ka = vc
+            .keys()
+            .for_signing()
+            .alive()
+            .revoked(false)
+            .unencrypted_secret()
+            .next()
+            .ok_or_else(unsupported)?;
+        let keypair = ka
+            .key()
+            .clone()
+            .into_keypair()
+            .map_err(|_| Error::Operation)?;
+        Ok(PgpSigner { keypair })
+    }
+}
+
 /// A signer for one sender, handed out by [`Keystore::openpgp_signer`]. It implements
 /// sequoia's `Signer`; the secret never leaves this type.
 pub struct PgpSigner {

@@ -123,6 +123,34 @@ impl HeldKey {
     }
 }
 
+impl HeldKey {
+    /// Signs a digest with no delegation check: callers inside this crate do that.
+    pub(crate) fn sign_raw(&self, hash: HashAlg, digest: &[u8]) -> Result<SignatureOutput, Error> {
+        if digest.len() != hash.output_len() {
+            return Err(Error::Operation);
+        }
+        let bytes = match &self.secret {
+            SecretKey::Rsa(key) => rsa_sign(key, hash, digest)?,
+            SecretKey::P256(key) => {
+                use p256::ecdsa::signature::hazmat::PrehashSigner;
+                let sig: p256::ecdsa::DerSignature =
+                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
+                sig.as_bytes().to_vec()
+            }
+            SecretKey::P384(key) => {
+                use p384::ecdsa::signature::hazmat::PrehashSigner;
+                let sig: p384::ecdsa::DerSignature =
+                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
+                sig.as_bytes().to_vec()
+            }
+        };
+        Ok(SignatureOutput {
+            algorithm: self.info.algorithm,
+            bytes,
+        })
+    }
+}
+
 fn rsa_sign(key: &rsa::PrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Vec<u8>, Error> {
     let r = match hash {
         HashAlg::Sha256 => key.pkcs1v15_sign_prehash::<Sha256>(digest),
@@ -179,28 +207,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
-        if digest.len() != hash.output_len() {
-            return Err(Error::Operation);
-        }
-        let bytes = match &k.secret {
-            SecretKey::Rsa(key) => rsa_sign(key, hash, digest)?,
-            SecretKey::P256(key) => {
-                use p256::ecdsa::signature::hazmat::PrehashSigner;
-                let sig: p256::ecdsa::DerSignature =
-                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
-                sig.as_bytes().to_vec()
-            }
-            SecretKey::P384(key) => {
-                use p384::ecdsa::signature::hazmat::PrehashSigner;
-                let sig: p384::ecdsa::DerSignature =
-                    key.sign_prehash(digest).map_err(|_| Error::Operation)?;
-                sig.as_bytes().to_vec()
-            }
-        };
-        Ok(SignatureOutput {
-            algorithm: k.info.algorithm,
-            bytes,
-        })
+        k.sign_raw(hash, digest)
     }
 
     /// Unwraps a content-encryption key of `cek_len` bytes that was encrypted to key

@@ -164,6 +164,8 @@ pub(crate) fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Er
         anchors: Vec::new(),
         pgp_keys: Vec::new(),
         pgp_certs: Vec::new(),
+        identity: None,
+        identity_pgp: None,
     };
     let ed = entries_dir(dir);
     let mut names: Vec<PathBuf> = fs::read_dir(&ed)
@@ -275,6 +277,51 @@ impl Keystore {
                 };
                 self.pgp_keys
                     .push(crate::openpgp::HeldPgpKey::from_tsk(info, &secret)?);
+            }
+            Body::Identity {
+                id,
+                algorithm,
+                certificate,
+                chain,
+                created,
+            } => {
+                let certificate = cert_from_b64(&certificate, &id)?;
+                let chain = chain
+                    .iter()
+                    .map(|c| cert_from_b64(c, &id))
+                    .collect::<Result<_, _>>()?;
+                let info = KeyInfo {
+                    id,
+                    algorithm,
+                    certificate,
+                    chain,
+                    delegations: Vec::new(),
+                    uses: Uses {
+                        sign: true,
+                        decrypt: false,
+                    },
+                    created,
+                };
+                self.identity = Some(HeldKey::from_pkcs8(info, &secret)?);
+            }
+            Body::IdentityPgp {
+                id,
+                certificate,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let info = crate::OpenpgpKeyInfo {
+                    id,
+                    cert,
+                    delegations: Vec::new(),
+                    uses: Uses {
+                        sign: true,
+                        decrypt: false,
+                    },
+                    created,
+                };
+                self.identity_pgp = Some(crate::openpgp::HeldPgpKey::from_tsk(info, &secret)?);
             }
             Body::OpenpgpCert {
                 id,

@@ -11,6 +11,7 @@
 //! where its tolerance of real-world syntax is what we want.
 
 pub mod address;
+pub mod tree;
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -82,6 +82,20 @@ pub fn sign_detached(
     key: &KeyInfo,
     sender: &str,
 ) -> Result<Vec<u8>, Failure> {
+    signed_data(content, &key.certificate, &key.chain, |digest| {
+        ks.sign_digest(&key.id, sender, HashAlg::Sha256, digest)
+            .map_err(|e| Failure::policy(format!("Signing refused: {e}")))
+    })
+}
+
+/// Makes a detached CMS SignedData (SHA-256, signed attributes) over `content` for
+/// `cert`, with `sign` producing the signature over the attributes' digest.
+pub fn signed_data(
+    content: &[u8],
+    cert: &Certificate,
+    chain: &[Certificate],
+    sign: impl FnOnce(&[u8]) -> Result<reseal_keystore::SignatureOutput, Failure>,
+) -> Result<Vec<u8>, Failure> {
     let digest = crypto::hash(HashAlg::Sha256, content);
     let mut attrs = SetOfVec::new();
     let now = der::asn1::UtcTime::from_system_time(std::time::SystemTime::now())
@@ -100,14 +114,12 @@ pub fn sign_detached(
     // RFC 5652 §5.4: the signature is over the DER of the SET OF signed attributes.
     let attrs_der = attrs.to_der().map_err(|_| internal("attributes"))?;
     let to_sign = crypto::hash(HashAlg::Sha256, &attrs_der);
-    let sig = ks
-        .sign_digest(&key.id, sender, HashAlg::Sha256, &to_sign)
-        .map_err(|e| Failure::policy(format!("Signing refused: {e}")))?;
+    let sig = sign(&to_sign)?;
     let signature_algorithm = match sig.algorithm {
         KeyAlgorithm::Rsa { .. } => alg(oid::SHA256_WITH_RSA, Some(Any::null())),
         KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 => alg(oid::ECDSA_SHA256, None),
     };
-    let tbs = key.certificate.tbs_certificate();
+    let tbs = cert.tbs_certificate();
     let si = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -121,8 +133,8 @@ pub fn sign_detached(
         unsigned_attrs: None,
     };
     let mut certs = Vec::new();
-    certs.push(CertificateChoices::Certificate(key.certificate.clone()));
-    for c in &key.chain {
+    certs.push(CertificateChoices::Certificate(cert.clone()));
+    for c in chain {
         certs.push(CertificateChoices::Certificate(c.clone()));
     }
     let mut digest_algorithms = SetOfVec::new();

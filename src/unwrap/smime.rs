@@ -399,6 +399,28 @@ fn check_signer(
     ctx: &UnwrapContext<'_>,
     addresses: &[String],
 ) -> Result<(), Reason> {
+    check_crypto(si, cert, econtent_type, content)?;
+    let anchors: Vec<Certificate> = ctx.anchors.to_vec();
+    pki::validate(cert, certs, &anchors, ctx.now, pki::Purpose::Sign)
+        .map_err(|e| Reason::Untrusted(e.to_string()))?;
+    // DESIGN §3 rule 5: the signer speaks for the single From addr-spec.
+    match &ctx.from {
+        None => Err(Reason::NoSingleFrom),
+        Some(from) if addresses.iter().any(|a| a == from) => Ok(()),
+        Some(from) => Err(Reason::SignerNotFrom {
+            signer: addresses.to_vec(),
+            from: from.clone(),
+        }),
+    }
+}
+
+/// The cryptographic part of a SignerInfo check: attributes, digest, signature value.
+fn check_crypto(
+    si: &SignerInfo,
+    cert: &Certificate,
+    econtent_type: ObjectIdentifier,
+    content: &[u8],
+) -> Result<(), Reason> {
     let digest_alg = crypto::signature_digest(&si.digest_alg.oid).map_err(sig_reason)?;
     let digest = crypto::hash(digest_alg, content);
     let signed_bytes = match &si.signed_attrs {
@@ -445,19 +467,36 @@ fn check_signer(
         &signed_bytes,
         si.signature.as_bytes(),
     )
-    .map_err(sig_reason)?;
-    let anchors: Vec<Certificate> = ctx.anchors.to_vec();
-    pki::validate(cert, certs, &anchors, ctx.now, pki::Purpose::Sign)
-        .map_err(|e| Reason::Untrusted(e.to_string()))?;
-    // DESIGN §3 rule 5: the signer speaks for the single From addr-spec.
-    match &ctx.from {
-        None => Err(Reason::NoSingleFrom),
-        Some(from) if addresses.iter().any(|a| a == from) => Ok(()),
-        Some(from) => Err(Reason::SignerNotFrom {
-            signer: addresses.to_vec(),
-            from: from.clone(),
-        }),
+    .map_err(sig_reason)
+}
+
+/// Verifies a detached SignedData with exactly one signer over `content` against a
+/// fixed set of trusted certificates (the gateway's OPES identity or the CA that issued
+/// it): the signer must be one of them or chain to one. Returns the signer certificate.
+pub fn verify_with_trusted(
+    der: &[u8],
+    content: &[u8],
+    trusted: &[Certificate],
+    now: u64,
+) -> Result<Certificate, Reason> {
+    let CmsObject::Signed(sd) = parse(der).map_err(|f| Reason::Malformed(f.text))? else {
+        return Err(Reason::Malformed("not a SignedData".into()));
+    };
+    let [si] = sd.signer_infos.0.as_slice() else {
+        return Err(Reason::Malformed("exactly one signer expected".into()));
+    };
+    let mut certs = certificates(&sd);
+    certs.extend(trusted.iter().cloned());
+    let cert = find_signer_cert(si, &certs)
+        .ok_or(Reason::UnknownSigner)?
+        .clone();
+    check_crypto(si, &cert, sd.encap_content_info.econtent_type, content)?;
+    let direct = trusted.iter().any(|t| t == &cert);
+    if !direct {
+        pki::validate(&cert, &certs, trusted, now, pki::Purpose::Sign)
+            .map_err(|e| Reason::Untrusted(e.to_string()))?;
     }
+    Ok(cert)
 }
 
 fn sig_reason(e: crypto::SigError) -> Reason {

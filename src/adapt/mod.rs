@@ -1,0 +1,540 @@
+//! Adapt: the OPES services the policy selects, run in configured order over the
+//! cleartext message.
+//!
+//! Each service edits the working copy (outer header fields, the content entity, the
+//! envelope) and reports what it did as a [`Change`]: which service, where, digests before
+//! and after, and whether the edit can be undone by a recipe. Services never see keys and
+//! never decide about crypto. Bytes no service touched stay byte-identical.
+//!
+//! Bypass (RFC 3897 §4, RFC 4236 §5): an `OPES-Bypass` request is honoured only for an
+//! admitted submitter and only for services marked bypassable; a URI we do not know
+//! means "all" (RFC 3897 §4.3). Every decision is reported for the trace.
+
+pub mod address_map;
+pub mod attachments;
+pub mod callout;
+pub mod disclaimer;
+pub mod dlp;
+pub mod headers;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::config::RawService;
+use crate::envelope::Envelope;
+use crate::error::Failure;
+use crate::mime::address;
+
+/// Who consented to a service (RFC 3914 §3.1, one-party consent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    Sender,
+    Recipient,
+}
+
+impl Consent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Sender => "sender",
+            Consent::Recipient => "recipient",
+        }
+    }
+}
+
+/// What a DLP or attachment rule does on a match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Redact,
+    Remove,
+    Reject,
+    Quarantine,
+}
+
+/// What to do when a callout server cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    FailOpen,
+    FailClosed,
+}
+
+/// A service and its parameters.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Disclaimer {
+        text: String,
+        html: Option<String>,
+    },
+    SubjectTag {
+        tag: String,
+    },
+    Headers(headers::Params),
+    AddressMap {
+        map: Vec<(String, String)>,
+    },
+    Dlp(dlp::Params),
+    Attachments(attachments::Params),
+    Callout {
+        cfg: callout::CalloutConfig,
+        on_failure: OnFailure,
+    },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Disclaimer { .. } => "disclaimer",
+            Kind::SubjectTag { .. } => "subject-tag",
+            Kind::Headers(_) => "headers",
+            Kind::AddressMap { .. } => "address-map",
+            Kind::Dlp(_) => "dlp",
+            Kind::Attachments(_) => "attachments",
+            Kind::Callout { .. } => "callout",
+        }
+    }
+}
+
+/// One configured service.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Its agent URI (RFC 4236 §4), used in OPES-Via and bypass requests.
+    pub id: String,
+    pub kind: Kind,
+    pub consent: Consent,
+    pub bypassable: bool,
+    pub senders: Vec<String>,
+    pub recipients: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+fn matches_selector(list: &[String], addr: &str) -> bool {
+    let addr = addr.to_ascii_lowercase();
+    let domain = address::domain(&addr).to_owned();
+    list.iter().any(|s| {
+        let s = s.trim().to_ascii_lowercase();
+        if let Some(d) = s.strip_prefix('@') {
+            d == domain || domain.ends_with(&format!(".{d}"))
+        } else if s.contains('@') {
+            s == addr
+        } else {
+            s == domain || domain.ends_with(&format!(".{s}"))
+        }
+    })
+}
+
+impl Service {
+    /// Validates one `[[service]]` table.
+    pub(crate) fn from_raw(r: &RawService) -> Result<Service, String> {
+        let id = r.id.clone().ok_or("missing id")?;
+        crate::config::check_uri("id", &id).map_err(|f| f.text)?;
+        let kind_name = r.kind.clone().ok_or("missing kind")?;
+        let consent = match r.consent.as_deref() {
+            Some("sender") | None => Consent::Sender,
+            Some("recipient") => Consent::Recipient,
+            Some(o) => {
+                return Err(format!(
+                    "consent = {o:?}: expected \"sender\" or \"recipient\""
+                ));
+            }
+        };
+        let mut used: Vec<&str> = vec![
+            "id",
+            "kind",
+            "consent",
+            "bypassable",
+            "senders",
+            "recipients",
+            "domains",
+        ];
+        let kind = match kind_name.as_str() {
+            "disclaimer" => {
+                used.extend(["text", "html"]);
+                Kind::Disclaimer {
+                    text: r.text.clone().ok_or("disclaimer needs text")?,
+                    html: r.html.clone(),
+                }
+            }
+            "subject-tag" => {
+                used.push("tag");
+                let tag = r.tag.clone().ok_or("subject-tag needs tag")?;
+                if tag.contains(['\r', '\n']) {
+                    return Err("tag must be one line".into());
+                }
+                Kind::SubjectTag { tag }
+            }
+            "headers" => {
+                used.extend(["add", "remove", "replace"]);
+                Kind::Headers(headers::Params::from_raw(r)?)
+            }
+            "address-map" => {
+                used.push("map");
+                let map = r.map.clone().ok_or("address-map needs map")?;
+                let mut pairs = Vec::new();
+                for (k, v) in map {
+                    let (k, v) = (address::normalize(&k), address::normalize(&v));
+                    if !address::is_plausible(&k) || !address::is_plausible(&v) {
+                        return Err(format!(
+                            "address-map entry {k:?} = {v:?} is not an address pair"
+                        ));
+                    }
+                    pairs.push((k, v));
+                }
+                Kind::AddressMap { map: pairs }
+            }
+            "dlp" => {
+                used.extend(["action", "patterns", "replacement"]);
+                Kind::Dlp(dlp::Params::from_raw(r)?)
+            }
+            "attachments" => {
+                used.extend(["action", "types", "extensions", "max_size", "notice"]);
+                Kind::Attachments(attachments::Params::from_raw(r)?)
+            }
+            "callout" => {
+                used.extend(["url", "timeout_ms", "on_failure"]);
+                let url = r.url.clone().ok_or("callout needs url")?;
+                let on_failure = match r.on_failure.as_deref() {
+                    Some("fail-open") => OnFailure::FailOpen,
+                    Some("fail-closed") | None => OnFailure::FailClosed,
+                    Some(o) => {
+                        return Err(format!(
+                            "on_failure = {o:?}: expected fail-open or fail-closed"
+                        ));
+                    }
+                };
+                Kind::Callout {
+                    cfg: callout::CalloutConfig {
+                        url,
+                        timeout: Duration::from_millis(
+                            r.timeout_ms.unwrap_or(5000).clamp(1, 600_000),
+                        ),
+                        max_response: 64 << 20,
+                    },
+                    on_failure,
+                }
+            }
+            other => return Err(format!("unknown kind {other:?}")),
+        };
+        let given = [
+            ("text", r.text.is_some()),
+            ("html", r.html.is_some()),
+            ("tag", r.tag.is_some()),
+            ("add", r.add.is_some()),
+            ("remove", r.remove.is_some()),
+            ("replace", r.replace.is_some()),
+            ("map", r.map.is_some()),
+            ("action", r.action.is_some()),
+            ("patterns", r.patterns.is_some()),
+            ("replacement", r.replacement.is_some()),
+            ("types", r.types.is_some()),
+            ("extensions", r.extensions.is_some()),
+            ("max_size", r.max_size.is_some()),
+            ("notice", r.notice.is_some()),
+            ("url", r.url.is_some()),
+            ("timeout_ms", r.timeout_ms.is_some()),
+            ("on_failure", r.on_failure.is_some()),
+        ];
+        if let Some((k, _)) = given.iter().find(|(k, set)| *set && !used.contains(k)) {
+            return Err(format!("key {k:?} does not apply to kind {kind_name:?}"));
+        }
+        Ok(Service {
+            id,
+            kind,
+            consent,
+            bypassable: r.bypassable.unwrap_or(true),
+            senders: r.senders.clone().unwrap_or_default(),
+            recipients: r.recipients.clone().unwrap_or_default(),
+            domains: r.domains.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Does the service apply to this envelope? Empty selectors match everything; a
+    /// `domains` entry matches the sender's or any recipient's domain.
+    pub fn applies(&self, env: &Envelope) -> bool {
+        let s_ok = self.senders.is_empty() || matches_selector(&self.senders, &env.mail_from);
+        let r_ok = self.recipients.is_empty()
+            || env
+                .rcpts
+                .iter()
+                .any(|r| matches_selector(&self.recipients, r));
+        let d_ok = self.domains.is_empty()
+            || matches_selector(&self.domains, &env.mail_from)
+            || env.rcpts.iter().any(|r| matches_selector(&self.domains, r));
+        s_ok && r_ok && d_ok
+    }
+}
+
+/// The working copy services edit.
+#[derive(Clone, Debug)]
+pub struct Working {
+    /// The outer header fields that describe the message (no Content-*, no MIME-Version),
+    /// each ending in CRLF; no empty line.
+    pub header: Vec<u8>,
+    /// The content entity (Content-* fields, empty line, body), CRLF.
+    pub entity: Vec<u8>,
+    pub envelope: Envelope,
+}
+
+impl Working {
+    /// The complete message as a client would see it (for callouts and DLP scans).
+    pub fn message(&self) -> Vec<u8> {
+        let mut m = self.header.clone();
+        m.extend_from_slice(b"MIME-Version: 1.0\r\n");
+        m.extend_from_slice(&self.entity);
+        m
+    }
+}
+
+/// SHA-256 digest in the record's notation.
+pub fn digest(b: &[u8]) -> String {
+    format!(
+        "sha-256:{}",
+        base64::engine::general_purpose::STANDARD
+            .encode(crate::crypto::hash(crate::crypto::HashAlg::Sha256, b))
+    )
+}
+
+/// One change a service made.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The service's agent URI.
+    pub service: String,
+    /// The service kind (disclaimer, dlp, ...).
+    pub kind: String,
+    /// Where: `header:<name>`, `body:<section>` (IMAP-style part path), `entity`,
+    /// `envelope:mail-from`, `envelope:rcpt`.
+    pub place: String,
+    /// Digest of the place before and after the change.
+    pub before: String,
+    pub after: String,
+    /// Whether the record's recipe can undo it.
+    pub reversible: bool,
+}
+
+/// What happened to one service, for the trace (RFC 3897 §4.2: say why a bypass was
+/// not honoured).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Applied,
+    NoChange,
+    NotSelected,
+    Bypassed,
+    BypassRefused(&'static str),
+    FailedOpen,
+}
+
+impl Decision {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Applied => "applied",
+            Decision::NoChange => "no-change",
+            Decision::NotSelected => "not-selected",
+            Decision::Bypassed => "bypassed",
+            Decision::BypassRefused(_) => "bypass-refused",
+            Decision::FailedOpen => "failed-open",
+        }
+    }
+}
+
+/// The outcome of one service run.
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub service: String,
+    pub consent: Consent,
+    pub decision: Decision,
+}
+
+/// Why adaptation stopped the message.
+#[derive(Debug)]
+pub enum Halt {
+    /// Refuse (or temporarily fail) with this reply; the failure names the service.
+    Reject(Failure),
+    /// Hold the original message in quarantine.
+    Quarantine { service: String, reason: String },
+}
+
+/// A bypass request: from the `OPES-Bypass` field (RFC 4236 §5) or the SMTP dialog.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bypass {
+    pub all: bool,
+    pub uris: Vec<String>,
+}
+
+impl Bypass {
+    /// Parses `"*" | 1#opes-agent-id` (RFC 4236 §5).
+    pub fn parse(value: &str) -> Bypass {
+        let v = value.trim();
+        if v == "*" {
+            return Bypass {
+                all: true,
+                uris: Vec::new(),
+            };
+        }
+        Bypass {
+            all: false,
+            uris: v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .take(100)
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.uris.is_empty()
+    }
+
+    pub fn merge(&mut self, other: &Bypass) {
+        self.all |= other.all;
+        self.uris.extend(other.uris.iter().cloned());
+    }
+
+    /// Does the request name `service`? A URI that names no known entity is a wildcard
+    /// (RFC 3897 §4.3); so is the OPES System's own URI.
+    fn covers(&self, service: &str, known: &[&str], system: &str) -> bool {
+        self.all
+            || self
+                .uris
+                .iter()
+                .any(|u| u == service || u == system || !known.contains(&u.as_str()))
+    }
+}
+
+/// Context for a run.
+pub struct Context<'a> {
+    /// Whether the submitter may request bypass (DESIGN §5).
+    pub admitted: bool,
+    pub bypass: Bypass,
+    pub system: &'a str,
+}
+
+/// Runs `services` in order over `w`.
+pub fn run(
+    services: &[Service],
+    w: &mut Working,
+    ctx: &Context<'_>,
+) -> Result<(Vec<Change>, Vec<Note>), Halt> {
+    let known: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    for s in services {
+        let note = |decision| Note {
+            service: s.id.clone(),
+            consent: s.consent,
+            decision,
+        };
+        if !s.applies(&w.envelope) {
+            continue;
+        }
+        if !ctx.bypass.is_empty() && ctx.bypass.covers(&s.id, &known, ctx.system) {
+            if !ctx.admitted {
+                notes.push(note(Decision::BypassRefused("submitter not admitted")));
+            } else if !s.bypassable {
+                notes.push(note(Decision::BypassRefused("service not bypassable")));
+            } else {
+                notes.push(note(Decision::Bypassed));
+                continue;
+            }
+        }
+        let result = match &s.kind {
+            Kind::Disclaimer { text, html } => disclaimer::apply(s, w, text, html.as_deref()),
+            Kind::SubjectTag { tag } => headers::subject_tag(s, w, tag),
+            Kind::Headers(p) => headers::apply(s, w, p),
+            Kind::AddressMap { map } => address_map::apply(s, w, map),
+            Kind::Dlp(p) => dlp::apply(s, w, p),
+            Kind::Attachments(p) => attachments::apply(s, w, p),
+            Kind::Callout { cfg, on_failure } => run_callout(s, w, cfg, *on_failure),
+        };
+        match result {
+            Ok(Some(c)) if !c.is_empty() => {
+                changes.extend(c);
+                notes.push(note(Decision::Applied));
+            }
+            Ok(Some(_)) => notes.push(note(Decision::NoChange)),
+            Ok(None) => notes.push(note(Decision::FailedOpen)),
+            Err(h) => return Err(h),
+        }
+    }
+    Ok((changes, notes))
+}
+
+/// Calls out; `Ok(None)` means it failed open.
+fn run_callout(
+    s: &Service,
+    w: &mut Working,
+    cfg: &callout::CalloutConfig,
+    on_failure: OnFailure,
+) -> Result<Option<Vec<Change>>, Halt> {
+    let message = w.message();
+    match callout::call(cfg, &message) {
+        Ok(callout::CalloutOutcome::Unmodified) => Ok(Some(Vec::new())),
+        Ok(callout::CalloutOutcome::Blocked(reason)) => Err(Halt::Reject(
+            Failure::policy(format!(
+                "Refused by the adaptation service: {}",
+                sanitize(&reason)
+            ))
+            .with_service(&s.id),
+        )),
+        Ok(callout::CalloutOutcome::Modified(new)) => {
+            let new = crate::mime::to_crlf(&new).into_owned();
+            let top = crate::mime::Entity::parse(&new).map_err(|_| {
+                Halt::Reject(
+                    Failure::temporary("The adaptation service returned a malformed message")
+                        .with_service(&s.id),
+                )
+            })?;
+            let entity = crate::unwrap::content_entity(&top);
+            let mut header = Vec::new();
+            for f in top.fields() {
+                let n = top.field_name(f);
+                if !crate::unwrap::is_content_field(n) && !n.eq_ignore_ascii_case("MIME-Version") {
+                    header.extend_from_slice(top.field_raw(f));
+                }
+            }
+            let mut changes = Vec::new();
+            if header != w.header {
+                changes.push(Change {
+                    service: s.id.clone(),
+                    kind: "callout".into(),
+                    place: "header".into(),
+                    before: digest(&w.header),
+                    after: digest(&header),
+                    reversible: false,
+                });
+                w.header = header;
+            }
+            if entity != w.entity {
+                changes.push(Change {
+                    service: s.id.clone(),
+                    kind: "callout".into(),
+                    place: "entity".into(),
+                    before: digest(&w.entity),
+                    after: digest(&entity),
+                    reversible: false,
+                });
+                w.entity = entity;
+            }
+            Ok(Some(changes))
+        }
+        Err(e) => {
+            tracing::warn!(service = %s.id, "callout failed: {e}");
+            match on_failure {
+                OnFailure::FailOpen => Ok(None),
+                OnFailure::FailClosed => Err(Halt::Reject(
+                    Failure::temporary("The adaptation service is unavailable; try again later")
+                        .with_service(&s.id),
+                )),
+            }
+        }
+    }
+}
+
+/// Keeps a server-supplied reason printable and short for an SMTP reply.
+fn sanitize(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// The header fields of a header block, as (name, raw field) pairs.
+pub fn headers_fields(header: &[u8]) -> Vec<(String, Vec<u8>)> {
+    headers::fields(header)
+}

@@ -1,0 +1,375 @@
+//! The MIME tree of a content entity, as byte ranges, and text-part decoding/encoding
+//! for services that edit text (RFC 2045 §6, RFC 2046 §5).
+//!
+//! Nodes point into one buffer. A service that edits a part produces a [`Splice`] (a
+//! range and its replacement); bytes outside every splice stay byte-identical.
+
+use std::ops::Range;
+
+use super::{ContentType, Entity, MimeError, TransferEncoding};
+
+/// Deepest multipart nesting we descend into.
+pub const MAX_DEPTH: usize = 32;
+/// Most parts in one tree.
+pub const MAX_TREE_PARTS: usize = 2000;
+
+/// One MIME entity in the tree.
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// IMAP-style section path: "1", "1.2", ... ("1" is a non-multipart root).
+    pub path: String,
+    /// The whole entity (header + empty line + body) in the buffer.
+    pub range: Range<usize>,
+    /// The header fields (without the empty line).
+    pub header: Range<usize>,
+    /// The body.
+    pub body: Range<usize>,
+    pub content_type: ContentType,
+    pub encoding: TransferEncoding,
+    /// True when Content-Disposition says attachment or a filename is given.
+    pub attachment: bool,
+    pub filename: Option<String>,
+    pub children: Vec<Part>,
+}
+
+/// A replacement of `range` (in the buffer) by `bytes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Splice {
+    pub range: Range<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// Applies non-overlapping splices to `buf`.
+pub fn apply_splices(buf: &[u8], splices: &[Splice]) -> Vec<u8> {
+    let mut sorted: Vec<&Splice> = splices.iter().collect();
+    sorted.sort_by_key(|s| s.range.start);
+    let mut out = Vec::with_capacity(buf.len());
+    let mut pos = 0usize;
+    for s in sorted {
+        if s.range.start < pos || s.range.end > buf.len() || s.range.start > s.range.end {
+            continue; // overlapping or out of range: never produced by our services
+        }
+        out.extend_from_slice(buf.get(pos..s.range.start).unwrap_or_default());
+        out.extend_from_slice(&s.bytes);
+        pos = s.range.end;
+    }
+    out.extend_from_slice(buf.get(pos..).unwrap_or_default());
+    out
+}
+
+fn disposition(e: &Entity<'_>) -> (bool, Option<String>) {
+    let cd = e
+        .get("Content-Disposition")
+        .map(|v| ContentType::parse(&format!("x/{v}")));
+    let ct = e.content_type().ok();
+    let filename = cd
+        .as_ref()
+        .and_then(|c| c.param("filename").map(str::to_owned))
+        .or_else(|| ct.as_ref().and_then(|c| c.param("name").map(str::to_owned)));
+    let attach = cd
+        .as_ref()
+        .is_some_and(|c| c.mime_type.eq_ignore_ascii_case("x/attachment"))
+        || filename.is_some();
+    (attach, filename)
+}
+
+/// Parses the tree of the entity occupying `range` of `buf`.
+pub fn parse(buf: &[u8]) -> Result<Part, MimeError> {
+    let mut count = 0usize;
+    parse_at(buf, 0..buf.len(), "1".into(), 0, &mut count)
+}
+
+fn parse_at(
+    buf: &[u8],
+    range: Range<usize>,
+    path: String,
+    depth: usize,
+    count: &mut usize,
+) -> Result<Part, MimeError> {
+    *count += 1;
+    if *count > MAX_TREE_PARTS || depth > MAX_DEPTH {
+        return Err(MimeError::TooManyParts);
+    }
+    let base = range.start;
+    let bytes = buf.get(range.clone()).unwrap_or_default();
+    let e = Entity::parse(bytes)?;
+    let content_type = e.content_type()?;
+    let encoding = e.transfer_encoding()?;
+    let (attachment, filename) = disposition(&e);
+    let header = base..base + e.header_end();
+    let body = base + e.body_offset()..range.end;
+    let mut children = Vec::new();
+    if content_type.is_multipart() {
+        // A multipart without a usable boundary is treated as an opaque leaf.
+        if let Ok(mp) = e.multipart() {
+            for (i, r) in mp.parts.iter().enumerate() {
+                let child_path = if path == "1" && depth == 0 {
+                    format!("{}", i + 1)
+                } else {
+                    format!("{path}.{}", i + 1)
+                };
+                children.push(parse_at(
+                    buf,
+                    base + r.start..base + r.end,
+                    child_path,
+                    depth + 1,
+                    count,
+                )?);
+            }
+        }
+    }
+    Ok(Part {
+        path,
+        range,
+        header,
+        body,
+        content_type,
+        encoding,
+        attachment,
+        filename,
+        children,
+    })
+}
+
+impl Part {
+    /// All leaves, depth first.
+    pub fn leaves(&self) -> Vec<&Part> {
+        if self.children.is_empty() {
+            return vec![self];
+        }
+        self.children.iter().flat_map(|c| c.leaves()).collect()
+    }
+
+    /// All nodes, depth first.
+    pub fn nodes(&self) -> Vec<&Part> {
+        let mut v = vec![self];
+        for c in &self.children {
+            v.extend(c.nodes());
+        }
+        v
+    }
+
+    pub fn is_text(&self, subtype: &str) -> bool {
+        self.children.is_empty() && self.content_type.is(&format!("text/{subtype}"))
+    }
+}
+
+/// A decoded text body and what is needed to encode an edited one the same way.
+#[derive(Clone, Debug)]
+pub struct Text {
+    pub text: String,
+    pub charset: &'static encoding_rs::Encoding,
+}
+
+/// Decodes a leaf text part's body (transfer encoding, then charset). `None` when the
+/// charset is unknown or the bytes do not decode cleanly: such a part is left alone
+/// rather than corrupted.
+pub fn decode_text(buf: &[u8], part: &Part) -> Option<Text> {
+    let bytes = buf.get(part.range.clone())?;
+    let e = Entity::parse(bytes).ok()?;
+    let raw = e.decoded_body().ok()?;
+    let label = part.content_type.param("charset").unwrap_or("us-ascii");
+    let enc = encoding_rs::Encoding::for_label(label.trim().as_bytes())?;
+    let (text, _, had_errors) = enc.decode(&raw);
+    if had_errors {
+        return None;
+    }
+    Some(Text {
+        text: text.into_owned(),
+        charset: enc,
+    })
+}
+
+/// Quoted-printable encoding (RFC 2045 §6.7), CRLF line breaks kept as hard breaks.
+pub fn encode_qp(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 8);
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let n = lines.len();
+    for (i, line) in lines.into_iter().enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut col = 0usize;
+        let len = line.len();
+        for (j, &b) in line.iter().enumerate() {
+            let last = j + 1 == len;
+            let plain = (33..=126).contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+            let piece: Vec<u8> = if plain {
+                vec![b]
+            } else {
+                format!("={b:02X}").into_bytes()
+            };
+            if col + piece.len() > 75 {
+                out.extend_from_slice(b"=\r\n");
+                col = 0;
+            }
+            col += piece.len();
+            out.extend_from_slice(&piece);
+        }
+        if i + 1 < n {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+/// Re-encodes `text` for `part`: the same charset when it can represent the text (else
+/// UTF-8), the same transfer encoding when it can carry the result (else
+/// quoted-printable). Returns the replacement for the whole part (header + body); the
+/// header changes only where the charset or encoding had to.
+pub fn encode_text_part(
+    buf: &[u8],
+    part: &Part,
+    original: &Text,
+    new_text: &str,
+) -> Option<Vec<u8>> {
+    let bytes = buf.get(part.range.clone())?;
+    let e = Entity::parse(bytes).ok()?;
+    // encoding_rs reads "us-ascii" as windows-1252; a part declared ASCII (or with no
+    // charset) that now needs more than ASCII must become UTF-8.
+    let declared_ascii = part
+        .content_type
+        .param("charset")
+        .is_none_or(|c| c.eq_ignore_ascii_case("us-ascii") || c.eq_ignore_ascii_case("ascii"));
+    let (mut body, charset_changed) = {
+        let (b, _, unmappable) = original.charset.encode(new_text);
+        if unmappable
+            || original.charset.output_encoding() != original.charset
+            || (declared_ascii && !new_text.is_ascii())
+        {
+            (
+                new_text.as_bytes().to_vec(),
+                original.charset != encoding_rs::UTF_8,
+            )
+        } else {
+            (b.into_owned(), false)
+        }
+    };
+    let body_crlf = super::to_crlf(&body).into_owned();
+    body = body_crlf;
+    let mut encoding = part.encoding;
+    let encoded = match encoding {
+        TransferEncoding::Base64 => super::encode_base64_lines(&body),
+        TransferEncoding::QuotedPrintable => encode_qp(&body),
+        TransferEncoding::SevenBit if !body.is_ascii() => {
+            encoding = TransferEncoding::QuotedPrintable;
+            encode_qp(&body)
+        }
+        TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => body,
+        TransferEncoding::Unknown => return None,
+    };
+    let mut header = Vec::new();
+    let mut cte_seen = false;
+    for f in e.fields() {
+        let name = e.field_name(f);
+        if charset_changed && name.eq_ignore_ascii_case("Content-Type") {
+            let mut ct = part.content_type.clone();
+            ct.params.retain(|(k, _)| k != "charset");
+            ct.params.push(("charset".into(), "utf-8".into()));
+            header.extend_from_slice(
+                format!("Content-Type: {}\r\n", render_content_type(&ct)).as_bytes(),
+            );
+        } else if name.eq_ignore_ascii_case("Content-Transfer-Encoding") {
+            cte_seen = true;
+            if encoding == part.encoding {
+                header.extend_from_slice(e.field_raw(f));
+            } else {
+                header.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n");
+            }
+        } else {
+            header.extend_from_slice(e.field_raw(f));
+        }
+    }
+    if !cte_seen && encoding != part.encoding {
+        header.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n");
+    }
+    if charset_changed && e.get_all("Content-Type").next().is_none() {
+        header.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    }
+    let mut out = header;
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&encoded);
+    Some(out)
+}
+
+/// Renders a Content-Type value with quoted parameters.
+pub fn render_content_type(ct: &ContentType) -> String {
+    let mut s = ct.mime_type.clone();
+    for (k, v) in &ct.params {
+        let needs_quote = v.is_empty()
+            || v.bytes()
+                .any(|b| b"()<>@,;:\\\"/[]?= \t".contains(&b) || !b.is_ascii_graphic());
+        if needs_quote {
+            s.push_str(&format!(
+                "; {k}=\"{}\"",
+                v.replace('\\', "\\\\").replace('"', "\\\"")
+            ));
+        } else {
+            s.push_str(&format!("; {k}={v}"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSG: &[u8] = b"Content-Type: multipart/mixed; boundary=X\r\n\r\n--X\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9fe\r\n--X\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--X--\r\n";
+
+    #[test]
+    fn tree_paths_and_attachments() {
+        let t = parse(MSG).unwrap();
+        assert_eq!(t.children.len(), 2);
+        assert_eq!(t.children[0].path, "1");
+        assert_eq!(t.children[1].path, "2");
+        assert!(t.children[1].attachment);
+        assert_eq!(t.children[1].filename.as_deref(), Some("a.pdf"));
+        assert!(t.children[0].is_text("plain"));
+    }
+
+    #[test]
+    fn text_round_trip_keeps_untouched_bytes() {
+        let t = parse(MSG).unwrap();
+        let p = &t.children[0];
+        let text = decode_text(MSG, p).unwrap();
+        assert_eq!(text.text, "Grüße");
+        let same = encode_text_part(MSG, p, &text, &text.text).unwrap();
+        assert_eq!(same, &MSG[p.range.clone()]);
+        let edited = encode_text_part(MSG, p, &text, "Grüße\r\n-- \r\nDisclaimer").unwrap();
+        let out = apply_splices(
+            MSG,
+            &[Splice {
+                range: p.range.clone(),
+                bytes: edited,
+            }],
+        );
+        assert!(
+            out.ends_with(&MSG[t.children[1].range.start - 5..]),
+            "later bytes unchanged"
+        );
+        assert!(out.windows(10).any(|w| w == b"Disclaimer"));
+    }
+
+    #[test]
+    fn seven_bit_part_switches_to_qp_for_non_ascii() {
+        let m = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nHello\r\n";
+        let t = parse(m).unwrap();
+        let text = decode_text(m, &t).unwrap();
+        let out = encode_text_part(m, &t, &text, "Hello\r\nCaf\u{e9}\r\n").unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("charset=utf-8"), "{s}");
+        assert!(
+            s.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{s}"
+        );
+        assert!(s.contains("Caf=C3=A9"), "{s}");
+    }
+
+    #[test]
+    fn qp_encoding_wraps_and_escapes() {
+        let long = "x".repeat(200);
+        let e = encode_qp(long.as_bytes());
+        assert!(e.split(|&b| b == b'\n').all(|l| l.len() <= 77));
+        assert_eq!(super::super::decode_qp(&e), long.as_bytes());
+        assert_eq!(encode_qp(b"a=b \r\nc"), b"a=3Db=20\r\nc");
+    }
+}
