@@ -150,7 +150,10 @@ mod tests {
         let mut new = old.clone();
         new.extend_from_slice(b"\r\n-- \r\nDisclaimer\r\n");
         let r = diff(&new, &old).unwrap();
-        assert!(r.len() <= 2 && r.iter().all(|s| matches!(s, Step::Copy { .. })), "{r:?}");
+        assert!(
+            r.len() <= 2 && r.iter().all(|s| matches!(s, Step::Copy { .. })),
+            "{r:?}"
+        );
         assert_eq!(apply(&new, &r).unwrap(), old);
     }
 
