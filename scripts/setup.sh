@@ -14,6 +14,8 @@ PACKAGES=(
   sq sqop rnp
   # test tooling
   python3 ca-certificates
+  # ICAP server for the callout tests
+  c-icap
 )
 
 missing=()

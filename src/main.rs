@@ -556,7 +556,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RESEAL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // stderr carries the one-line reply in pipe mode: only errors by default.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -672,20 +673,31 @@ fn run_verify(args: VerifyArgs) -> Result<i32, Failure> {
         };
         if let Some(k) = &args.key {
             let key = zeroize::Zeroizing::new(read_file(k)?);
-            let cert = cert_files
+            // The key's certificate, if one of the --cert files is it; otherwise the key
+            // is tried on every recipient.
+            let with_cert = cert_files
                 .iter()
-                .find(|c| !reseal_keystore::looks_like_openpgp(c))
-                .ok_or_else(|| Failure::config("--key needs the key's certificate in --cert"))?;
-            ks.import_key(
-                KeySource::Pem {
-                    key: &key,
-                    cert,
-                    chain: None,
-                },
-                delegations.clone(),
-                uses,
-            )
-            .map_err(ks_failure)?;
+                .filter(|c| !reseal_keystore::looks_like_openpgp(c))
+                .any(|cert| {
+                    ks.import_key(
+                        KeySource::Pem {
+                            key: &key,
+                            cert,
+                            chain: None,
+                        },
+                        delegations.clone(),
+                        uses,
+                    )
+                    .is_ok()
+                });
+            if !with_cert {
+                ks.import_key(
+                    KeySource::PemKeyOnly { key: &key },
+                    delegations.clone(),
+                    uses,
+                )
+                .map_err(ks_failure)?;
+            }
         }
         if let Some(p) = &args.pkcs12 {
             let der = read_file(p)?;

@@ -146,6 +146,7 @@ impl Gateway {
                 })
                 .unwrap_or_default(),
             max_plaintext: self.config.max_message_bytes,
+            trial_decryption: false,
         };
         let unwrapped = unwrap::unwrap(&message, &ctx)?;
 

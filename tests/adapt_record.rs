@@ -194,6 +194,13 @@ remove = ["Message-ID"]
     assert!(!h.contains("Message-ID"));
     let r = verify(&f, &out.stdout, &strs(&smime_key_args()));
     assert_eq!(r.report["verdict"], "pass", "{:#}", r.report);
+    // A bare private key (no certificate) is tried on every recipient.
+    let bare = verify(
+        &f,
+        &out.stdout,
+        &["--key", &v("bob.key").display().to_string()],
+    );
+    assert_eq!(bare.report["verdict"], "pass", "{:#}", bare.report);
     // The original of an encrypted message is the decrypted signed message under its
     // original header.
     let original = r.original.unwrap();
@@ -698,4 +705,126 @@ fn identity_export_and_replacement() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["record"]["valid"], true, "{r:#}");
     assert!(r["record"]["signer"].as_str().unwrap().contains("Erin"));
+}
+
+/// A one-shot HTTP adaptation server: answers every request with `reply`.
+fn http_server(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read as _, Write as _};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            // Read the request head and its Content-Length body.
+            loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= p + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let _ = s.write_all(reply);
+        }
+    });
+    (port, h)
+}
+
+#[test]
+fn callout_verdicts_and_failure_policies() {
+    let f = fixture();
+    let svc = |url: &str, on_failure: &str| {
+        format!(
+            "{HEAD}\n[[service]]\nid = \"https://gw.example.com/opes/scan\"\nkind = \"callout\"\nurl = \"{url}\"\ntimeout_ms = 2000\non_failure = \"{on_failure}\"\nbypassable = false\n"
+        )
+    };
+    // Blocked by the server: refused with trace naming the service.
+    let (port, h) = http_server(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 15\r\nConnection: close\r\n\r\nvirus EICAR-Test");
+    let cfg = f.config(&svc(
+        &format!("http://127.0.0.1:{port}/scan"),
+        "fail-closed",
+    ));
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    h.join().unwrap();
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("service=https://gw.example.com/opes/scan"),
+        "{}",
+        stderr(&out)
+    );
+    // Modified by the server: delivered, recorded as irreversible.
+    let (port, h) = http_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: message/rfc822\r\nConnection: close\r\n\r\nFrom: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: Quarterly figures\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nCleaned by the scanner.\r\n",
+    );
+    let cfg = f.config(&svc(
+        &format!("http://127.0.0.1:{port}/scan"),
+        "fail-closed",
+    ));
+    let out = f.process(
+        &read("openssl-signed-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    h.join().unwrap();
+    ok(&out, "modified");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    assert!(contains(
+        &openssl_verify(&dec).unwrap(),
+        b"Cleaned by the scanner."
+    ));
+    let r = verify(&f, &out.stdout, &strs(&smime_key_args()));
+    assert_eq!(r.report["verdict"], "pass", "{:#}", r.report);
+    assert_eq!(r.report["original"]["reconstructible"], false);
+    // Unreachable: fail-closed is a temporary failure, fail-open passes and is traced.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = f.config(&svc(
+        &format!("http://127.0.0.1:{dead}/scan"),
+        "fail-closed",
+    ));
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("451 "), "{}", stderr(&out));
+    let cfg = f.config(&svc(&format!("http://127.0.0.1:{dead}/scan"), "fail-open"));
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, "fail-open");
+    assert!(
+        header_block(&out.stdout).contains("opes/scan; id="),
+        "{}",
+        header_block(&out.stdout)
+    );
+    assert!(header_block(&out.stdout).contains("status=failed-open"));
 }

@@ -49,6 +49,7 @@ fn every_cipher_and_key_transport_decrypts_exactly() {
         allow_cbc: true,
         pgp_certs: Vec::new(),
         max_plaintext: 1 << 20,
+        trial_decryption: false,
     };
     let want = inner_entity(&read("msg-plain.eml"));
     for (vector, cipher, authenticated) in [

@@ -39,6 +39,16 @@ fn new_x509(name: &str) -> Result<(Zeroizing<Vec<u8>>, Certificate), Error> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(|_| gen_err("curve"))?;
     let ec = EcKey::generate(&group).map_err(|_| gen_err("key"))?;
     let pkey = PKey::from_ec_key(ec).map_err(|_| gen_err("key"))?;
+    let cert = self_signed(&pkey, name)?;
+    let pkcs8 = Zeroizing::new(pkey.private_key_to_pkcs8().map_err(|_| gen_err("encode"))?);
+    Ok((pkcs8, cert))
+}
+
+/// A self-signed certificate for `pkey` (digital signature, key encipherment).
+pub(crate) fn self_signed(
+    pkey: &PKey<openssl::pkey::Private>,
+    name: &str,
+) -> Result<Certificate, Error> {
     let mut subject = X509NameBuilder::new().map_err(|_| gen_err("name"))?;
     subject
         .append_entry_by_nid(Nid::COMMONNAME, name)
@@ -58,7 +68,7 @@ fn new_x509(name: &str) -> Result<(Zeroizing<Vec<u8>>, Certificate), Error> {
         .map_err(|_| gen_err("serial"))?;
     b.set_subject_name(&subject).map_err(|_| gen_err("name"))?;
     b.set_issuer_name(&subject).map_err(|_| gen_err("name"))?;
-    b.set_pubkey(&pkey).map_err(|_| gen_err("key"))?;
+    b.set_pubkey(pkey).map_err(|_| gen_err("key"))?;
     let nb = Asn1Time::days_from_now(0).map_err(|_| gen_err("time"))?;
     let na = Asn1Time::days_from_now(3650).map_err(|_| gen_err("time"))?;
     b.set_not_before(&nb).map_err(|_| gen_err("time"))?;
@@ -72,6 +82,7 @@ fn new_x509(name: &str) -> Result<(Zeroizing<Vec<u8>>, Certificate), Error> {
         .critical()
         .digital_signature()
         .non_repudiation()
+        .key_encipherment()
         .build()
         .map_err(|_| gen_err("ext"))?;
     b.append_extension(ku).map_err(|_| gen_err("ext"))?;
@@ -79,12 +90,10 @@ fn new_x509(name: &str) -> Result<(Zeroizing<Vec<u8>>, Certificate), Error> {
         .build(&b.x509v3_context(None, None))
         .map_err(|_| gen_err("ext"))?;
     b.append_extension(ski).map_err(|_| gen_err("ext"))?;
-    b.sign(&pkey, MessageDigest::sha256())
+    b.sign(pkey, MessageDigest::sha256())
         .map_err(|_| gen_err("sign"))?;
     let cert_der = b.build().to_der().map_err(|_| gen_err("encode"))?;
-    let cert = Certificate::from_der(&cert_der).map_err(|_| gen_err("encode"))?;
-    let pkcs8 = Zeroizing::new(pkey.private_key_to_pkcs8().map_err(|_| gen_err("encode"))?);
-    Ok((pkcs8, cert))
+    Certificate::from_der(&cert_der).map_err(|_| gen_err("encode"))
 }
 
 fn new_pgp(name: &str) -> Result<Cert, Error> {

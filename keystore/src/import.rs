@@ -33,6 +33,9 @@ pub enum KeySource<'a> {
         cert: &'a [u8],
         chain: Option<&'a [u8]>,
     },
+    /// A PEM private key alone: a throwaway self-signed certificate stands in for its
+    /// certificate (for `reseal verify`, which then tries the key on every recipient).
+    PemKeyOnly { key: &'a [u8] },
 }
 
 /// The minimum RSA modulus we accept (DESIGN §3 rule 7, RFC 8551 §2.3).
@@ -126,6 +129,13 @@ impl Keystore {
                     certs.extend(parse_certificates(c)?);
                 }
                 (to_pkcs8(&pkey)?, leaf, certs)
+            }
+            KeySource::PemKeyOnly { key } => {
+                let pkey = PKey::private_key_from_pem(key).map_err(|_| {
+                    Error::Import("the key file is not an unencrypted PEM private key".into())
+                })?;
+                let cert = crate::identity::self_signed(&pkey, "reseal verify key")?;
+                (to_pkcs8(&pkey)?, cert, Vec::new())
             }
         };
 

@@ -133,6 +133,7 @@ pub fn verify(message: &[u8], input: &Inputs<'_>) -> Report {
         allow_cbc: true,
         pgp_certs: input.pgp_certs.clone(),
         max_plaintext: input.max_bytes,
+        trial_decryption: true,
     };
     let un = match unwrap::unwrap(&message, &ctx) {
         Ok(u) => u,
@@ -361,6 +362,7 @@ fn check_original(orig: &[u8], input: &Inputs<'_>, r: &mut Report) {
         allow_cbc: false,
         pgp_certs: input.pgp_certs.clone(),
         max_plaintext: input.max_bytes,
+        trial_decryption: true,
     };
     match unwrap::unwrap(orig, &ctx) {
         Ok(u) => {

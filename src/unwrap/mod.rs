@@ -42,6 +42,9 @@ pub struct UnwrapContext<'a> {
     pub pgp_certs: Vec<sequoia_openpgp::Cert>,
     /// The most bytes a decrypted or decompressed layer may produce.
     pub max_plaintext: usize,
+    /// Try every key on every RecipientInfo when none names a key we hold (`reseal
+    /// verify` with a bare private key). Never on in the gateway.
+    pub trial_decryption: bool,
 }
 
 /// The message with its protection removed.

@@ -162,6 +162,15 @@ fn candidates<'a>(
             }
         }
     }
+    if out.is_empty() && ctx.trial_decryption {
+        for ri in recips.0.iter().take(MAX_INFOS) {
+            if let RecipientInfo::Ktri(ktri) = ri {
+                for key in ks.decryption_keys(&parties) {
+                    out.push((key.id.clone(), ktri));
+                }
+            }
+        }
+    }
     Ok(out)
 }
 
