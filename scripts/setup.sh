@@ -16,6 +16,8 @@ PACKAGES=(
   python3 ca-certificates
   # ICAP server for the callout tests
   c-icap
+  # SMTP peers: Postfix (end-to-end tests) and swaks with TLS/AUTH support
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 )
 
 missing=()
@@ -28,5 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "setup: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
+  # Postfix must not ask, and must not configure the machine's own mail system.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -27,7 +27,36 @@ struct RawConfig {
     #[serde(default)]
     admission: RawAdmission,
     #[serde(default)]
+    smtp: RawSmtp,
+    #[serde(default)]
+    relay: RawRelay,
+    #[serde(default)]
     service: Vec<RawService>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    listen: Option<String>,
+    admit_networks: Option<Vec<String>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    users_file: Option<PathBuf>,
+    max_recipients: Option<usize>,
+    max_connections: Option<usize>,
+    read_timeout_secs: Option<u64>,
+    session_timeout_secs: Option<u64>,
+    max_commands: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay {
+    next_hop: Option<String>,
+    max_age_secs: Option<u64>,
+    retry_base_secs: Option<u64>,
+    retry_max_secs: Option<u64>,
+    timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,6 +256,92 @@ pub struct Config {
     pub services: Vec<crate::adapt::Service>,
     /// Where held messages go.
     pub quarantine_dir: PathBuf,
+    pub smtp: SmtpConfig,
+    pub relay: RelayConfig,
+}
+
+/// The ESMTP server (`reseal serve`).
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub listen: String,
+    /// Clients from these networks are admitted (may request bypass, may have mail
+    /// signed); others must authenticate.
+    pub admit_networks: Vec<ipnet::IpNet>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `user:$argon2id$...` lines, optionally `user:hash:sender1,@domain2`.
+    pub users_file: Option<PathBuf>,
+    pub max_recipients: usize,
+    pub max_connections: usize,
+    pub read_timeout: std::time::Duration,
+    pub session_timeout: std::time::Duration,
+    pub max_commands: usize,
+}
+
+/// Delivery to the next hop.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// host:port of the next hop (Postfix's reinjection port).
+    pub next_hop: String,
+    /// After this long in the spool a message is bounced.
+    pub max_age: std::time::Duration,
+    pub retry_base: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    pub timeout: std::time::Duration,
+}
+
+impl SmtpConfig {
+    fn from_raw(r: &RawSmtp) -> Result<SmtpConfig, Failure> {
+        let mut nets = Vec::new();
+        let default_nets = vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()];
+        for n in r.admit_networks.as_ref().unwrap_or(&default_nets) {
+            let net = n
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    Failure::config(format!(
+                        "configuration: smtp.admit_networks: {n:?} is not a network"
+                    ))
+                })?;
+            nets.push(net);
+        }
+        if r.tls_cert.is_some() != r.tls_key.is_some() {
+            return Err(Failure::config(
+                "configuration: smtp.tls_cert and smtp.tls_key go together",
+            ));
+        }
+        let secs = |v: Option<u64>, d: u64| {
+            std::time::Duration::from_secs(v.unwrap_or(d).clamp(1, 86_400))
+        };
+        Ok(SmtpConfig {
+            listen: r.listen.clone().unwrap_or_else(|| "127.0.0.1:10025".into()),
+            admit_networks: nets,
+            tls_cert: r.tls_cert.clone(),
+            tls_key: r.tls_key.clone(),
+            users_file: r.users_file.clone(),
+            max_recipients: r.max_recipients.unwrap_or(1000).clamp(1, 100_000),
+            max_connections: r.max_connections.unwrap_or(100).clamp(1, 100_000),
+            read_timeout: secs(r.read_timeout_secs, 300),
+            session_timeout: secs(r.session_timeout_secs, 1800),
+            max_commands: r.max_commands.unwrap_or(1000).clamp(10, 1_000_000),
+        })
+    }
+}
+
+impl RelayConfig {
+    fn from_raw(r: &RawRelay) -> RelayConfig {
+        let secs = |v: Option<u64>, d: u64| std::time::Duration::from_secs(v.unwrap_or(d).max(1));
+        RelayConfig {
+            next_hop: r
+                .next_hop
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1:10026".into()),
+            max_age: secs(r.max_age_secs, 5 * 86_400),
+            retry_base: secs(r.retry_base_secs, 60),
+            retry_max: secs(r.retry_max_secs, 3600),
+            timeout: secs(r.timeout_secs, 120),
+        }
+    }
 }
 
 /// mail-parser stores offsets as u32, and we hold whole messages in memory: 64 MiB is a
@@ -306,6 +421,19 @@ impl Config {
             process_admitted: true,
             services: Vec::new(),
             quarantine_dir: default_data_dir().join("quarantine"),
+            smtp: SmtpConfig::from_raw(&RawSmtp::default()).unwrap_or_else(|_| SmtpConfig {
+                listen: "127.0.0.1:10025".into(),
+                admit_networks: Vec::new(),
+                tls_cert: None,
+                tls_key: None,
+                users_file: None,
+                max_recipients: 1000,
+                max_connections: 100,
+                read_timeout: std::time::Duration::from_secs(300),
+                session_timeout: std::time::Duration::from_secs(1800),
+                max_commands: 1000,
+            }),
+            relay: RelayConfig::from_raw(&RawRelay::default()),
         })
     }
 
@@ -383,7 +511,11 @@ impl Config {
             }
             services.push(svc);
         }
+        let smtp = SmtpConfig::from_raw(&raw.smtp)?;
+        let relay = RelayConfig::from_raw(&raw.relay);
         Ok(Config {
+            smtp,
+            relay,
             quarantine_dir: data_dir.join("quarantine"),
             process_admitted: raw.admission.process_admitted.unwrap_or(true),
             services,

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod listing;
+pub mod milter;
 pub mod mime;
 pub mod pipeline;
 pub mod pki;
@@ -20,6 +21,7 @@ pub mod policy;
 pub mod quarantine;
 pub mod record;
 pub mod reseal;
+pub mod smtp;
 pub mod trace;
 pub mod unwrap;
 

@@ -27,6 +27,18 @@ struct Cli {
 enum Command {
     /// Run one message from stdin through the pipeline and write the result to stdout.
     Process(ProcessArgs),
+    /// Run the ESMTP gateway (Postfix content filter): accept, process, spool, relay.
+    Serve(ServeArgs),
+    /// Run the gateway as a milter (Postfix smtpd_milters).
+    Milter {
+        /// host:port to listen on.
+        #[arg(long, default_value = "127.0.0.1:10027")]
+        listen: String,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// Hash a password (read from stdin) for the SMTP AUTH users file.
+    HashPassword,
     /// Manage the sealed keystore.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -113,6 +125,20 @@ struct ProcessArgs {
     /// Envelope recipient; repeat for several.
     #[arg(long = "rcpt", required = true)]
     rcpts: Vec<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Configuration file (TOML). Without it, embedded defaults apply: listen on
+    /// 127.0.0.1:10025, relay to 127.0.0.1:10026.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Keystore folder (overrides the configuration).
+    #[arg(long)]
+    keystore: Option<PathBuf>,
+    /// File holding the keystore passphrase (else $RESEAL_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -462,6 +488,49 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Loads the configuration and opens the keystore for the long-running modes.
+fn gateway(args: &ServeArgs) -> Result<Gateway, Failure> {
+    let mut config = load_config(args.config.as_deref())?;
+    if let Some(k) = &args.keystore {
+        config.keystore = k.clone();
+    }
+    let keystore = if Keystore::exists(&config.keystore) {
+        let file = args
+            .passphrase_file
+            .as_deref()
+            .or(config.passphrase_file.as_deref());
+        Some(Keystore::open(&config.keystore, &need_passphrase(file)?).map_err(ks_failure)?)
+    } else {
+        tracing::warn!(
+            "no keystore at {}: mail is traced but nothing is signed or decrypted",
+            config.keystore.display()
+        );
+        None
+    };
+    Ok(Gateway { config, keystore })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::config(format!("cannot start the runtime: {e}")))
+}
+
+fn run_serve(args: ServeArgs) -> Result<i32, Failure> {
+    reseal::smtp::server::no_core_dumps();
+    let gw = gateway(&args)?;
+    runtime()?.block_on(reseal::smtp::server::serve(gw))?;
+    Ok(exit::OK)
+}
+
+fn run_milter(listen: String, args: ServeArgs) -> Result<i32, Failure> {
+    reseal::smtp::server::no_core_dumps();
+    let gw = gateway(&args)?;
+    runtime()?.block_on(reseal::milter::run(&listen, std::sync::Arc::new(gw)))?;
+    Ok(exit::OK)
+}
+
 fn identity_name() -> String {
     format!(
         "Reseal OPES identity ({})",
@@ -529,6 +598,7 @@ fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
     let submitter = reseal::pipeline::Submitter {
         admitted: gateway.config.process_admitted,
         bypass: Default::default(),
+        may_sign: gateway.config.process_admitted,
     };
     match gateway.process(&env, &input, &trace, &submitter) {
         Ok(outcome) if outcome.held.is_some() => {
@@ -553,15 +623,24 @@ fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::try_parse();
+    // Long-running modes log at info; in pipe mode stderr carries the one-line reply,
+    // so only errors by default.
+    let daemon = matches!(
+        &cli,
+        Ok(Cli {
+            command: Command::Serve(_) | Command::Milter { .. }
+        })
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RESEAL_LOG")
-                // stderr carries the one-line reply in pipe mode: only errors by default.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+            tracing_subscriber::EnvFilter::try_from_env("RESEAL_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if daemon { "info" } else { "error" })
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = match Cli::try_parse() {
+    let cli = match cli {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -578,6 +657,29 @@ fn main() -> ExitCode {
             eprintln!("{f}");
             f.exit_code()
         }),
+        Command::Serve(args) => run_serve(args).unwrap_or_else(|f| {
+            eprintln!("reseal serve: {}", f.text);
+            f.exit_code()
+        }),
+        Command::Milter { listen, args } => run_milter(listen, args).unwrap_or_else(|f| {
+            eprintln!("reseal milter: {}", f.text);
+            f.exit_code()
+        }),
+        Command::HashPassword => {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            let pw = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
+            match reseal::smtp::server::hash_password(&pw) {
+                Ok(h) => {
+                    println!("{h}");
+                    exit::OK
+                }
+                Err(f) => {
+                    eprintln!("reseal hash-password: {}", f.text);
+                    f.exit_code()
+                }
+            }
+        }
         Command::Verify(args) => run_verify(args).unwrap_or_else(|f| {
             eprintln!("reseal verify: {}", f.text);
             2
@@ -879,7 +981,11 @@ fn run_quarantine(cmd: QuarantineCommand) -> Result<i32, Failure> {
                 &env,
                 &message,
                 &trace,
-                &reseal::pipeline::Submitter::default(),
+                &reseal::pipeline::Submitter {
+                    admitted: true,
+                    bypass: Default::default(),
+                    may_sign: true,
+                },
             )?;
             std::io::stdout()
                 .lock()

@@ -32,6 +32,9 @@ pub struct Submitter {
     pub admitted: bool,
     /// A bypass request made in the SMTP dialog (XOPES-BYPASS).
     pub bypass: Bypass,
+    /// Whether the gateway may sign for this submitter's sender (DESIGN §3 rule 6: only
+    /// an admitted client, and an authenticated one only for its own senders).
+    pub may_sign: bool,
 }
 
 /// What happened to a message that went through.
@@ -237,12 +240,17 @@ impl Gateway {
             now,
         };
         let encrypt = policy::plan_encryption(&self.config, ks, &facts)?;
-        let signer = policy::signer(
-            &self.config,
-            ks,
-            &facts,
-            encrypt.as_ref().map(|e| e.technology()),
-        );
+        let signer = if submitter.may_sign {
+            policy::signer(
+                &self.config,
+                ks,
+                &facts,
+                encrypt.as_ref().map(|e| e.technology()),
+            )
+        } else {
+            tracing::info!("this submitter may not have mail signed: not signing");
+            None
+        };
         let encrypted_to: Vec<String> = encrypt.as_ref().map(|p| p.addresses()).unwrap_or_default();
         let rcpt = match env.rcpts.as_slice() {
             [one] => Some(one.as_str()),
