@@ -646,3 +646,107 @@ fn authenticated_client_over_tls_with_swaks() {
     );
     assert!(contains(&got[1].data, b"status=bypassed"));
 }
+
+/// DESIGN §3 rule 6 in the dialog: a client authenticated for alice gets no signature
+/// when it sends as carol, even though the keystore holds a key for carol.
+#[test]
+fn no_signature_for_a_sender_the_client_was_not_admitted_for() {
+    let f = Fixture::new();
+    f.keys(&[
+        "import",
+        "--key",
+        &v("carol.ec.pem").display().to_string(),
+        "--cert",
+        &v("carol.pem").display().to_string(),
+        "--for",
+        "carol@example.com",
+    ]);
+    let sink = Sink::start(false, &[]);
+    let dir = f.dir.path();
+    let mut c = Command::new("openssl");
+    c.args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+    ])
+    .arg(dir.join("tls.key"))
+    .arg("-out")
+    .arg(dir.join("tls.pem"));
+    ok(&run(c, b""), "openssl req");
+    let mut h = reseal();
+    h.arg("hash-password");
+    let hash = String::from_utf8(run(h, b"pw\n").stdout).unwrap();
+    std::fs::write(
+        dir.join("users"),
+        format!("alice:{}:alice@example.com\n", hash.trim()),
+    )
+    .unwrap();
+    let extra = format!(
+        "admit_networks = []\ntls_cert = \"{}\"\ntls_key = \"{}\"\nusers_file = \"{}\"\n{}",
+        dir.join("tls.pem").display(),
+        dir.join("tls.key").display(),
+        dir.join("users").display(),
+        relay_to(sink.port)
+    );
+    let srv = Server::start(&f, free_port(), &extra);
+    let msg = String::from_utf8(read("msg-plain.eml"))
+        .unwrap()
+        .replace("Alice <alice@example.com>", "Carol <carol@example.com>");
+    let m = f.tmp("carol.eml", msg.as_bytes());
+    let mut s = Command::new("swaks");
+    s.args([
+        "--server",
+        &format!("127.0.0.1:{}", srv.port),
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "alice",
+        "--auth-password",
+        "pw",
+    ])
+    .args([
+        "--from",
+        "carol@example.com",
+        "--to",
+        "bob@example.org",
+        "--data",
+    ])
+    .arg(format!("@{}", m.display()));
+    let out = run(s, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let got = sink.wait(1, 20);
+    let dec = openssl_decrypt(&got[0].data, "bob").unwrap();
+    assert!(
+        !contains(&dec, b"multipart/signed"),
+        "alice's login may not have carol's mail signed"
+    );
+}
+
+/// DESIGN §3 rule 8: no core file can carry key material out of `reseal serve`.
+#[test]
+fn serve_disables_core_dumps() {
+    let f = Fixture::new();
+    let sink = Sink::start(false, &[]);
+    let srv = Server::start(&f, free_port(), &relay_to(sink.port));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", srv.child.id())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert!(
+        core.split_whitespace().filter(|w| *w == "0").count() >= 2,
+        "{core}"
+    );
+}
