@@ -828,3 +828,26 @@ fn callout_verdicts_and_failure_policies() {
     );
     assert!(header_block(&out.stdout).contains("status=failed-open"));
 }
+
+/// An opaque signature (signed-data) is carried as its detached equivalent: the rebuilt
+/// original is a multipart/signed that openssl verifies (not byte-identical to the
+/// opaque input, which docs/modification-record.md §3.3 says).
+#[test]
+fn opaque_original_signature_survives_as_detached() {
+    let f = fixture();
+    let cfg = f.config(&format!("{HEAD}{DISCLAIMER}"));
+    let out = f.process(
+        &read("openssl-signed-opaque.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, "process");
+    let r = verify(&f, &out.stdout, &strs(&smime_key_args()));
+    assert_eq!(r.report["verdict"], "pass", "{:#}", r.report);
+    assert_eq!(r.report["original"]["valid"], true);
+    let original = r.original.unwrap();
+    assert!(header_block(&original).contains("multipart/signed"));
+    let content = openssl_verify(&original).unwrap();
+    assert_eq!(content, inner_entity(&read("msg-plain.eml")));
+}

@@ -287,7 +287,14 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
                         let content = mime::to_crlf(&content).into_owned();
                         let verdict = smime::verify_signed(&sd, &content, false, ctx);
                         layers.push(Layer::Signed(verdict));
-                        signed_entity = Some(cur.clone());
+                        // The same signature, detached (eContent removed), still covers
+                        // the content: carry it as multipart/signed, which the record
+                        // frame and the pass-through both need.
+                        signed_entity = smime::detached(&sd)
+                            .and_then(|der| {
+                                crate::reseal::smime::multipart_signed(&content, &der).ok()
+                            })
+                            .or_else(|| Some(cur.clone()));
                         content
                     }
                 }

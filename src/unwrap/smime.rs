@@ -332,6 +332,20 @@ pub fn certificates(sd: &SignedData) -> Vec<Certificate> {
         .collect()
 }
 
+/// The DER ContentInfo of `sd` with its encapsulated content removed: the detached form
+/// of an opaque signature (RFC 5652 §5.2: eContent absent, content supplied by other
+/// means). Its signer infos are unchanged, so it verifies over the same content.
+pub fn detached(sd: &SignedData) -> Option<Vec<u8>> {
+    let mut d = sd.clone();
+    d.encap_content_info.econtent = None;
+    let inner = d.to_der().ok()?;
+    let ci = ContentInfo {
+        content_type: oid::SIGNED_DATA,
+        content: der::Any::from_der(&inner).ok()?,
+    };
+    ci.to_der().ok()
+}
+
 /// The encapsulated content of an opaque SignedData (the eContent OCTET STRING).
 pub fn econtent(sd: &SignedData) -> Option<Vec<u8>> {
     let any = sd.encap_content_info.econtent.as_ref()?;
