@@ -640,6 +640,19 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A panic inside the OpenPGP library on hostile input is caught and answered as a
+    // refusal (unwrap::openpgp::guarded); keep it out of the one-line stderr reply.
+    std::panic::set_hook(Box::new(|info| {
+        let loc = info
+            .location()
+            .map(|l| l.file().to_owned())
+            .unwrap_or_default();
+        if loc.contains("sequoia-openpgp") || loc.contains("buffered-reader") {
+            tracing::debug!("library panic caught: {info}");
+        } else {
+            tracing::error!("internal error: {info}");
+        }
+    }));
     let cli = match cli {
         Ok(c) => c,
         Err(e) => {

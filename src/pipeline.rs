@@ -134,7 +134,15 @@ impl Gateway {
         // Unwrap.
         let ctx = UnwrapContext {
             keystore: ks,
-            parties: env.parties(),
+            // A delegated key decrypts only for the envelope sender it acts for, and
+            // only for a submitter admitted for that sender (like signing, rule 6):
+            // otherwise anyone could add a delegated
+            // user as a recipient and have the gateway decrypt that user's mail to them.
+            parties: if submitter.may_sign && !env.mail_from.is_empty() {
+                vec![env.mail_from.clone()]
+            } else {
+                Vec::new()
+            },
             from: from.clone(),
             now,
             anchors: self.anchors(),

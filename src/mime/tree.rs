@@ -284,6 +284,11 @@ pub fn encode_text_part(
     if charset_changed && e.get_all("Content-Type").next().is_none() {
         header.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
     }
+    // A header that ran to the end of the part has no CRLF after its last field: add
+    // it, so the empty line below really separates header and body.
+    if !header.is_empty() && !header.ends_with(b"\r\n") {
+        header.extend_from_slice(b"\r\n");
+    }
     let mut out = header;
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&encoded);
@@ -371,5 +376,17 @@ mod tests {
         assert!(e.split(|&b| b == b'\n').all(|l| l.len() <= 77));
         assert_eq!(super::super::decode_qp(&e), long.as_bytes());
         assert_eq!(encode_qp(b"a=b \r\nc"), b"a=3Db=20\r\nc");
+    }
+
+    /// Regression (fuzz mime_tree): a part whose header runs to its end had its first
+    /// edited line break taken for the header/body separator.
+    #[test]
+    fn edit_of_a_bodyless_part_keeps_the_new_text() {
+        let m = b"Content-Type: text/plain; charset=utf-8";
+        let t = parse(m).unwrap();
+        let text = decode_text(m, &t).unwrap();
+        let out = encode_text_part(m, &t, &text, "\r\n-- \r\nDisclaimer").unwrap();
+        let e = super::super::Entity::parse(&out).unwrap();
+        assert_eq!(e.body(), b"\r\n-- \r\nDisclaimer");
     }
 }

@@ -318,7 +318,13 @@ pub async fn send(
                 line.push_str(&format!(" NOTIFY={n}"));
             }
             if let Some(o) = orcpt {
-                line.push_str(&format!(" ORCPT={}", super::xtext::encode(o)));
+                // RFC 3461 §4.2: ORCPT=addr-type ";" xtext (smtp-proto keeps only the address).
+                let o = if o.contains(';') {
+                    (*o).to_owned()
+                } else {
+                    format!("rfc822;{o}")
+                };
+                line.push_str(&format!(" ORCPT={}", super::xtext::encode(&o)));
             }
         }
         rcpt_replies.push(cmd(&mut io, &line, timeout).await?);

@@ -112,7 +112,13 @@ pub fn build(r: &Report<'_>) -> Vec<u8> {
         m.push_str("\r\n");
         m.push_str(&format!("Final-Recipient: rfc822; {}\r\n", f.address));
         if let Some(o) = f.orcpt {
-            m.push_str(&format!("Original-Recipient: {}\r\n", one_line(o)));
+            // RFC 3464 §2.3.1: address-type ";" generic-address.
+            let o = if o.contains(';') {
+                o.to_owned()
+            } else {
+                format!("rfc822;{o}")
+            };
+            m.push_str(&format!("Original-Recipient: {}\r\n", one_line(&o)));
         }
         m.push_str(&format!("Action: failed\r\nStatus: {}\r\n", f.status));
         m.push_str(&format!("Remote-MTA: dns; {}\r\n", r.next_hop));

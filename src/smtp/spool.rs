@@ -18,7 +18,8 @@ use crate::error::Failure;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpoolRcpt {
     pub address: String,
-    /// RFC 3461 ORCPT, as given (`rfc822;addr`).
+    /// RFC 3461 ORCPT: the original recipient address (smtp-proto drops the
+    /// `rfc822;` type; the relay and the DSN put it back).
     pub orcpt: Option<String>,
     /// RFC 3461 NOTIFY flags (smtp-proto bits).
     pub notify: u64,

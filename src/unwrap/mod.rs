@@ -227,7 +227,46 @@ fn pgp_parts(
 }
 
 /// Peels every layer of `message` (already CRLF-canonical).
+///
+/// Once an unauthenticated (CBC) layer has been opened, every later failure, whether a
+/// parse error of the plaintext or a bad inner signature, is the one uniform crypto
+/// failure: a distinct reply would tell an attacker something about plaintext he
+/// malleated (Efail CBC gadgets; DESIGN §3 rules 2 and 3).
 pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Failure> {
+    let mut opened_cbc = false;
+    let r = unwrap_layers(message, ctx, &mut opened_cbc);
+    match r {
+        Err(f) if opened_cbc => {
+            tracing::debug!("after a CBC layer: {f}");
+            Err(Failure::crypto())
+        }
+        r => r,
+    }
+}
+
+/// An RFC 1847 multipart/signed entity rebuilt with nothing outside its two parts: after
+/// unauthenticated decryption, the preamble and epilogue are bytes no signature covers.
+fn canonical_signed(
+    e: &Entity<'_>,
+    cur: &[u8],
+    first: &std::ops::Range<usize>,
+    second: &std::ops::Range<usize>,
+) -> Option<Vec<u8>> {
+    let boundary = e.content_type().ok()?.param("boundary")?.to_owned();
+    let mut out = cur.get(..e.header_end())?.to_vec();
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(cur.get(first.clone())?);
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(cur.get(second.clone())?);
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Some(out)
+}
+
+fn unwrap_layers(
+    message: &[u8],
+    ctx: &UnwrapContext<'_>,
+    opened_cbc: &mut bool,
+) -> Result<Unwrapped, Failure> {
     let top = Entity::parse(message)?;
     if top.fields().is_empty() {
         return Err(mime::MimeError::NoHeaders.into());
@@ -260,6 +299,7 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
                             ));
                         }
                         let d = smime::decrypt_enveloped(&ed, ctx)?;
+                        *opened_cbc = true;
                         layers.push(Layer::Encrypted {
                             technology: Technology::Smime,
                             cipher: d.cipher,
@@ -340,8 +380,20 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
                         });
                     }
                 }
+                let after_cbc = matches!(
+                    layers.last(),
+                    Some(Layer::Encrypted {
+                        authenticated: false,
+                        ..
+                    })
+                );
                 layers.push(Layer::Signed(verdict));
-                signed_entity = Some(cur.clone());
+                signed_entity = if after_cbc {
+                    // DESIGN §3 rule 2: only what the signature covers may leave.
+                    Some(canonical_signed(&e, &cur, signed, sig).ok_or_else(Failure::crypto)?)
+                } else {
+                    Some(cur.clone())
+                };
                 signed_bytes
             }
             Kind::MultipartSignedPgp => {
@@ -364,6 +416,16 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
             }
             Kind::InlinePgp(Inline::Encrypted) => {
                 let body = e.decoded_body()?;
+                // An armored "PGP MESSAGE" may be signed only (gpg --sign --armor):
+                // verifying does not decrypt, so it succeeds only for such a message.
+                if let Ok((text, verdict)) = openpgp::verify_inline(&body, ctx)
+                    && !verdict.signers.is_empty()
+                {
+                    layers.push(Layer::Signed(verdict));
+                    signed_entity = Some(cur.clone());
+                    cur = text_entity(&e, &text);
+                    continue;
+                }
                 let r = openpgp::decrypt(&body, ctx)?;
                 let content = text_entity(&e, &r.content);
                 signed_entity = passthrough_pgp(&r, &content);

@@ -357,7 +357,7 @@ fn read_bounded(r: &mut dyn std::io::Read, limit: usize) -> Result<Vec<u8>, Fail
 }
 
 /// Decrypts (and verifies any signature inside) an OpenPGP message.
-pub fn decrypt(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
+fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
     let p = StandardPolicy::new();
     let limit = ctx.max_plaintext;
     let helper = Helper::new(ctx);
@@ -396,7 +396,11 @@ pub fn decrypt(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Fai
 }
 
 /// Verifies a detached signature (PGP/MIME §5) over `data`.
-pub fn verify_detached(signature: &[u8], data: &[u8], ctx: &UnwrapContext<'_>) -> SignatureVerdict {
+fn verify_detached_inner(
+    signature: &[u8],
+    data: &[u8],
+    ctx: &UnwrapContext<'_>,
+) -> SignatureVerdict {
     let p = StandardPolicy::new();
     let helper = Helper::new(ctx);
     let malformed = |e: String| SignatureVerdict {
@@ -431,7 +435,7 @@ pub fn verify_detached(signature: &[u8], data: &[u8], ctx: &UnwrapContext<'_>) -
 }
 
 /// Verifies an inline (cleartext-signed or signed) message; returns the signed text.
-pub fn verify_inline(
+fn verify_inline_inner(
     message: &[u8],
     ctx: &UnwrapContext<'_>,
 ) -> Result<(Vec<u8>, SignatureVerdict), Failure> {
@@ -457,6 +461,51 @@ pub fn verify_inline(
         })
         .ok_or_else(Failure::crypto)?;
     Ok((content, verdict))
+}
+
+/// Runs a sequoia operation, turning a panic inside the library into `on_panic`.
+/// sequoia-openpgp 2.4.2 panics on some truncated SEIPD packets (parse.rs
+/// `data_consume_hard(..).unwrap()`); untrusted input must never take the process down.
+fn guarded<T>(on_panic: impl FnOnce() -> T, f: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!("the OpenPGP library panicked on this input; refused");
+            on_panic()
+        }
+    }
+}
+
+/// Decrypts (and verifies any signature inside) an OpenPGP message.
+pub fn decrypt(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
+    guarded(|| Err(Failure::crypto()), || decrypt_inner(message, ctx))
+}
+
+/// Verifies a detached signature (PGP/MIME §5) over `data`.
+pub fn verify_detached(signature: &[u8], data: &[u8], ctx: &UnwrapContext<'_>) -> SignatureVerdict {
+    guarded(
+        || SignatureVerdict {
+            technology: Technology::Openpgp,
+            detached: true,
+            signers: vec![SignerVerdict {
+                addresses: Vec::new(),
+                subject: String::new(),
+                failure: Some(Reason::Malformed("unparsable signature".into())),
+            }],
+        },
+        || verify_detached_inner(signature, data, ctx),
+    )
+}
+
+/// Verifies an inline (cleartext-signed or signed) message; returns the signed text.
+pub fn verify_inline(
+    message: &[u8],
+    ctx: &UnwrapContext<'_>,
+) -> Result<(Vec<u8>, SignatureVerdict), Failure> {
+    guarded(
+        || Err(Failure::crypto()),
+        || verify_inline_inner(message, ctx),
+    )
 }
 
 /// Serializes signatures as an armored detached signature block.

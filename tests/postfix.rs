@@ -1,0 +1,414 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! End to end with a real Postfix on loopback (DESIGN §7): swaks submits as
+//! alice@example.com to bob@example.org, Postfix hands the message to Reseal, and the
+//! result lands in a Maildir sink, where the real peers check it: `openssl cms -decrypt`
+//! with bob's key, `openssl cms -verify` against the test root, the OPES trace in the
+//! header, and `reseal verify --json` over the modification record.
+//!
+//! Two wirings: `content_filter` (entry smtpd → `reseal serve` → reinjection smtpd) and
+//! `smtpd_milters` (`reseal milter`). The Postfix configuration is in
+//! tests/postfix_support (and, line for line, in docs/postfix.md). These tests need
+//! root; they skip with a message when they are not root.
+
+mod common;
+mod postfix_support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use postfix_support::*;
+
+const SYSTEM: &str = "https://gw.example.com/opes";
+const DISCLAIMER_TEXT: &str = "Example Corp: this e-mail is confidential.";
+
+/// The gateway configuration both wirings share: a disclaimer (so every message carries
+/// a modification record) and a DLP rule that rejects card numbers.
+fn gateway_config(f: &Fixture, extra: &str) -> PathBuf {
+    f.config(&format!(
+        r#"keystore = "{ks}"
+data_dir = "{data}"
+hostname = "gw.reseal-test.example"
+
+[opes]
+system = "{SYSTEM}"
+privacy_policy = "https://gw.example.com/privacy"
+
+[[service]]
+id = "https://gw.example.com/opes/disclaimer"
+kind = "disclaimer"
+text = "{DISCLAIMER_TEXT}"
+consent = "sender"
+bypassable = true
+
+[[service]]
+id = "https://gw.example.com/opes/dlp"
+kind = "dlp"
+patterns = ["builtin:card-number"]
+action = "reject"
+consent = "sender"
+bypassable = false
+
+{extra}"#,
+        ks = f.keystore().display(),
+        data = f.dir.path().join("data").display(),
+    ))
+}
+
+/// Messages alice's client sends: signed and encrypted to the gateway's key, signed,
+/// and plain.
+const MESSAGES: [&str; 3] = [
+    "openssl-sign-then-enc-gcm.eml",
+    "openssl-signed-plain.eml",
+    "msg-plain.eml",
+];
+
+const CARD_MESSAGE: &[u8] = b"From: Alice <alice@example.com>\r\n\
+To: Bob <bob@example.org>\r\n\
+Subject: card\r\n\
+Date: Tue, 03 Jun 2025 10:15:00 +0000\r\n\
+Message-ID: <card.20250603101500@example.com>\r\n\
+\r\n\
+Please charge 4111 1111 1111 1111 for the order.\r\n";
+
+fn header_of(msg: &[u8]) -> String {
+    let e = reseal::mime::Entity::parse(msg).unwrap();
+    String::from_utf8_lossy(&msg[..e.header_end()]).into_owned()
+}
+
+/// What bob gets: encrypted to him, signed by alice's delegated key with the
+/// disclaimer inside, traced, and with a modification record that `reseal verify`
+/// accepts.
+fn check_delivered(identity: &Path, msg: &[u8], what: &str) {
+    let header = header_of(msg);
+    assert!(
+        header.contains(&format!("\nOPES-System: {SYSTEM}; id=")),
+        "{what}: no OPES-System field:\n{header}"
+    );
+    assert!(
+        header.contains("(Reseal "),
+        "{what}: no Received line of Reseal:\n{header}"
+    );
+    let dec = openssl_decrypt(msg, "bob").unwrap_or_else(|e| panic!("{what}: decrypt: {e}"));
+    let content = openssl_verify(&dec).unwrap_or_else(|e| panic!("{what}: verify: {e}"));
+    assert!(
+        contains(&content, DISCLAIMER_TEXT.as_bytes()),
+        "{what}: no disclaimer in:\n{}",
+        String::from_utf8_lossy(&content)
+    );
+    let mut c = reseal();
+    c.args(["verify", "--json", "--trust"])
+        .arg(v("ca.pem"))
+        .arg("--opes-cert")
+        .arg(identity)
+        .arg("--key")
+        .arg(v("bob.key"))
+        .arg("--cert")
+        .arg(v("bob.pem"));
+    let out = run(c, msg);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: verify output is not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    });
+    assert_eq!(report["verdict"], "pass", "{what}: {report:#}");
+    assert_eq!(report["record"]["valid"], true, "{what}: {report:#}");
+    assert_eq!(report["outer"]["signer"], "alice@example.com", "{what}");
+    assert_eq!(out.status.code(), Some(0), "{what}: {report:#}");
+}
+
+fn identity(f: &Fixture) -> PathBuf {
+    let out = f.keys(&["export-identity"]);
+    f.tmp("identity.pem", &out.stdout)
+}
+
+/// Sends `file` through the entry port and returns what reached bob. A bounce to the
+/// sender instead fails at once, showing the bounce.
+fn deliver(pf: &Postfix, file: &Path, gw: &Daemon) -> Vec<u8> {
+    let before = pf.delivered("org");
+    let bounces = pf.delivered("com");
+    let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", file);
+    assert!(
+        s.ok && s.data_reply().starts_with("250"),
+        "{}: not accepted: {}\n{}",
+        file.display(),
+        s.data_reply(),
+        s.transcript
+    );
+    let t = Instant::now();
+    let msg = loop {
+        if let Some(m) = pf.try_wait_new("org", &before, 0) {
+            break m;
+        }
+        let bounced = pf.try_wait_new("com", &bounces, 0);
+        if bounced.is_some() || t.elapsed() > Duration::from_secs(30) {
+            panic!(
+                "{} was not delivered (waited {:?});\ngateway log:\n{}\nmail log:\n{}\nbounce:\n{}",
+                file.display(),
+                t.elapsed(),
+                gw.log(),
+                pf.maillog(),
+                String::from_utf8_lossy(&bounced.unwrap_or_default())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!(
+        "{}: delivered {:?} after swaks returned",
+        file.display(),
+        t.elapsed()
+    );
+    // The virtual delivery agent writes Maildir files with LF line ends.
+    reseal::mime::to_crlf(&msg).into_owned()
+}
+
+#[test]
+fn postfix_content_filter_end_to_end() {
+    if !preflight("postfix_content_filter_end_to_end") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let id = identity(&f);
+    let [entry, filter, reinject] = free_ports();
+    let cfg = gateway_config(
+        &f,
+        &format!(
+            "[smtp]\nlisten = \"127.0.0.1:{filter}\"\nadmit_networks = [\"127.0.0.0/8\"]\n\n\
+             [relay]\nnext_hop = \"127.0.0.1:{reinject}\"\nretry_base_secs = 1\nretry_max_secs = 2\n"
+        ),
+    );
+    let pf = Postfix::start(Wiring::ContentFilter {
+        entry,
+        filter,
+        reinject,
+    });
+    let mut c = reseal();
+    c.arg("serve").arg("--config").arg(&cfg);
+    let mut gw = Daemon::start(c, "reseal serve", f.dir.path().join("serve.log"), filter);
+
+    for name in MESSAGES {
+        let msg = deliver(&pf, &v(name), &gw);
+        check_delivered(&id, &msg, name);
+        // Postfix's reinjection smtpd added its Received line above Reseal's.
+        let header = header_of(&msg);
+        let reseal_at = header.find("(Reseal ").unwrap();
+        let postfix_at = header.find(&format!("by {MYHOSTNAME} (Postfix)")).unwrap();
+        assert!(postfix_at < reseal_at, "{name}: trace order:\n{header}");
+    }
+
+    // A DLP refusal after Postfix accepted the message: Postfix bounces it to the
+    // sender with Reseal's reply, OPES trace included (RFC 4902 §3.1).
+    let card = f.tmp("card.eml", CARD_MESSAGE);
+    let before = pf.delivered("com");
+    let s = swaks(entry, "alice@example.com", "bob@example.org", &card);
+    assert!(s.data_reply().starts_with("250"), "{}", s.transcript);
+    let ndr = String::from_utf8_lossy(&pf.wait_new("com", &before, 30)).into_owned();
+    // Postfix wraps the reply in the bounce text: compare with whitespace collapsed.
+    let ndr = ndr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(ndr.contains("5.7.1"), "NDR:\n{ndr}");
+    assert!(ndr.contains(&format!("[OPES {SYSTEM}; id=")), "NDR:\n{ndr}");
+    assert!(
+        ndr.contains("service=https://gw.example.com/opes/dlp"),
+        "NDR:\n{ndr}"
+    );
+
+    let status = gw.stop();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "reseal serve did not exit cleanly on SIGTERM ({status:?}):\n{}",
+        gw.log()
+    );
+    eprintln!("postfix_content_filter_end_to_end: {:?}", start.elapsed());
+}
+
+fn start_milter(f: &Fixture, extra: &str) -> (Postfix, Daemon) {
+    let [entry, milter] = free_ports();
+    let cfg = gateway_config(f, extra);
+    let mut c = reseal();
+    c.arg("milter")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{milter}"))
+        .arg("--config")
+        .arg(&cfg);
+    let gw = Daemon::start(c, "reseal milter", f.dir.path().join("milter.log"), milter);
+    let pf = Postfix::start(Wiring::Milter { entry, milter });
+    (pf, gw)
+}
+
+#[test]
+fn postfix_milter_end_to_end() {
+    if !preflight("postfix_milter_end_to_end") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let id = identity(&f);
+    let (pf, mut gw) = start_milter(&f, "");
+
+    for name in MESSAGES {
+        let msg = deliver(&pf, &v(name), &gw);
+        check_delivered(&id, &msg, name);
+        // Reseal's trace sits right below the Received line of the Postfix hop that ran
+        // the milter, so the header the record binds is exactly what Reseal produced.
+        let header = header_of(&msg);
+        let reseal_at = header.find("(Reseal ").unwrap();
+        let postfix_at = header.find(&format!("by {MYHOSTNAME} (Postfix)")).unwrap();
+        assert!(postfix_at < reseal_at, "{name}: trace order:\n{header}");
+        assert_eq!(
+            header.matches("\nOPES-System:").count(),
+            1,
+            "{name}:\n{header}"
+        );
+    }
+
+    // Header fields come back byte for byte: a tab after the colon, no space, two
+    // spaces, folding with spaces and tabs.
+    let odd = b"From: Alice <alice@example.com>\r\n\
+To: bob@example.org\r\n\
+Subject:\tTabbed subject\r\n\
+X-No-Space:value\r\n\
+X-Two-Spaces:  value\r\n\
+X-Folded: first\r\n  second\r\n\tthird\r\n\
+Date: Tue, 03 Jun 2025 10:15:00 +0000\r\n\
+Message-ID: <odd.20250603101500@example.com>\r\n\
+\r\n\
+Hello Bob.\r\n";
+    let file = f.tmp("odd.eml", odd);
+    let msg = deliver(&pf, &file, &gw);
+    let header = header_of(&msg);
+    for field in [
+        "\nSubject:\tTabbed subject\r\n",
+        "\nX-No-Space:value\r\n",
+        "\nX-Two-Spaces:  value\r\n",
+        "\nX-Folded: first\r\n  second\r\n\tthird\r\n",
+    ] {
+        assert!(
+            header.contains(field),
+            "{field:?} changed on the way:\n{header}"
+        );
+    }
+    check_delivered(&id, &msg, "odd header");
+
+    let status = gw.stop();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "reseal milter did not exit cleanly on SIGTERM ({status:?}):\n{}",
+        gw.log()
+    );
+    eprintln!("postfix_milter_end_to_end: {:?}", start.elapsed());
+}
+
+#[test]
+fn postfix_milter_refusals_carry_opes_trace() {
+    if !preflight("postfix_milter_refusals_carry_opes_trace") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let (pf, gw) = start_milter(&f, "[limits]\nmax_message_bytes = 20000\n");
+
+    // DLP reject: the SMTP client gets Reseal's 5xx reply, with the OPES trace.
+    let card = f.tmp("card.eml", CARD_MESSAGE);
+    let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", &card);
+    let reply = s.data_reply();
+    assert!(reply.starts_with("554 5.7.1 "), "{}", s.transcript);
+    assert!(reply.contains(&format!("[OPES {SYSTEM}; id=")), "{reply}");
+    assert!(
+        reply.contains("service=https://gw.example.com/opes/dlp]"),
+        "{reply}"
+    );
+    assert!(
+        !reply.contains("4111 1111"),
+        "the reply leaks content: {reply}"
+    );
+
+    // Over the size limit: 552 5.3.4, with trace, without waiting for the whole body.
+    let big = f.tmp("big.eml", &read("msg-50k.eml"));
+    let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", &big);
+    let reply = s.data_reply();
+    assert!(reply.starts_with("552 5.3.4 "), "{}", s.transcript);
+    assert!(reply.contains(&format!("[OPES {SYSTEM}; id=")), "{reply}");
+
+    // A forged signature is refused, not re-signed (DESIGN §3 rule 5).
+    let forged = v("openssl-signed-tampered-body.eml");
+    let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", &forged);
+    let reply = s.data_reply();
+    assert!(reply.starts_with("554 5.7."), "{}", s.transcript);
+    assert!(reply.contains("[OPES "), "{reply}");
+
+    // None of them was delivered; Postfix logged the milter's rejects.
+    assert!(pf.delivered("org").is_empty(), "{}", pf.maillog());
+    let log = pf.maillog();
+    assert_eq!(
+        log.matches("milter-reject: END-OF-MESSAGE").count(),
+        3,
+        "{log}"
+    );
+    drop(gw);
+    eprintln!(
+        "postfix_milter_refusals_carry_opes_trace: {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn postfix_milter_address_map_rewrites_envelope() {
+    if !preflight("postfix_milter_address_map_rewrites_envelope") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    // RFC 4902 §5.6: the map applies to the header and, through the milter's
+    // change-sender / delete- and add-recipient actions, to Postfix's envelope.
+    let (pf, gw) = start_milter(
+        &f,
+        r#"[policy]
+encrypt = "never"
+sign = false
+
+[[service]]
+id = "https://gw.example.com/opes/map"
+kind = "address-map"
+map = { "bob@example.org" = "robert@example.org", "alice@example.com" = "a.external@example.com" }
+consent = "sender"
+bypassable = false
+"#,
+    );
+    let msg = deliver(&pf, &v("msg-plain.eml"), &gw);
+    let header = header_of(&msg);
+    for field in [
+        "Return-Path: <a.external@example.com>\r\n",
+        "\nDelivered-To: robert@example.org\r\n",
+        "\nFrom: Alice <a.external@example.com>\r\n",
+        "\nTo: Bob <robert@example.org>\r\n",
+    ] {
+        assert!(header.contains(field), "{field:?} missing:\n{header}");
+    }
+    assert!(
+        header.contains("https://gw.example.com/opes/map; id="),
+        "{header}"
+    );
+    let log = pf.maillog();
+    assert!(
+        log.contains("from=<a.external@example.com>"),
+        "the envelope sender was not changed:\n{log}"
+    );
+    assert!(
+        !log.contains("to=<bob@example.org>, relay=virtual"),
+        "the old recipient still got the message:\n{log}"
+    );
+    assert_eq!(pf.delivered("org").len(), 1, "{log}");
+    drop(gw);
+    eprintln!(
+        "postfix_milter_address_map_rewrites_envelope: {:?}",
+        start.elapsed()
+    );
+}
