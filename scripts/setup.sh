@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  libssl-dev pkg-config clang
+  libssl-dev pkg-config clang g++
   # S/MIME peers
   openssl gpgsm gpg-agent gnupg
   # OpenPGP peers

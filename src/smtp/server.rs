@@ -161,41 +161,63 @@ pub fn no_core_dumps() {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
 
+impl Shared {
+    /// What `serve` sets up before it listens: the spool under the data folder, the
+    /// relay, the users file and the TLS acceptor.
+    pub fn new(gateway: Gateway) -> Result<Shared, Failure> {
+        let cfg = gateway.config.smtp.clone();
+        let spool = Arc::new(Spool::open(&gateway.config.data_dir.join("spool"))?);
+        let hostname = gateway.config.hostname.clone();
+        let relay = Arc::new(Relay {
+            spool: spool.clone(),
+            cfg: gateway.config.relay.clone(),
+            hostname: hostname.clone(),
+            wake: tokio::sync::Notify::new(),
+        });
+        let users = match &cfg.users_file {
+            Some(p) => load_users(p)?,
+            None => Vec::new(),
+        };
+        let tls = tls_acceptor(&cfg)?;
+        let max_size = gateway.config.max_message_bytes;
+        Ok(Shared {
+            gateway: Arc::new(gateway),
+            spool,
+            relay,
+            tls,
+            users,
+            cfg,
+            hostname,
+            max_size,
+        })
+    }
+}
+
+/// Runs one SMTP session over `stream` as if `peer` had connected: the command loop of
+/// `serve` without the listener, the connection limit and the session timeout. The
+/// session ends when the client quits or the stream ends. Public for the SMTP fuzz
+/// target (docs/fuzzing.md), which drives it over an in-memory stream.
+pub async fn session<S>(shared: Arc<Shared>, peer: SocketAddr, stream: S)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Session::new(shared, peer, CancellationToken::new())
+        .run(Box::new(stream))
+        .await;
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
-    let cfg = gateway.config.smtp.clone();
-    let spool = Arc::new(Spool::open(&gateway.config.data_dir.join("spool"))?);
-    let hostname = gateway.config.hostname.clone();
-    let relay = Arc::new(Relay {
-        spool: spool.clone(),
-        cfg: gateway.config.relay.clone(),
-        hostname: hostname.clone(),
-        wake: tokio::sync::Notify::new(),
-    });
-    let users = match &cfg.users_file {
-        Some(p) => load_users(p)?,
-        None => Vec::new(),
-    };
-    let tls = tls_acceptor(&cfg)?;
-    let max_size = gateway.config.max_message_bytes;
-    let listener = TcpListener::bind(&cfg.listen)
+    let shared = Arc::new(Shared::new(gateway)?);
+    let listener = TcpListener::bind(&shared.cfg.listen)
         .await
-        .map_err(|e| Failure::config(format!("cannot listen on {}: {e}", cfg.listen)))?;
+        .map_err(|e| Failure::config(format!("cannot listen on {}: {e}", shared.cfg.listen)))?;
     tracing::info!(
         "listening on {} (relay to {})",
-        cfg.listen,
-        relay.cfg.next_hop
+        shared.cfg.listen,
+        shared.relay.cfg.next_hop
     );
-    let shared = Arc::new(Shared {
-        gateway: Arc::new(gateway),
-        spool,
-        relay: relay.clone(),
-        tls,
-        users,
-        cfg,
-        hostname,
-        max_size,
-    });
+    let relay = shared.relay.clone();
     let cancel = CancellationToken::new();
     let relay_task = tokio::spawn(relay.clone().run(cancel.child_token()));
     let limit = Arc::new(Semaphore::new(shared.cfg.max_connections));
