@@ -479,16 +479,21 @@ fn protected_secret_key_import_needs_its_passphrase() {
 
 /// DESIGN §3 rules 1-3 for OpenPGP: SED and MDC stripping refused, a bad MDC releases
 /// nothing, a key we do not hold; all with the same reply as S/MIME's failures.
-#[test]
-fn integrity_failures_are_uniform_and_release_nothing() {
-    let f = pgp_fixture();
-    let smime = Fixture::new();
-    let reference = reply_without_trace(&smime.process(
+/// The reply to an S/MIME message with a tampered GCM tag, without its trace: every
+/// OpenPGP decryption and integrity failure must get exactly this (DESIGN §3 rule 3).
+fn uniform_decryption_reply() -> String {
+    reply_without_trace(&Fixture::new().process(
         &read("openssl-enc-gcm-tampered-tag.eml"),
         "alice@example.com",
         &["bob@example.org"],
         None,
-    ));
+    ))
+}
+
+#[test]
+fn integrity_failures_are_uniform_and_release_nothing() {
+    let f = pgp_fixture();
+    let reference = uniform_decryption_reply();
     for vector in [
         "sed-encrypted.eml",
         "mdc-altered.eml",
@@ -579,5 +584,50 @@ fn embedded_and_wrapped_ciphertext_is_never_decrypted() {
             contains(&plain, b"-----BEGIN PGP MESSAGE-----"),
             "{vector}: ciphertext kept as is"
         );
+    }
+}
+
+/// A PKESK that opens with the gateway's key followed by a truncated SEIPDv1 packet:
+/// sequoia-openpgp 2.4 panics on it ("unexpected EOF" in `PacketParser::decrypt_`,
+/// found by the `unwrap_openpgp` fuzz target; tests/corpus/fuzz-regressions/). The
+/// panic is caught and the message gets the uniform decryption reply, never exit 101.
+#[test]
+fn truncated_encryption_container_after_a_good_pkesk_is_refused_uniformly() {
+    use reseal_keystore::sequoia_openpgp as openpgp;
+    use std::io::{Read as _, Write as _};
+    let f = pgp_fixture();
+    let reference = uniform_decryption_reply();
+    let msg = pread("mdc-altered.eml");
+    let armored = armored_part(&msg);
+    let mut binary = Vec::new();
+    openpgp::armor::Reader::from_bytes(
+        &armored,
+        openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Message)),
+    )
+    .read_to_end(&mut binary)
+    .unwrap();
+    // vectors/openpgp/NOTES.txt: the SEIPD packet starts at offset 96 (a 3-byte header,
+    // then the version byte and the CFB prefix of block size + 2 bytes).
+    let seipd = 96;
+    assert_eq!(binary[seipd] & 0x3f, 18, "no SEIPD packet at offset 96");
+    let text = String::from_utf8(msg.clone()).unwrap();
+    let begin = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end_marker = "-----END PGP MESSAGE-----";
+    let end = text.find(end_marker).unwrap() + end_marker.len();
+    for keep in [1, 3, 4, 5, 12, 20, 21, 40] {
+        let mut w = openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::Message).unwrap();
+        w.write_all(&binary[..seipd + keep]).unwrap();
+        let block = String::from_utf8(w.finalize().unwrap()).unwrap();
+        let block = block.trim_end().replace("\r\n", "\n").replace('\n', "\r\n");
+        let forged = format!("{}{}{}", &text[..begin], block, &text[end..]);
+        let out = f.process(
+            forged.as_bytes(),
+            "alice@example.com",
+            &["bob@example.org"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(77), "keep {keep}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "keep {keep}: released output");
+        assert_eq!(reply_without_trace(&out), reference, "keep {keep}");
     }
 }
