@@ -147,11 +147,8 @@ impl Server {
             data = f.dir.path().join("data").display(),
         ));
         let mut c = reseal();
-        c.arg("serve")
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        c.arg("serve").arg("--config").arg(&cfg);
+        daemon_output(&mut c, "serve");
         let child = c.spawn().unwrap();
         let t = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {

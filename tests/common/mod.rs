@@ -26,8 +26,72 @@ pub fn reseal() -> Command {
     c
 }
 
+/// The folder named by `RESEAL_TRANSCRIPTS`, if set. `scripts/test.sh` sets it for the
+/// whole suite: every `reseal` run's stdout and stderr, and every daemon's log (at
+/// `RESEAL_LOG=trace`), is kept there, and afterwards `tests/secrets.rs`
+/// (`whole_suite_output_holds_no_secret`) searches all of it for the test passphrase and
+/// the vectors' private-key bytes (DESIGN §3 rule 8).
+pub fn transcripts() -> Option<PathBuf> {
+    std::env::var_os("RESEAL_TRANSCRIPTS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A new file name in the transcripts folder (creating it), unique across test
+/// processes and threads; `None` when transcripts are off.
+pub fn transcript_path(what: &str) -> Option<PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = transcripts()?;
+    std::fs::create_dir_all(&dir).expect("transcripts folder");
+    let exe = std::env::current_exe().ok();
+    let binary = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("test");
+    Some(dir.join(format!(
+        "{binary}-{}-{}-{what}.log",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )))
+}
+
+/// Keeps a `reseal` run's output when transcripts are on.
+pub fn keep_transcript(what: &str, stdout: &[u8], stderr: &[u8]) {
+    if let Some(p) = transcript_path(what) {
+        let mut all = stdout.to_vec();
+        all.extend_from_slice(b"\n--- stderr ---\n");
+        all.extend_from_slice(stderr);
+        std::fs::write(p, all).expect("write transcript");
+    }
+}
+
+/// Where a `reseal` daemon's output goes: a transcript file at trace level when
+/// transcripts are on, nowhere otherwise.
+pub fn daemon_output(cmd: &mut Command, what: &str) {
+    match transcript_path(what) {
+        Some(p) => {
+            let file = std::fs::File::create(p).expect("transcript file");
+            cmd.env("RESEAL_LOG", "trace")
+                .stdout(file.try_clone().expect("transcript file"))
+                .stderr(file);
+        }
+        None => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+}
+
 /// Runs a command with `stdin`, returning its output.
 pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    let is_reseal = cmd.get_program() == env!("CARGO_BIN_EXE_reseal");
+    let what = cmd
+        .get_args()
+        .next()
+        .and_then(|a| a.to_str())
+        .unwrap_or("run")
+        .to_owned();
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -37,7 +101,11 @@ pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
         // A process that exits early closes its stdin; that is not a test failure here.
         let _ = si.write_all(stdin);
     }
-    child.wait_with_output().expect("wait")
+    let out = child.wait_with_output().expect("wait");
+    if is_reseal {
+        keep_transcript(&what, &out.stdout, &out.stderr);
+    }
+    out
 }
 
 pub fn ok(out: &Output, what: &str) {

@@ -394,7 +394,12 @@ impl Daemon {
     /// Spawns `cmd` with its output in `log`, and waits until it listens on `port`.
     pub fn start(mut cmd: Command, what: &str, log: PathBuf, port: u16) -> Daemon {
         let file = std::fs::File::create(&log).unwrap();
-        cmd.env("RESEAL_LOG", "info")
+        let level = if crate::common::transcripts().is_some() {
+            "trace"
+        } else {
+            "info"
+        };
+        cmd.env("RESEAL_LOG", level)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file);
@@ -446,6 +451,10 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         if self.stop().is_none() {
             eprintln!("{} did not stop on SIGTERM; killed", self.what);
+        }
+        // Its log goes into the secrets scan of the whole suite (tests/common).
+        if let Some(p) = crate::common::transcript_path("daemon") {
+            let _ = std::fs::copy(&self.log, p);
         }
     }
 }
