@@ -169,17 +169,12 @@ fn deliver(pf: &Postfix, file: &Path, gw: &Daemon) -> Vec<u8> {
     reseal::mime::to_crlf(&msg).into_owned()
 }
 
-#[test]
-fn postfix_content_filter_end_to_end() {
-    if !preflight("postfix_content_filter_end_to_end") {
-        return;
-    }
-    let start = Instant::now();
-    let f = Fixture::new();
-    let id = identity(&f);
+/// Postfix with `content_filter` to `reseal serve`, which relays to Postfix's
+/// reinjection smtpd.
+fn start_content_filter(f: &Fixture) -> (Postfix, Daemon) {
     let [entry, filter, reinject] = free_ports();
     let cfg = gateway_config(
-        &f,
+        f,
         &format!(
             "[smtp]\nlisten = \"127.0.0.1:{filter}\"\nadmit_networks = [\"127.0.0.0/8\"]\n\n\
              [relay]\nnext_hop = \"127.0.0.1:{reinject}\"\nretry_base_secs = 1\nretry_max_secs = 2\n"
@@ -192,7 +187,20 @@ fn postfix_content_filter_end_to_end() {
     });
     let mut c = reseal();
     c.arg("serve").arg("--config").arg(&cfg);
-    let mut gw = Daemon::start(c, "reseal serve", f.dir.path().join("serve.log"), filter);
+    let gw = Daemon::start(c, "reseal serve", f.dir.path().join("serve.log"), filter);
+    (pf, gw)
+}
+
+#[test]
+fn postfix_content_filter_end_to_end() {
+    if !preflight("postfix_content_filter_end_to_end") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let id = identity(&f);
+    let (pf, mut gw) = start_content_filter(&f);
+    let entry = pf.entry();
 
     for name in MESSAGES {
         let msg = deliver(&pf, &v(name), &gw);
@@ -411,4 +419,155 @@ bypassable = false
         "postfix_milter_address_map_rewrites_envelope: {:?}",
         start.elapsed()
     );
+}
+
+/// The next hop behind the gateway (Postfix's reinjection smtpd) refuses a recipient
+/// after Reseal acknowledged the message: Reseal sends an RFC 3464 NDR to the sender,
+/// through Postfix, with the OPES trace (RFC 4902 §4), and without the decrypted
+/// plaintext.
+#[test]
+fn postfix_next_hop_refusal_bounces_to_the_sender_with_trace() {
+    if !preflight("postfix_next_hop_refusal_bounces_to_the_sender_with_trace") {
+        return;
+    }
+    let f = Fixture::new();
+    let (pf, gw) = start_content_filter(&f);
+    let entry = pf.entry();
+
+    // Signed and encrypted to the gateway: what Reseal decrypts must not come back.
+    let before = pf.delivered("com");
+    let s = swaks(
+        entry,
+        "alice@example.com",
+        "erin@example.net",
+        &v("openssl-sign-then-enc-gcm.eml"),
+    );
+    assert!(s.data_reply().starts_with("250"), "{}", s.transcript);
+    let ndr = pf.wait_new("com", &before, 30);
+    let text = String::from_utf8_lossy(&ndr).into_owned();
+    let ctx = || format!("NDR:\n{text}\ngateway log:\n{}", gw.log());
+    assert!(
+        text.contains("multipart/report; report-type=delivery-status"),
+        "{}",
+        ctx()
+    );
+    assert!(text.contains("message/delivery-status"), "{}", ctx());
+    assert!(
+        text.contains("Final-Recipient: rfc822; erin@example.net"),
+        "{}",
+        ctx()
+    );
+    assert!(
+        text.contains("Action: failed") && text.contains("Status: 5.1.1"),
+        "{}",
+        ctx()
+    );
+    assert!(
+        text.contains("Recipient address rejected: No such user here"),
+        "{}",
+        ctx()
+    );
+    assert!(
+        text.contains(&format!("X-OPES-System: {SYSTEM}; id=")),
+        "{}",
+        ctx()
+    );
+    assert!(text.contains("X-OPES-Via:"), "{}", ctx());
+    assert!(
+        text.contains(&format!("OPES System: {SYSTEM}")),
+        "the human-readable part names the system: {}",
+        ctx()
+    );
+    // The bounce went to the reverse path, from the null sender.
+    assert!(
+        text.contains("Return-Path: <>") || text.contains("Return-Path: <MAILER-DAEMON"),
+        "{}",
+        ctx()
+    );
+    let plain = openssl_decrypt(&read("openssl-sign-then-enc-gcm.eml"), "alice")
+        .expect("the vector decrypts for alice");
+    let body = reseal::mime::Entity::parse(&plain)
+        .ok()
+        .and_then(|e| {
+            String::from_utf8_lossy(e.body())
+                .lines()
+                .map(str::trim)
+                .find(|l| l.len() > 12 && !l.starts_with("--") && !l.contains(':'))
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    assert!(!body.is_empty(), "a plaintext line to look for");
+    assert!(
+        !text.contains(&body),
+        "the NDR carries decrypted plaintext {body:?}: {}",
+        ctx()
+    );
+}
+
+/// Bypass through real Postfix and the milter (RFC 4902 §5, RFC 4236 §5): an
+/// `OPES-Bypass: *` request is honoured for an authenticated client and refused, with
+/// trace, for an anonymous one. XCLIENT poses as a client outside `admit_networks`,
+/// with and without a SASL login.
+#[test]
+fn postfix_milter_bypass_for_authenticated_clients_only() {
+    if !preflight("postfix_milter_bypass_for_authenticated_clients_only") {
+        return;
+    }
+    let f = Fixture::new();
+    let (pf, gw) = start_milter(&f, "[smtp]\nadmit_networks = [\"198.51.100.0/24\"]\n");
+    let mut msg = b"OPES-Bypass: *\r\n".to_vec();
+    msg.extend_from_slice(&read("msg-plain.eml"));
+    let file = f.tmp("bypass.eml", &msg);
+
+    for (login, honoured) in [(Some("alice"), true), (None, false)] {
+        let before = pf.delivered("org");
+        let mut extra = vec!["--xclient-addr", "192.0.2.7"];
+        if let Some(l) = login {
+            extra.extend(["--xclient-login", l]);
+        }
+        let s = swaks_with(
+            pf.entry(),
+            "alice@example.com",
+            "bob@example.org",
+            &file,
+            &extra,
+        );
+        assert!(
+            s.data_reply().starts_with("250"),
+            "login {login:?}: {}\ngateway log:\n{}",
+            s.transcript,
+            gw.log()
+        );
+        let got = reseal::mime::to_crlf(&pf.wait_new("org", &before, 30)).into_owned();
+        let header = header_of(&got);
+        let dec = openssl_decrypt(&got, "bob").unwrap_or_else(|e| panic!("decrypt: {e}"));
+        if honoured {
+            assert!(
+                header.contains("status=bypassed"),
+                "authenticated: bypass traced:\n{header}"
+            );
+            assert!(
+                !contains(&dec, DISCLAIMER_TEXT.as_bytes()),
+                "authenticated: bypass honoured"
+            );
+            assert!(
+                contains(&dec, b"multipart/signed"),
+                "authenticated: signed for alice"
+            );
+        } else {
+            assert!(
+                header.contains("status=bypass-refused"),
+                "anonymous: refusal traced:\n{header}\ngateway log:\n{}",
+                gw.log()
+            );
+            assert!(
+                contains(&dec, DISCLAIMER_TEXT.as_bytes()),
+                "anonymous: bypass refused, the service acted"
+            );
+            assert!(
+                !contains(&dec, b"multipart/signed"),
+                "anonymous: no signature from a delegated key"
+            );
+        }
+    }
 }

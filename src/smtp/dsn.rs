@@ -8,6 +8,19 @@
 use crate::mime::{self, Entity};
 use crate::trace::rfc5322_date;
 
+/// The host of a `host:port` or `[v6]:port` next hop.
+fn mta_name(next_hop: &str) -> &str {
+    if let Some(rest) = next_hop.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match next_hop.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => next_hop,
+    }
+}
+
 /// One failed recipient.
 pub struct Failed<'a> {
     pub address: &'a str,
@@ -121,7 +134,8 @@ pub fn build(r: &Report<'_>) -> Vec<u8> {
             m.push_str(&format!("Original-Recipient: {}\r\n", one_line(&o)));
         }
         m.push_str(&format!("Action: failed\r\nStatus: {}\r\n", f.status));
-        m.push_str(&format!("Remote-MTA: dns; {}\r\n", r.next_hop));
+        // RFC 3464 §2.3.5: an MTA name of type "dns" is a host name, without a port.
+        m.push_str(&format!("Remote-MTA: dns; {}\r\n", mta_name(r.next_hop)));
         m.push_str(&format!(
             "Diagnostic-Code: smtp; {}\r\n",
             one_line(&f.diagnostic)
@@ -182,6 +196,7 @@ mod tests {
         assert!(out.contains("X-OPES-System: https://gw/opes; id=1"));
         assert!(out.contains("X-OPES-Via: "));
         assert!(out.contains("Status: 5.1.1"));
+        assert!(out.contains("Remote-MTA: dns; 127.0.0.1\r\n"), "{out}");
         assert!(out.contains("OPES service: https://gw/opes/dlp"));
         assert!(out.contains("Subject: s") && !out.contains("BODY-AS-RECEIVED"));
         assert!(!out.contains("secret plaintext"));
@@ -193,5 +208,14 @@ mod tests {
         assert!(full.contains("BODY-AS-RECEIVED") && !full.contains("secret plaintext"));
         let e = Entity::parse(full.as_bytes()).unwrap();
         assert_eq!(e.multipart().unwrap().parts.len(), 3);
+    }
+
+    #[test]
+    fn remote_mta_is_a_host_name() {
+        assert_eq!(mta_name("127.0.0.1:10026"), "127.0.0.1");
+        assert_eq!(mta_name("mx.example.com:25"), "mx.example.com");
+        assert_eq!(mta_name("[::1]:10026"), "::1");
+        assert_eq!(mta_name("mx.example.com"), "mx.example.com");
+        assert_eq!(mta_name("::1"), "::1");
     }
 }

@@ -151,11 +151,23 @@ virtual_mailbox_limit = 0
 message_size_limit = 0
 # A gateway that is down defers mail; it never lets it through unprocessed.
 milter_default_action = tempfail
+# Test only: the test client may pose as another client address and as an
+# authenticated user (XCLIENT ADDR= and LOGIN=, which sets the {{auth_authen}} macro
+# the milter reads; LOGIN needs SASL enabled).
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_sasl_auth_enable = yes
+# Test only: the next hop behind the gateway refuses this one recipient (who has a
+# certificate, so that encrypted mail to her passes the gateway).
+reinject_recipient_restrictions = check_recipient_access
+  inline:{{ {{ erin@example.net = 550 5.1.1 No such user here }} }},
+  permit_mynetworks, reject
 "
     )
 }
 
-/// The master.cf lines that wire the gateway in (the part docs/postfix.md shows).
+/// The master.cf lines that wire the gateway in (the part docs/postfix.md shows; only
+/// the reinjection smtpd's recipient restrictions come from main.cf here, so that the
+/// tests' next hop can refuse a recipient).
 pub fn wiring_cf(w: &Wiring) -> String {
     match *w {
         Wiring::ContentFilter {
@@ -177,7 +189,7 @@ reseal unix - - n - 10 smtp
   -o smtpd_helo_restrictions=
   -o smtpd_client_restrictions=
   -o smtpd_sender_restrictions=
-  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+  -o smtpd_recipient_restrictions=$reinject_recipient_restrictions
   -o smtpd_relay_restrictions=permit_mynetworks,reject
   -o mynetworks=127.0.0.0/8
 "
@@ -488,8 +500,14 @@ impl Swaks {
 
 /// Submits `data` (a message file) with swaks.
 pub fn swaks(port: u16, from: &str, to: &str, data: &Path) -> Swaks {
+    swaks_with(port, from, to, data, &[])
+}
+
+/// [`swaks`] with more options (e.g. `--xclient-addr`).
+pub fn swaks_with(port: u16, from: &str, to: &str, data: &Path, extra: &[&str]) -> Swaks {
     let out = Command::new("swaks")
         .args(["--server", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .args(["--from", from, "--to", to])
         .args(["--helo", "client.reseal-test.example"])
         .args(["--timeout", "60"])
