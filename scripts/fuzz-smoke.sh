@@ -28,6 +28,11 @@ sanitizer="${FUZZ_SANITIZER:-none}"
 if [ "$sanitizer" != none ]; then
     export RUSTC_BOOTSTRAP=1
 fi
+# The targets call the library directly, so they lack the re-exec with which the
+# `reseal` binary turns library error backtraces off (src/main.rs,
+# `without_error_backtraces`); do the same here, or RUST_BACKTRACE=1 in the caller's
+# environment makes every anyhow::Error capture a backtrace and the run time out.
+export RUST_LIB_BACKTRACE=0
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz-smoke: installing cargo-fuzz" >&2
@@ -100,7 +105,7 @@ regressions_failed=0
 for t in "${targets[@]}"; do
     for f in "$root"/tests/corpus/fuzz-regressions/"$t"-*; do
         [ -f "$f" ] || continue
-        if ! "target/$triple/release/$t" -runs=1 "$f" >"artifacts/logs/$t.replay.log" 2>&1; then
+        if ! "target/$triple/release/$t" -runs=1 -timeout=10 "$f" >"artifacts/logs/$t.replay.log" 2>&1; then
             echo "REGRESSION: $t crashes on ${f#"$root"/}" >&2
             grep -m1 -A1 'panicked at' "artifacts/logs/$t.replay.log" | sed 's/^/    /' >&2 || true
             regressions_failed=1

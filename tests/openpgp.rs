@@ -10,7 +10,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -629,5 +630,109 @@ fn truncated_encryption_container_after_a_good_pkesk_is_refused_uniformly() {
         assert_eq!(out.status.code(), Some(77), "keep {keep}: {}", stderr(&out));
         assert!(out.stdout.is_empty(), "keep {keep}: released output");
         assert_eq!(reply_without_trace(&out), reference, "keep {keep}");
+    }
+}
+
+/// Junk after the literal packet, inside an encrypted and compressed stream (found by
+/// the `openpgp_packets` fuzz target; tests/corpus/fuzz-regressions/). Sequoia 2.4.2
+/// skips junk byte by byte looking for a packet, building an `anyhow::Error` per step;
+/// where every position parses as a header (0xcb 0xcb ...) it did so without bound, to
+/// the end of the decompressed stream, buffering all of it: 22 KB of mail made 16 MB of
+/// junk, 2.2 s of CPU, and with `RUST_BACKTRACE=1` (a backtrace per error) 160 s.
+/// The vendored sequoia bounds that search (vendor/README.md) and `reseal` runs without
+/// error backtraces whatever the environment says. Both environments are tried; the
+/// time bound sits far above the fixed cost (under 0.1 s) and far below the old one.
+#[test]
+fn junk_after_the_literal_packet_is_bounded() {
+    use openpgp::parse::Parse as _;
+    use openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message};
+    use reseal_keystore::sequoia_openpgp as openpgp;
+    use std::io::Write as _;
+    let f = pgp_fixture();
+    let cert = openpgp::Cert::from_file(pv("alice.pub.asc")).unwrap();
+    let p = openpgp::policy::StandardPolicy::new();
+    let keys = cert
+        .keys()
+        .with_policy(&p, None)
+        .supported()
+        .for_transport_encryption();
+    let mut binary = Vec::new();
+    {
+        let m = Encryptor::for_recipients(Message::new(&mut binary), keys)
+            .build()
+            .unwrap();
+        let m = Compressor::new(m).build().unwrap();
+        let mut lit = LiteralWriter::new(m).build().unwrap();
+        lit.write_all(b"hello").unwrap();
+        let mut m = lit.finalize_one().unwrap().unwrap();
+        // Zero bytes are no packet header at all; 0xcb 0xcb parses as a header whose
+        // body is not a plausible packet: both make the parser skip one byte and retry.
+        m.write_all(&[0u8; 5000]).unwrap();
+        let chunk = vec![0xcb; 1 << 20];
+        for _ in 0..256 {
+            m.write_all(&chunk).unwrap();
+        }
+        m.finalize().unwrap();
+    }
+    assert!(binary.len() < 400_000, "{} bytes", binary.len());
+    let mut w = openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::Message).unwrap();
+    w.write_all(&binary).unwrap();
+    let block = String::from_utf8(w.finalize().unwrap()).unwrap();
+    let msg = format!(
+        "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: junk\r\n\
+Message-ID: <junk@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; \
+protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\n\
+Content-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
+        block.trim_end().replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    let reference = uniform_decryption_reply();
+    for env in [
+        ("RUST_BACKTRACE", "0"),
+        ("RUST_BACKTRACE", "1"),
+        ("RUST_LIB_BACKTRACE", "1"),
+    ] {
+        let mut c = reseal();
+        c.env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .env(env.0, env.1)
+            .arg("process")
+            .arg("--keystore")
+            .arg(f.keystore())
+            .args([
+                "--mail-from",
+                "alice@example.com",
+                "--rcpt",
+                "bob@example.org",
+            ]);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = c.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feed = std::thread::spawn({
+            let msg = msg.clone().into_bytes();
+            move || {
+                // A process that exits early closes its stdin; that is not a failure.
+                let _ = stdin.write_all(&msg);
+            }
+        });
+        // 256 MB of junk took 36 s and 500 MB before the fix; give up after 20 s.
+        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let took = start.elapsed();
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        feed.join().unwrap();
+        assert!(
+            took < Duration::from_secs(10),
+            "{env:?}: {took:?} for a {} byte message",
+            msg.len()
+        );
+        assert_eq!(out.status.code(), Some(77), "{env:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty());
+        assert_eq!(reply_without_trace(&out), reference, "{env:?}");
     }
 }

@@ -141,6 +141,10 @@ struct Server {
 
 impl Server {
     fn start(f: &Fixture, port: u16, extra: &str) -> Server {
+        Server::start_with_env(f, port, extra, &[])
+    }
+
+    fn start_with_env(f: &Fixture, port: u16, extra: &str, env: &[(&str, &str)]) -> Server {
         let cfg = f.config(&format!(
             "keystore = \"{ks}\"\ndata_dir = \"{data}\"\n[opes]\nsystem = \"https://gw.example.com/opes\"\nprivacy_policy = \"https://gw.example.com/privacy\"\n[smtp]\nlisten = \"127.0.0.1:{port}\"\n{extra}",
             ks = f.keystore().display(),
@@ -148,6 +152,7 @@ impl Server {
         ));
         let mut c = reseal();
         c.arg("serve").arg("--config").arg(&cfg);
+        c.envs(env.iter().copied());
         daemon_output(&mut c, "serve");
         let child = c.spawn().unwrap();
         let t = Instant::now();
@@ -729,6 +734,38 @@ fn no_signature_for_a_sender_the_client_was_not_admitted_for() {
         !contains(&dec, b"multipart/signed"),
         "alice's login may not have carol's mail signed"
     );
+}
+
+/// With `RUST_BACKTRACE=1` in its environment, `reseal` re-executes itself with
+/// `RUST_LIB_BACKTRACE=0` (same pid): no `anyhow::Error` built while parsing hostile
+/// OpenPGP data captures a backtrace, which made a 17 KB message cost 20 s of CPU (see
+/// `junk_after_the_literal_packet_is_bounded` in tests/openpgp.rs).
+#[test]
+fn serve_never_captures_error_backtraces() {
+    let f = Fixture::new();
+    let sink = Sink::start(false, &[]);
+    let srv = Server::start_with_env(
+        &f,
+        free_port(),
+        &relay_to(sink.port),
+        &[("RUST_BACKTRACE", "1")],
+    );
+    let environ = std::fs::read(format!("/proc/{}/environ", srv.child.id())).unwrap();
+    let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    assert!(
+        vars.contains(&&b"RUST_BACKTRACE=1"[..]),
+        "panic backtraces stay as asked"
+    );
+    assert!(
+        vars.contains(&&b"RUST_LIB_BACKTRACE=0"[..]),
+        "serve runs without RUST_LIB_BACKTRACE=0"
+    );
+    // And the server that re-executed itself works.
+    let mut c = Client::connect(srv.port);
+    let ehlo = c.cmd("EHLO client.example.com");
+    assert!(ehlo.starts_with("250"), "{ehlo}");
+    let quit = c.cmd("QUIT");
+    assert!(quit.starts_with("221"), "{quit}");
 }
 
 /// DESIGN §3 rule 8: no core file can carry key material out of `reseal serve`.
