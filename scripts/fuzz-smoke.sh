@@ -106,8 +106,9 @@ for t in "${targets[@]}"; do
     for f in "$root"/tests/corpus/fuzz-regressions/"$t"-*; do
         [ -f "$f" ] || continue
         if ! "target/$triple/release/$t" -runs=1 -timeout=10 "$f" >"artifacts/logs/$t.replay.log" 2>&1; then
-            echo "REGRESSION: $t crashes on ${f#"$root"/}" >&2
-            grep -m1 -A1 'panicked at' "artifacts/logs/$t.replay.log" | sed 's/^/    /' >&2 || true
+            echo "REGRESSION: $t crashes or times out on ${f#"$root"/}" >&2
+            grep -m2 -E 'panicked at|ERROR: libFuzzer' "artifacts/logs/$t.replay.log" |
+                sed 's/^/    /' >&2 || true
             regressions_failed=1
         fi
     done

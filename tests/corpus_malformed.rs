@@ -17,9 +17,8 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -161,13 +160,6 @@ fn to_lf(data: &[u8]) -> Vec<u8> {
     out
 }
 
-struct Run {
-    status: Option<ExitStatus>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    elapsed: Duration,
-}
-
 /// `reseal process` under `ulimit -v`, killed after [`KILL_AFTER`].
 fn process_limited(ks: &Path, input: &[u8]) -> Run {
     let mut c = Command::new("sh");
@@ -184,49 +176,8 @@ fn process_limited(ks: &Path, input: &[u8]) -> Run {
         ])
         .env("RESEAL_PASSPHRASE", PASS)
         .env_remove("RESEAL_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = c.spawn().expect("spawn sh");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            // A process that exits early closes its stdin; that is not a failure here.
-            let _ = stdin.write_all(input);
-        });
-        let o = s.spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
-        });
-        let e = s.spawn(move || {
-            let mut v = Vec::new();
-            let _ = err.read_to_end(&mut v);
-            v
-        });
-        let status = loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                break Some(st);
-            }
-            if start.elapsed() > KILL_AFTER {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let elapsed = start.elapsed();
-        Run {
-            status,
-            stdout: o.join().unwrap(),
-            stderr: e.join().unwrap(),
-            elapsed,
-        }
-    })
+        .env_remove("RUST_BACKTRACE");
+    run_with_deadline(c, input, KILL_AFTER)
 }
 
 /// bob's view of an output: the decrypted entity, or None if he cannot decrypt it.

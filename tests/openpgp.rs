@@ -10,8 +10,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 
@@ -66,6 +66,21 @@ fn fingerprint(name: &str) -> String {
         })
         .unwrap_or_else(|| panic!("no fingerprint for {key} in FINGERPRINTS.txt:\n{text}"))
         .to_owned()
+}
+
+/// `msg` with its armored OpenPGP message replaced by `binary`, armored (CRLF lines).
+fn with_armored_message(msg: &[u8], binary: &[u8]) -> Vec<u8> {
+    use reseal_keystore::sequoia_openpgp::armor;
+    use std::io::Write as _;
+    let text = std::str::from_utf8(msg).unwrap();
+    let begin = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end_marker = "-----END PGP MESSAGE-----";
+    let end = text.find(end_marker).unwrap() + end_marker.len();
+    let mut w = armor::Writer::new(Vec::new(), armor::Kind::Message).unwrap();
+    w.write_all(binary).unwrap();
+    let block = String::from_utf8(w.finalize().unwrap()).unwrap();
+    let block = block.trim_end().replace("\r\n", "\n").replace('\n', "\r\n");
+    format!("{}{}{}", &text[..begin], block, &text[end..]).into_bytes()
 }
 
 /// The armored OpenPGP message inside an RFC 3156 multipart/encrypted message.
@@ -595,7 +610,7 @@ fn embedded_and_wrapped_ciphertext_is_never_decrypted() {
 #[test]
 fn truncated_encryption_container_after_a_good_pkesk_is_refused_uniformly() {
     use reseal_keystore::sequoia_openpgp as openpgp;
-    use std::io::{Read as _, Write as _};
+    use std::io::Read as _;
     let f = pgp_fixture();
     let reference = uniform_decryption_reply();
     let msg = pread("mdc-altered.eml");
@@ -611,22 +626,9 @@ fn truncated_encryption_container_after_a_good_pkesk_is_refused_uniformly() {
     // then the version byte and the CFB prefix of block size + 2 bytes).
     let seipd = 96;
     assert_eq!(binary[seipd] & 0x3f, 18, "no SEIPD packet at offset 96");
-    let text = String::from_utf8(msg.clone()).unwrap();
-    let begin = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
-    let end_marker = "-----END PGP MESSAGE-----";
-    let end = text.find(end_marker).unwrap() + end_marker.len();
     for keep in [1, 3, 4, 5, 12, 20, 21, 40] {
-        let mut w = openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::Message).unwrap();
-        w.write_all(&binary[..seipd + keep]).unwrap();
-        let block = String::from_utf8(w.finalize().unwrap()).unwrap();
-        let block = block.trim_end().replace("\r\n", "\n").replace('\n', "\r\n");
-        let forged = format!("{}{}{}", &text[..begin], block, &text[end..]);
-        let out = f.process(
-            forged.as_bytes(),
-            "alice@example.com",
-            &["bob@example.org"],
-            None,
-        );
+        let forged = with_armored_message(&msg, &binary[..seipd + keep]);
+        let out = f.process(&forged, "alice@example.com", &["bob@example.org"], None);
         assert_eq!(out.status.code(), Some(77), "keep {keep}: {}", stderr(&out));
         assert!(out.stdout.is_empty(), "keep {keep}: released output");
         assert_eq!(reply_without_trace(&out), reference, "keep {keep}");
@@ -639,9 +641,11 @@ fn truncated_encryption_container_after_a_good_pkesk_is_refused_uniformly() {
 /// where every position parses as a header (0xcb 0xcb ...) it did so without bound, to
 /// the end of the decompressed stream, buffering all of it: 22 KB of mail made 16 MB of
 /// junk, 2.2 s of CPU, and with `RUST_BACKTRACE=1` (a backtrace per error) 160 s.
-/// The vendored sequoia bounds that search (vendor/README.md) and `reseal` runs without
-/// error backtraces whatever the environment says. Both environments are tried; the
-/// time bound sits far above the fixed cost (under 0.1 s) and far below the old one.
+/// The vendored sequoia bounds that search (vendor/README.md); this test fails (> 20 s)
+/// on stock 2.4.2. It runs with and without backtraces asked for: the bounded search
+/// keeps either fast, and the reply is the uniform one. That `reseal` also drops error
+/// backtraces is checked by `serve_never_captures_error_backtraces` (tests/smtp.rs).
+/// The time bound sits far above the fixed cost (under 0.1 s) and far below the old one.
 #[test]
 fn junk_after_the_literal_packet_is_bounded() {
     use openpgp::parse::Parse as _;
@@ -675,17 +679,7 @@ fn junk_after_the_literal_packet_is_bounded() {
         m.finalize().unwrap();
     }
     assert!(binary.len() < 400_000, "{} bytes", binary.len());
-    let mut w = openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::Message).unwrap();
-    w.write_all(&binary).unwrap();
-    let block = String::from_utf8(w.finalize().unwrap()).unwrap();
-    let msg = format!(
-        "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: junk\r\n\
-Message-ID: <junk@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; \
-protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\n\
-Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\n\
-Content-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
-        block.trim_end().replace("\r\n", "\n").replace('\n', "\r\n")
-    );
+    let msg = with_armored_message(&pread("mdc-altered.eml"), &binary);
     let reference = uniform_decryption_reply();
     for env in [
         ("RUST_BACKTRACE", "0"),
@@ -705,34 +699,21 @@ Content-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
                 "--rcpt",
                 "bob@example.org",
             ]);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let start = Instant::now();
-        let mut child = c.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let feed = std::thread::spawn({
-            let msg = msg.clone().into_bytes();
-            move || {
-                // A process that exits early closes its stdin; that is not a failure.
-                let _ = stdin.write_all(&msg);
-            }
-        });
         // 256 MB of junk took 36 s and 500 MB before the fix; give up after 20 s.
-        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let took = start.elapsed();
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        feed.join().unwrap();
+        let r = run_with_deadline(c, &msg, Duration::from_secs(20));
         assert!(
-            took < Duration::from_secs(10),
-            "{env:?}: {took:?} for a {} byte message",
+            r.elapsed < Duration::from_secs(10),
+            "{env:?}: {:?} for a {} byte message",
+            r.elapsed,
             msg.len()
         );
-        assert_eq!(out.status.code(), Some(77), "{env:?}: {}", stderr(&out));
-        assert!(out.stdout.is_empty());
-        assert_eq!(reply_without_trace(&out), reference, "{env:?}");
+        assert_eq!(
+            r.status.and_then(|s| s.code()),
+            Some(77),
+            "{env:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(r.stdout.is_empty());
+        assert_eq!(reply_line_without_trace(&r.stderr), reference, "{env:?}");
     }
 }

@@ -108,6 +108,72 @@ pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
     out
 }
 
+/// What [`run_with_deadline`] saw: `status` is None when the process was killed.
+pub struct Run {
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs a command with `stdin` and kills it after `kill_after`, so that a hang or a
+/// runaway fails its test instead of blocking the suite.
+pub fn run_with_deadline(mut cmd: Command, stdin: &[u8], kill_after: std::time::Duration) -> Run {
+    use std::io::Read as _;
+    use std::time::{Duration, Instant};
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("spawn");
+    let mut si = child.stdin.take().expect("stdin");
+    let mut so = child.stdout.take().expect("stdout");
+    let mut se = child.stderr.take().expect("stderr");
+    let run = std::thread::scope(|s| {
+        s.spawn(move || {
+            // A process that exits early closes its stdin; that is not a failure here.
+            let _ = si.write_all(stdin);
+        });
+        let o = s.spawn(move || {
+            let mut v = Vec::new();
+            let _ = so.read_to_end(&mut v);
+            v
+        });
+        let e = s.spawn(move || {
+            let mut v = Vec::new();
+            let _ = se.read_to_end(&mut v);
+            v
+        });
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                break Some(st);
+            }
+            if start.elapsed() > kill_after {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = start.elapsed();
+        Run {
+            status,
+            stdout: o.join().expect("stdout reader"),
+            stderr: e.join().expect("stderr reader"),
+            elapsed,
+        }
+    });
+    if cmd.get_program() == env!("CARGO_BIN_EXE_reseal") {
+        let what = cmd
+            .get_args()
+            .next()
+            .and_then(|a| a.to_str())
+            .unwrap_or("run");
+        keep_transcript(what, &run.stdout, &run.stderr);
+    }
+    run
+}
+
 pub fn ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
@@ -275,8 +341,13 @@ pub fn stderr(out: &Output) -> String {
 
 /// The reply text without the per-message trace id.
 pub fn reply_without_trace(out: &Output) -> String {
-    let s = stderr(out);
-    s.split(" [OPES")
+    reply_line_without_trace(&out.stderr)
+}
+
+/// The reply on `stderr` without its OPES trace (which holds a unique id).
+pub fn reply_line_without_trace(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .split(" [OPES")
         .next()
         .unwrap_or_default()
         .trim()
