@@ -1345,8 +1345,9 @@ def build_malformed(t):
     A("smime-signed-pgp-typed-part", signed.replace(b'Content-Type: application/pkcs7-signature; name="smime.p7s"',
       b"Content-Type: application/pgp-signature", 1), DATAERR,
       "S/MIME multipart/signed whose signature part is typed application/pgp-signature")
-    A("text-plain-binary-cms", msg(b"text/plain", gcm_der, extra=b"", hdr=gcm_hdr), OK,
-      "raw CMS bytes as text/plain: not decrypted", secret_ok=False)
+    A("text-plain-binary-cms", msg(b"text/plain", gcm_der, extra=b"", hdr=gcm_hdr), DATAERR,
+      "raw CMS bytes as text/plain: holds bare CRs (RFC 5322 2.3), refused; never decrypted",
+      secret_ok=False)
     A("text-html-binary", msg(b"text/html", bytes(rng(17).randrange(256) for _ in range(2048))), OK,
       "text/html with random binary")
     A("top-level-pkcs7-signature", with_der(gcm, sig_der).replace(ENC_CT, b'application/pkcs7-signature; name="smime.p7s"'),

@@ -47,6 +47,13 @@ struct RawSmtp {
     read_timeout_secs: Option<u64>,
     session_timeout_secs: Option<u64>,
     max_commands: Option<usize>,
+    mta_networks: Option<Vec<String>>,
+    mta_login: Option<MtaLogin>,
+    admit_local_submission: Option<bool>,
+    max_connections_per_client: Option<usize>,
+    max_new_sessions_per_minute: Option<u32>,
+    reserved_connections: Option<usize>,
+    stress_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +150,7 @@ struct RawPolicy {
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     max_message_bytes: Option<usize>,
+    max_inflight_bytes: Option<usize>,
 }
 
 /// Whether to encrypt to a recipient.
@@ -202,6 +210,19 @@ pub enum CbcPolicy {
     RequireSignature,
 }
 
+/// What an identity that the MTA authenticated (milter `{auth_authen}`, XCLIENT LOGIN)
+/// may have signed when the submitter table does not list it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MtaLogin {
+    /// Only what the submitter table grants; a login it does not list signs nothing.
+    /// The default.
+    Table,
+    /// Any envelope sender: the MTA binds logins to senders itself (Postfix
+    /// `smtpd_sender_login_maps` with `reject_sender_login_mismatch`).
+    Envelope,
+}
+
 /// The policy for one recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecipientPolicy {
@@ -250,6 +271,9 @@ pub struct Config {
     /// never downgrades a sender's encryption to plaintext.
     pub preserve_encryption: bool,
     pub max_message_bytes: usize,
+    /// The most message bytes the pipeline holds in memory at once, over all messages
+    /// in progress (`limits.max_inflight_bytes`): a memory budget for `serve`/`milter`.
+    pub max_inflight_bytes: usize,
     /// Whether `reseal process`'s caller is an admitted submitter (bypass requests).
     pub process_admitted: bool,
     /// Adaptation services, in the order they run.
@@ -276,6 +300,23 @@ pub struct SmtpConfig {
     pub read_timeout: std::time::Duration,
     pub session_timeout: std::time::Duration,
     pub max_commands: usize,
+    /// Peers that may send XFORWARD and XCLIENT (the MTA in front): for their sessions
+    /// admission is decided by the client they forward, not by the peer address.
+    pub mta_networks: Vec<ipnet::IpNet>,
+    pub mta_login: MtaLogin,
+    /// Whether a message the MTA took from a local program (XFORWARD ADDR=[UNAVAILABLE]
+    /// with SOURCE=LOCAL: Postfix's sendmail/pickup) counts as admitted.
+    pub admit_local_submission: bool,
+    /// Sessions one client address may hold at once.
+    pub max_connections_per_client: usize,
+    /// New sessions one client address may open per minute (0: no limit). Peers in
+    /// `mta_networks` are exempt.
+    pub max_new_sessions_per_minute: u32,
+    /// Of `max_connections`, this many are kept for addresses that hold no session.
+    pub reserved_connections: usize,
+    /// The idle time allowed outside a mail transaction while the server is under
+    /// stress (Postfix's `smtpd_timeout` drops to 10 s the same way).
+    pub stress_timeout: std::time::Duration,
 }
 
 /// Delivery to the next hop.
@@ -292,19 +333,24 @@ pub struct RelayConfig {
 
 impl SmtpConfig {
     fn from_raw(r: &RawSmtp) -> Result<SmtpConfig, Failure> {
-        let mut nets = Vec::new();
         let default_nets = vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()];
-        for n in r.admit_networks.as_ref().unwrap_or(&default_nets) {
-            let net = n
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    Failure::config(format!(
-                        "configuration: smtp.admit_networks: {n:?} is not a network"
-                    ))
-                })?;
-            nets.push(net);
-        }
+        let networks = |key: &str, list: Option<&Vec<String>>| {
+            let mut nets = Vec::new();
+            for n in list.unwrap_or(&default_nets) {
+                let net = n
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Failure::config(format!(
+                            "configuration: smtp.{key}: {n:?} is not a network"
+                        ))
+                    })?;
+                nets.push(net);
+            }
+            Ok::<_, Failure>(nets)
+        };
+        let nets = networks("admit_networks", r.admit_networks.as_ref())?;
+        let mta_networks = networks("mta_networks", r.mta_networks.as_ref())?;
         if r.tls_cert.is_some() != r.tls_key.is_some() {
             return Err(Failure::config(
                 "configuration: smtp.tls_cert and smtp.tls_key go together",
@@ -313,17 +359,36 @@ impl SmtpConfig {
         let secs = |v: Option<u64>, d: u64| {
             std::time::Duration::from_secs(v.unwrap_or(d).clamp(1, 86_400))
         };
+        let max_connections = r.max_connections.unwrap_or(100).clamp(1, 100_000);
         Ok(SmtpConfig {
             listen: r.listen.clone().unwrap_or_else(|| "127.0.0.1:10025".into()),
             admit_networks: nets,
             tls_cert: r.tls_cert.clone(),
             tls_key: r.tls_key.clone(),
             users_file: r.users_file.clone(),
-            max_recipients: r.max_recipients.unwrap_or(1000).clamp(1, 100_000),
-            max_connections: r.max_connections.unwrap_or(100).clamp(1, 100_000),
+            // RFC 5321 §4.5.3.1.8 asks for at least 100 by default; never more than
+            // the envelope takes.
+            max_recipients: r
+                .max_recipients
+                .unwrap_or(crate::envelope::MAX_RCPTS)
+                .clamp(1, crate::envelope::MAX_RCPTS),
+            max_connections,
             read_timeout: secs(r.read_timeout_secs, 300),
             session_timeout: secs(r.session_timeout_secs, 1800),
             max_commands: r.max_commands.unwrap_or(1000).clamp(10, 1_000_000),
+            mta_networks,
+            mta_login: r.mta_login.unwrap_or(MtaLogin::Table),
+            admit_local_submission: r.admit_local_submission.unwrap_or(false),
+            max_connections_per_client: r
+                .max_connections_per_client
+                .unwrap_or(20)
+                .clamp(1, max_connections),
+            max_new_sessions_per_minute: r.max_new_sessions_per_minute.unwrap_or(600),
+            reserved_connections: r
+                .reserved_connections
+                .unwrap_or(max_connections / 10)
+                .min(max_connections.saturating_sub(1)),
+            stress_timeout: secs(r.stress_timeout_secs, 10),
         })
     }
 }
@@ -348,6 +413,8 @@ impl RelayConfig {
 /// generous ceiling for mail and keeps every offset far from overflow.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 const HARD_MAX_MESSAGE: usize = 1 << 30;
+/// Message bytes in the pipeline at once, over all sessions: four 64 MiB messages.
+pub const DEFAULT_MAX_INFLIGHT: usize = 256 << 20;
 
 /// The machine's host name, for Received lines and default URIs.
 pub fn system_hostname() -> String {
@@ -418,6 +485,7 @@ impl Config {
             domain_policy: BTreeMap::new(),
             preserve_encryption: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT,
             process_admitted: true,
             services: Vec::new(),
             quarantine_dir: default_data_dir().join("quarantine"),
@@ -432,6 +500,13 @@ impl Config {
                 read_timeout: std::time::Duration::from_secs(300),
                 session_timeout: std::time::Duration::from_secs(1800),
                 max_commands: 1000,
+                mta_networks: Vec::new(),
+                mta_login: MtaLogin::Table,
+                admit_local_submission: false,
+                max_connections_per_client: 20,
+                max_new_sessions_per_minute: 600,
+                reserved_connections: 10,
+                stress_timeout: std::time::Duration::from_secs(10),
             }),
             relay: RelayConfig::from_raw(&RawRelay::default()),
         })
@@ -458,6 +533,13 @@ impl Config {
             _ => p,
         };
         let hostname = raw.hostname.unwrap_or_else(system_hostname);
+        // It goes into Received, EHLO and DSN text: a CR or LF would inject a field.
+        if !crate::sanitize::is_host_name(&hostname) {
+            return Err(Failure::config(format!(
+                "configuration: hostname = {:?} is not a host name (letters, digits, '-' and '.')",
+                crate::sanitize::reply_text(&hostname)
+            )));
+        }
         let data_dir = raw.data_dir.map(resolve).unwrap_or_else(default_data_dir);
         let keystore = raw
             .keystore
@@ -496,6 +578,12 @@ impl Config {
                 "configuration: limits.max_message_bytes must be between 1 and {HARD_MAX_MESSAGE}"
             )));
         }
+        // The budget must hold at least one message of the largest size.
+        let max_inflight_bytes = raw
+            .limits
+            .max_inflight_bytes
+            .unwrap_or(DEFAULT_MAX_INFLIGHT)
+            .max(max_message_bytes);
         let mut services = Vec::new();
         for (i, rs) in raw.service.iter().enumerate() {
             let svc = crate::adapt::Service::from_raw(rs)
@@ -533,6 +621,7 @@ impl Config {
             domain_policy,
             preserve_encryption: raw.policy.preserve_encryption.unwrap_or(true),
             max_message_bytes,
+            max_inflight_bytes,
         })
     }
 
@@ -600,5 +689,9 @@ mod tests {
         assert!(e.text.contains("unknown_key"), "{}", e.text);
         let e = Config::parse("[opes]\nsystem = \"not a uri\"\n", None).unwrap_err();
         assert!(e.text.contains("opes.system"), "{}", e.text);
+        // A host name that would inject a header field into Received.
+        let e = Config::parse("hostname = \"gw\\r\\nX-Injected: yes\"\n", None).unwrap_err();
+        assert!(e.text.contains("hostname"), "{}", e.text);
+        assert!(!e.text.contains('\n'), "{}", e.text);
     }
 }

@@ -90,6 +90,39 @@ impl Failure {
         Failure::new(Class::Refused, 554, "5.7.7", text)
     }
 
+    /// RFC 5321 §4.5.3.1.10 and RFC 1870 §6: 552 for a message over the size limit,
+    /// with RFC 3463 5.3.4 (message too big for system). Every front end uses this one.
+    pub fn too_big(limit: usize) -> Failure {
+        Failure::new(
+            Class::Refused,
+            552,
+            "5.3.4",
+            format!("Message size exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    /// A line in the message longer than the gateway takes: refused whole, never cut
+    /// (RFC 5321 §4.5.3.1.6 sets 1000 octets; the gateway is more lenient, see
+    /// `smtp::line`).
+    pub fn line_too_long(limit: usize) -> Failure {
+        Failure::new(
+            Class::Refused,
+            552,
+            "5.3.4",
+            format!("Message has a line longer than {limit} bytes"),
+        )
+    }
+
+    /// RFC 5321 §2.3.8: CR and LF occur only together, as CRLF.
+    pub fn bare_newline() -> Failure {
+        Failure::new(
+            Class::Malformed,
+            554,
+            "5.6.0",
+            "Message contains a bare CR or LF (RFC 5321 section 2.3.8)",
+        )
+    }
+
     /// Overrides the enhanced status code (RFC 3463), keeping class and text.
     pub fn with_status(mut self, status: &'static str) -> Failure {
         self.status = status;

@@ -21,7 +21,9 @@ pub mod policy;
 pub mod quarantine;
 pub mod record;
 pub mod reseal;
+pub mod sanitize;
 pub mod smtp;
+pub mod submission;
 pub mod trace;
 pub mod unwrap;
 

@@ -556,7 +556,7 @@ fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
     let trace = reseal::trace::Trace::new(&config)?;
     let report = |f: &Failure| {
         // The SMTP reply we would have sent, with trace (RFC 4902 §3.1).
-        eprintln!("{}", trace.reply(f));
+        eprintln!("{}", reseal::submission::render(f, Some(&trace)).one_line());
         f.exit_code()
     };
     let keystore = if Keystore::exists(&config.keystore) {
@@ -595,18 +595,18 @@ fn run_process(args: ProcessArgs) -> Result<i32, Failure> {
         ))));
     }
     let gateway = Gateway { config, keystore };
-    let submitter = reseal::pipeline::Submitter {
-        admitted: gateway.config.process_admitted,
-        bypass: Default::default(),
-        may_sign: gateway.config.process_admitted,
-    };
+    // The same submission policy as serve and milter: the local caller is admitted
+    // when `admission.process_admitted` says so (crate::submission).
+    let policy = reseal::submission::Policy::with_users(&gateway.config, Vec::new());
+    let submitter = policy
+        .admit(&reseal::submission::Client {
+            pipe: true,
+            ..Default::default()
+        })
+        .submitter(&env.mail_from, Default::default());
     match gateway.process(&env, &input, &trace, &submitter) {
         Ok(outcome) if outcome.held.is_some() => {
-            eprintln!(
-                "250 2.6.0 Held in quarantine as {} {}",
-                outcome.held.unwrap_or_default(),
-                trace.reply_text(None)
-            );
+            eprintln!("{}", reseal::submission::held(&trace).one_line());
             Ok(exit::OK)
         }
         Ok(outcome) => {
@@ -718,7 +718,7 @@ fn main() -> ExitCode {
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
             let pw = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
-            match reseal::smtp::server::hash_password(&pw) {
+            match reseal::submission::hash_password(&pw) {
                 Ok(h) => {
                     println!("{h}");
                     exit::OK

@@ -31,17 +31,16 @@ use indymilter::{
 };
 
 use crate::adapt::Bypass;
-use crate::envelope::{Envelope, MAX_RCPTS};
+use crate::envelope::Envelope;
 use crate::error::Failure;
 use crate::mime::{self, Entity};
-use crate::pipeline::{Gateway, Submitter};
+use crate::pipeline::Gateway;
+use crate::sanitize::log_text;
+use crate::submission::{self, Client, Login, Policy};
 use crate::trace::Trace;
 
 /// How often to tell the MTA that the pipeline is still working on a message.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(20);
-
-/// Longest text of one reply line the milter protocol lets us send (libmilter: 980).
-const MAX_REPLY_LINE: usize = 900;
 
 /// The actions Reseal asks for: header edits, body replacement, and the envelope edits
 /// an address map needs.
@@ -76,7 +75,10 @@ struct Session {
 struct Message {
     mail_from: Option<String>,
     bypass: Bypass,
-    authenticated: bool,
+    /// A malformed XOPES-BYPASS parameter: refused at end of message.
+    bad_bypass: Option<Failure>,
+    /// The login the MTA authenticated (`{auth_authen}`).
+    login: Option<String>,
     /// Recipients as the MTA gave them (angle brackets included).
     rcpts: Vec<String>,
     /// Header field names in order, as the MTA sent them.
@@ -100,7 +102,9 @@ impl Message {
 /// sendmail) or `unix:/path/to/socket`.
 pub async fn run(listen: &str, gateway: Arc<Gateway>) -> Result<(), Failure> {
     let max_connections = gateway.config.smtp.max_connections;
-    let callbacks = callbacks(gateway);
+    let policy = Arc::new(Policy::new(&gateway.config)?);
+    let budget = Arc::new(Budget::new(&gateway.config));
+    let callbacks = callbacks(gateway, policy, budget);
     let config = indymilter::Config {
         max_connections,
         actions: wanted_actions(),
@@ -179,18 +183,53 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, Failure> {
     })
 }
 
-fn callbacks(gateway: Arc<Gateway>) -> Callbacks<Session> {
+/// The memory budget: message bytes the pipelines of all milter connections hold at
+/// once (`limits.max_inflight_bytes`), in KiB.
+struct Budget {
+    semaphore: Arc<tokio::sync::Semaphore>,
+    units: u32,
+}
+
+impl Budget {
+    fn new(config: &crate::config::Config) -> Budget {
+        let units = u32::try_from(config.max_inflight_bytes / 1024)
+            .unwrap_or(u32::MAX)
+            .clamp(
+                1,
+                u32::try_from(tokio::sync::Semaphore::MAX_PERMITS).unwrap_or(u32::MAX),
+            );
+        Budget {
+            semaphore: Arc::new(tokio::sync::Semaphore::new(units as usize)),
+            units,
+        }
+    }
+
+    async fn take(&self, size: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let n = u32::try_from(size.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.units);
+        self.semaphore.clone().acquire_many_owned(n).await.ok()
+    }
+}
+
+fn callbacks(
+    gateway: Arc<Gateway>,
+    policy: Arc<Policy>,
+    budget: Arc<Budget>,
+) -> Callbacks<Session> {
     let g_header = gateway.clone();
     let g_body = gateway.clone();
     let g_eom = gateway;
+    let p_rcpt = policy.clone();
+    let p_eom = policy;
     Callbacks::new()
         .on_negotiate(|cx, actions, opts| Box::pin(negotiate(cx, actions, opts)))
         .on_connect(|cx, _host, info| Box::pin(connect(cx, info)))
         .on_mail(|cx, args| Box::pin(mail(cx, args)))
-        .on_rcpt(|cx, args| Box::pin(rcpt(cx, args)))
+        .on_rcpt(move |cx, args| Box::pin(rcpt(cx, args, p_rcpt.clone())))
         .on_header(move |cx, name, value| Box::pin(header(cx, name, value, g_header.clone())))
         .on_body(move |cx, chunk| Box::pin(body(cx, chunk, g_body.clone())))
-        .on_eom(move |cx| Box::pin(eom(cx, g_eom.clone())))
+        .on_eom(move |cx| Box::pin(eom(cx, g_eom.clone(), p_eom.clone(), budget.clone())))
         .on_abort(|cx| Box::pin(abort(cx)))
 }
 
@@ -249,37 +288,15 @@ fn strip_brackets(arg: &CStr) -> String {
     t.trim().to_owned()
 }
 
-/// Decodes RFC 3461 §4 xtext (`+XX` escapes).
-fn xtext_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'+' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 async fn mail(cx: &mut Context<Session>, args: Vec<CString>) -> Status {
-    let authenticated = cx
+    let login = cx
         .macros
         .get(c"{auth_authen}")
-        .is_some_and(|v| !v.to_bytes().is_empty());
+        .map(|v| String::from_utf8_lossy(v.to_bytes()).into_owned())
+        .filter(|v| !v.is_empty());
     let s = session(&mut cx.data);
     let mut msg = Message {
-        authenticated,
+        login,
         ..Message::default()
     };
     let mut it = args.iter();
@@ -289,24 +306,25 @@ async fn mail(cx: &mut Context<Session>, args: Vec<CString>) -> Status {
         if let Some((k, v)) = p.split_once('=')
             && k.eq_ignore_ascii_case("XOPES-BYPASS")
         {
-            msg.bypass.merge(&Bypass::parse(&xtext_decode(v)));
+            // The same strict xtext as `reseal serve` (crate::submission).
+            match submission::parse_bypass_param(v) {
+                Ok(b) => msg.bypass.merge(&b),
+                Err(f) => msg.bad_bypass = Some(f),
+            }
         }
     }
     s.msg = msg;
     Status::Continue
 }
 
-async fn rcpt(cx: &mut Context<Session>, args: Vec<CString>) -> Status {
+async fn rcpt(cx: &mut Context<Session>, args: Vec<CString>, policy: Arc<Policy>) -> Status {
     let Some(first) = args.first() else {
         return Status::Continue;
     };
     let rcpt = String::from_utf8_lossy(first.to_bytes()).into_owned();
     let s = session(&mut cx.data);
-    if s.msg.rcpts.len() >= MAX_RCPTS {
-        let _ = cx
-            .reply
-            .set_error_reply("452", Some("4.5.3"), ["Too many recipients"]);
-        return Status::Tempfail;
+    if let Err(f) = policy.limits.check_recipients(s.msg.rcpts.len()) {
+        return refuse(&mut cx.reply, &f, None);
     }
     s.msg.rcpts.push(rcpt);
     Status::Continue
@@ -314,20 +332,14 @@ async fn rcpt(cx: &mut Context<Session>, args: Vec<CString>) -> Status {
 
 /// The failure for a message over the size limit (RFC 5321 §4.5.3.1.10: 552).
 fn too_big(gateway: &Gateway) -> Failure {
-    let mut f = Failure::policy(format!(
-        "Message size exceeds the limit of {} bytes",
-        gateway.config.max_message_bytes
-    ))
-    .with_status("5.3.4");
-    f.code = 552;
-    f
+    Failure::too_big(gateway.config.max_message_bytes)
 }
 
 /// Sets the reply for `f` (with trace when there is one) and returns the status that
 /// makes the MTA use it.
 fn refuse<R: SetErrorReply>(reply: &mut R, f: &Failure, trace: Option<&Trace>) -> Status {
     let (code, status, lines) = reply_parts(f, trace);
-    if let Err(e) = reply.set_error_reply(&code, Some(status), lines) {
+    if let Err(e) = reply.set_error_reply(&code, Some(status.as_str()), lines) {
         tracing::warn!("milter: cannot set the reply for {f}: {e}");
     }
     if code.starts_with('5') {
@@ -337,64 +349,14 @@ fn refuse<R: SetErrorReply>(reply: &mut R, f: &Failure, trace: Option<&Trace>) -
     }
 }
 
-/// The reply code, enhanced status and text lines for a failure: the failure's text
-/// followed by the OPES trace (RFC 4902 §3.1). Postfix reads `%%` as `%` and drops a
-/// single `%`, so `%` is doubled; control characters become spaces and non-ASCII
-/// characters `?` (a reply is ASCII unless SMTPUTF8 was negotiated, RFC 6531 §3.7.4);
-/// long text is split into several lines of a multi-line reply.
-fn reply_parts(f: &Failure, trace: Option<&Trace>) -> (String, &'static str, Vec<String>) {
-    let code = if (400..600).contains(&f.code) {
-        f.code
-    } else {
-        451
-    };
-    let code_s = code.to_string();
-    let class = if code >= 500 { '5' } else { '4' };
-    let status = if f.status.starts_with(class) {
-        f.status
-    } else if class == '5' {
-        "5.0.0"
-    } else {
-        "4.0.0"
-    };
-    let mut text = f.text.clone();
-    if let Some(t) = trace {
-        text.push(' ');
-        text.push_str(&t.reply_text(f.service.as_deref()));
-    }
-    let clean: String = text
-        .chars()
-        .map(|c| match c {
-            c if c.is_ascii_control() => ' ',
-            c if !c.is_ascii() => '?',
-            c => c,
-        })
-        .collect::<String>()
-        .replace('%', "%%");
-    let mut lines = Vec::new();
-    let mut rest = clean.as_str();
-    while !rest.is_empty() && lines.len() < 30 {
-        let mut end = rest.len().min(MAX_REPLY_LINE);
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        // Do not split a `%%` pair.
-        if end < rest.len() && rest.get(..end).is_some_and(|h| h.ends_with('%')) {
-            let pct = rest
-                .get(..end)
-                .map_or(0, |h| h.len() - h.trim_end_matches('%').len());
-            if pct % 2 == 1 {
-                end -= 1;
-            }
-        }
-        let (line, tail) = rest.split_at(end);
-        lines.push(line.to_owned());
-        rest = tail;
-    }
-    if lines.is_empty() {
-        lines.push("Refused".to_owned());
-    }
-    (code_s, status, lines)
+/// The reply code, enhanced status and text lines for a failure, rendered by
+/// `crate::submission::render` like every front end's (trace, no control characters,
+/// bounded lines). Postfix reads `%%` as `%` and drops a single `%`, so `%` is doubled
+/// here, at the milter edge.
+fn reply_parts(f: &Failure, trace: Option<&Trace>) -> (String, String, Vec<String>) {
+    let r = submission::render(f, trace);
+    let lines = r.lines.iter().map(|l| l.replace('%', "%%")).collect();
+    (r.code.to_string(), r.status, lines)
 }
 
 /// Header value from the MTA → the bytes after the colon in the message: multi-line
@@ -623,15 +585,12 @@ async fn apply(cx: &EomContext<Session>, edits: Vec<Edit>) -> Result<(), indymil
     Ok(())
 }
 
-/// Is the MTA's client an admitted submitter? The milter admits like `reseal serve` does: an authenticated client, or one from
-/// `smtp.admit_networks`. Not `process_admitted`: a milter on an internet-facing smtpd
-/// would otherwise sign for anyone (DESIGN §3 rule 6).
-fn admitted(config: &crate::config::Config, authenticated: bool, client: Option<IpAddr>) -> bool {
-    authenticated
-        || client.is_some_and(|ip| config.smtp.admit_networks.iter().any(|n| n.contains(&ip)))
-}
-
-async fn eom(cx: &mut EomContext<Session>, gateway: Arc<Gateway>) -> Status {
+async fn eom(
+    cx: &mut EomContext<Session>,
+    gateway: Arc<Gateway>,
+    policy: Arc<Policy>,
+    budget: Arc<Budget>,
+) -> Status {
     let queue_id = cx
         .macros
         .get(c"i")
@@ -641,22 +600,31 @@ async fn eom(cx: &mut EomContext<Session>, gateway: Arc<Gateway>) -> Status {
     let msg = std::mem::take(&mut s.msg);
     let leading_space = s.leading_space;
     let granted = s.actions;
-    let admitted = admitted(&gateway.config, msg.authenticated, s.client);
-    // The MTA has already decided who may relay (smtpd_relay_restrictions) and, with
-    // smtpd_sender_login_maps, who may use which sender; the milter signs for the
-    // clients it admits (DESIGN §3 rule 6).
-    let submitter = Submitter {
-        admitted,
-        bypass: msg.bypass.clone(),
-        may_sign: admitted,
+    // The same decision `reseal serve` makes for the same submitter: the MTA's client
+    // address, and its login looked up in the submitter table (crate::submission).
+    let client = Client {
+        peer: s.client,
+        forwarded: None,
+        login: msg.login.clone().map(Login::Mta),
+        pipe: false,
     };
+    let admission = policy.admit(&client);
+    let mail_from = mime::address::normalize(msg.mail_from.as_deref().unwrap_or_default());
+    let submitter = admission.submitter(&mail_from, msg.bypass.clone());
 
     let trace = match Trace::new(&gateway.config) {
         Ok(t) => t,
         Err(f) => return refuse(&mut cx.reply, &f, None),
     };
+    tracing::info!(
+        "milter {queue_id}: submitter: {}",
+        log_text(&admission.reason)
+    );
     if msg.too_big {
         return refuse(&mut cx.reply, &too_big(&gateway), Some(&trace));
+    }
+    if let Some(f) = &msg.bad_bypass {
+        return refuse(&mut cx.reply, f, Some(&trace));
     }
     if !granted.contains(required_actions()) {
         let f = Failure::config("The MTA does not allow the milter to change messages");
@@ -676,11 +644,16 @@ async fn eom(cx: &mut EomContext<Session>, gateway: Arc<Gateway>) -> Status {
     let body_start = raw.len();
     raw.extend_from_slice(&msg.body);
 
+    let Some(permit) = budget.take(raw.len()).await else {
+        let f = Failure::temporary("Shutting down");
+        return refuse(&mut cx.reply, &f, Some(&trace));
+    };
     let job = {
         let gateway = gateway.clone();
         let env = env.clone();
         let trace = trace.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let r = gateway.process(&env, &raw, &trace, &submitter);
             (r, raw)
         })
@@ -707,7 +680,10 @@ async fn eom(cx: &mut EomContext<Session>, gateway: Arc<Gateway>) -> Status {
     let outcome = match result {
         Ok(o) => o,
         Err(f) => {
-            tracing::info!("milter {queue_id}: refused: {}", trace.reply(&f));
+            tracing::info!(
+                "milter {queue_id}: refused: {}",
+                submission::render(&f, Some(&trace)).one_line()
+            );
             return refuse(&mut cx.reply, &f, Some(&trace));
         }
     };
@@ -780,19 +756,20 @@ mod tests {
         let (code, status, lines) = reply_parts(&f, Some(&t));
         assert_eq!(code, "554");
         assert_eq!(status, "5.7.1");
-        assert_eq!(lines.len(), 1);
+        let all = lines.join(" ");
         assert!(
-            lines[0].starts_with(
+            all.starts_with(
                 "100%% refused  really, f?r [OPES https://gw.example.com/opes; id=abc;"
-            )
+            ),
+            "{all}"
         );
-        assert!(lines[0].ends_with("service=https://gw.example.com/dlp]"));
+        assert!(all.ends_with("service=https://gw.example.com/dlp]"));
 
         let long = Failure::temporary("x".repeat(2000));
         let (code, status, lines) = reply_parts(&long, None);
-        assert_eq!((code.as_str(), status), ("451", "4.3.0"));
-        assert_eq!(lines.len(), 3);
-        assert!(lines.iter().all(|l| l.len() <= MAX_REPLY_LINE));
+        assert_eq!((code.as_str(), status.as_str()), ("451", "4.3.0"));
+        assert_eq!(lines.len(), 5);
+        assert!(lines.iter().all(|l| l.len() <= submission::MAX_REPLY_TEXT));
         let mut odd = Failure::policy("x");
         odd.status = "4.1.1";
         assert_eq!(reply_parts(&odd, None).1, "5.0.0");
@@ -877,12 +854,7 @@ mod tests {
     }
 
     #[test]
-    fn xtext_and_brackets() {
-        assert_eq!(
-            xtext_decode("https://a.example/x+2Cy"),
-            "https://a.example/x,y"
-        );
-        assert_eq!(xtext_decode("+2A"), "*");
+    fn brackets() {
         assert_eq!(strip_brackets(c" <a@b.c> ").as_str(), "a@b.c");
         assert_eq!(strip_brackets(c"<>").as_str(), "");
     }

@@ -85,6 +85,17 @@ fn header_of(entity: &[u8]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// Whether `m` holds a CR not followed by LF, or an LF not preceded by CR.
+pub fn has_bare_newline(m: &[u8]) -> bool {
+    memchr::memchr2_iter(b'\r', b'\n', m).any(|i| {
+        if m.get(i) == Some(&b'\r') {
+            m.get(i + 1) != Some(&b'\n')
+        } else {
+            i == 0 || m.get(i - 1) != Some(&b'\r')
+        }
+    })
+}
+
 impl Gateway {
     fn anchors(&self) -> Vec<Certificate> {
         self.keystore
@@ -115,13 +126,31 @@ impl Gateway {
         submitter: &Submitter,
     ) -> Result<Outcome, Failure> {
         if raw.len() > self.config.max_message_bytes {
-            return Err(Failure::policy(format!(
-                "Message size exceeds the limit of {} bytes",
-                self.config.max_message_bytes
-            ))
-            .with_status("5.3.4"));
+            return Err(Failure::too_big(self.config.max_message_bytes));
         }
+        let outcome = self.run(env, raw, trace, submitter)?;
+        // RFC 5321 §2.3.8, RFC 5322 §2.3: CR and LF only as CRLF. A bare one in what
+        // leaves (from a decrypted or adapted part) could end DATA early at the next
+        // hop (SMTP smuggling): refuse rather than pass it on or alter it silently.
+        if has_bare_newline(&outcome.message) {
+            return Err(Failure::bare_newline());
+        }
+        Ok(outcome)
+    }
+
+    fn run(
+        &self,
+        env: &Envelope,
+        raw: &[u8],
+        trace: &Trace,
+        submitter: &Submitter,
+    ) -> Result<Outcome, Failure> {
+        // A pipe's input may have LF line ends (to_crlf makes them CRLF); a bare CR is
+        // refused (RFC 5322 §2.3), as `reseal serve` refuses bare CR and LF in DATA.
         let message = mime::to_crlf(raw);
+        if has_bare_newline(&message) {
+            return Err(Failure::bare_newline());
+        }
         let top = Entity::parse(&message)?;
         if top.fields().is_empty() {
             return Err(mime::MimeError::NoHeaders.into());

@@ -75,17 +75,6 @@ impl Trace {
         s
     }
 
-    /// A full SMTP reply line for a failure, with trace.
-    pub fn reply(&self, f: &Failure) -> String {
-        format!(
-            "{} {} {} {}",
-            f.code,
-            f.status,
-            f.text,
-            self.reply_text(f.service.as_deref())
-        )
-    }
-
     /// A Received field (RFC 5321 §4.4) for a local (pipe) pass.
     pub fn received(&self, rcpt: Option<&str>, now: OffsetDateTime) -> String {
         let mut s = format!(

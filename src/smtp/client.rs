@@ -189,16 +189,32 @@ fn tls_connector() -> Option<tokio_rustls::TlsConnector> {
     Some(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
 }
 
-/// Escapes leading dots and ensures a final CRLF (RFC 5321 §4.5.2).
+/// Escapes leading dots and ensures a final CRLF (RFC 5321 §4.5.2). The next hop never
+/// sees a bare CR or LF (RFC 5321 §2.3.8; SMTP smuggling): the pipeline refuses to
+/// produce them, and should one slip through, each bare CR or LF is sent as a line end
+/// (and dot-stuffed after), so it can never form an end-of-data sequence.
 pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 5);
     let mut at_line_start = true;
-    for &b in data {
-        if at_line_start && b == b'.' {
-            out.push(b'.');
+    let mut i = 0;
+    while let Some(&b) = data.get(i) {
+        i += 1;
+        match b {
+            b'\r' | b'\n' => {
+                if b == b'\r' && data.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            _ => {
+                if at_line_start && b == b'.' {
+                    out.push(b'.');
+                }
+                out.push(b);
+                at_line_start = false;
+            }
         }
-        out.push(b);
-        at_line_start = b == b'\n';
     }
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -391,5 +407,33 @@ mod tests {
     fn dot_stuffing() {
         assert_eq!(dot_stuff(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
         assert_eq!(dot_stuff(b"x"), b"x\r\n.\r\n");
+    }
+
+    #[test]
+    fn relay_never_emits_bare_cr_or_lf() {
+        // Each of these would end DATA early at some next hop (SMTP smuggling).
+        for (input, want) in [
+            (
+                &b"a\r.\rMAIL FROM:<x@y>\r\n"[..],
+                &b"a\r\n..\r\nMAIL FROM:<x@y>\r\n.\r\n"[..],
+            ),
+            (b"a\n.\nb\r\n", b"a\r\n..\r\nb\r\n.\r\n"),
+            (b"a\r\n.\nb", b"a\r\n..\r\nb\r\n.\r\n"),
+            (b"a\n.\r\nb", b"a\r\n..\r\nb\r\n.\r\n"),
+        ] {
+            let out = dot_stuff(input);
+            assert_eq!(out, want, "{:?}", String::from_utf8_lossy(input));
+            // Only one end-of-data sequence, at the very end.
+            let ends = out.windows(5).filter(|w| w == b"\r\n.\r\n").count();
+            assert_eq!(ends, 1);
+            for (i, &b) in out.iter().enumerate() {
+                if b == b'\r' {
+                    assert_eq!(out.get(i + 1), Some(&b'\n'));
+                }
+                if b == b'\n' {
+                    assert_eq!(out.get(i.wrapping_sub(1)), Some(&b'\r'));
+                }
+            }
+        }
     }
 }

@@ -65,8 +65,10 @@ pub fn status_of(reply: &str, permanent: bool) -> String {
     }
 }
 
+/// Text from outside (a next hop's reply, trace fields) for one line of the NDR: cleaned
+/// in the one place that does it (`crate::sanitize`), and bounded.
 fn one_line(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(900).collect()
+    crate::sanitize::reply_text(s).chars().take(900).collect()
 }
 
 /// Builds the NDR message.

@@ -8,6 +8,8 @@
 
 pub mod client;
 pub mod dsn;
+pub mod fairness;
+pub mod line;
 pub mod relay;
 pub mod server;
 pub mod spool;

@@ -27,20 +27,29 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// One delivery attempt for every entry that is due, stopping early when `cancel`
+    /// fires (the attempt in progress is finished).
+    pub async fn pass(&self, cancel: Option<&CancellationToken>) {
+        let due: Vec<Meta> = self
+            .spool
+            .list()
+            .into_iter()
+            .filter(|m| m.next_attempt <= now())
+            .collect();
+        for meta in due {
+            if cancel.is_some_and(CancellationToken::is_cancelled) {
+                return;
+            }
+            self.attempt(meta).await;
+        }
+    }
+
     /// Runs until `cancel` fires, then returns after the delivery in progress.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
-            let due: Vec<Meta> = self
-                .spool
-                .list()
-                .into_iter()
-                .filter(|m| m.next_attempt <= now())
-                .collect();
-            for meta in due {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                self.attempt(meta).await;
+            self.pass(Some(&cancel)).await;
+            if cancel.is_cancelled() {
+                return;
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

@@ -1,115 +1,63 @@
 //! The ESMTP server (RFC 5321) that `reseal serve` runs: the Postfix content-filter
-//! side. smtp-proto parses MAIL and RCPT; the connection loop is ours.
+//! side. smtp-proto parses MAIL and RCPT; lines are read by `smtp::line` (bounded,
+//! CRLF only); who is admitted and what they may ask is decided by `crate::submission`.
 //!
 //! Extensions: PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8
 //! (RFC 6531), ENHANCEDSTATUSCODES (RFC 2034), STARTTLS (RFC 3207), DSN (RFC 3461), AUTH
-//! PLAIN/LOGIN over TLS only (RFC 4954), and the unregistered XOPES (RFC 5321 §2.2.2;
-//! docs/smtp-extension.md) with the MAIL parameter XOPES-BYPASS.
+//! PLAIN/LOGIN over TLS only (RFC 4954), XFORWARD and XCLIENT for the MTA in front
+//! (Postfix XFORWARD_README, XCLIENT_README; only from `smtp.mta_networks`), and the
+//! unregistered XOPES (RFC 5321 §2.2.2; docs/smtp-extension.md) with the MAIL parameter
+//! XOPES-BYPASS.
 //!
 //! Shape (hickory's): a JoinSet of sessions and a cancellation token checked in every
-//! wait; a timeout on every read and on the whole session; bounded lines, commands,
-//! recipients and message size; SIGTERM stops accepting and lets in-flight messages
-//! finish.
+//! wait; a deadline on every read (shorter under stress, `smtp::fairness`) and on the
+//! whole session; bounded lines, commands, recipients and message size. DATA goes to a
+//! spool file as it arrives, never into memory; the pipeline then holds at most
+//! `limits.max_inflight_bytes` of messages at once. SIGTERM stops accepting, lets the
+//! messages in the pipeline finish (each is acknowledged only once it is spooled) and
+//! makes one last delivery pass.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::fairness::Fairness;
+use super::line::{self, Command, Event};
 use super::relay::Relay;
 use super::spool::{Meta, Spool, SpoolRcpt};
 use crate::adapt::Bypass;
 use crate::config::SmtpConfig;
 use crate::envelope::Envelope;
 use crate::error::Failure;
-use crate::pipeline::{Gateway, Submitter};
+use crate::pipeline::Gateway;
+use crate::sanitize::log_text;
+use crate::submission::{self, Client, Forwarded, Login, Policy, Reply};
 use crate::trace::Trace;
 
 /// Longest command line we accept (RFC 5321 §4.5.3.1.4 says 512; extensions add to it).
 const MAX_COMMAND_LINE: usize = 4096;
-/// Longest text line in DATA (RFC 5321 §4.5.3.1.6 says 1000; be lenient).
-const MAX_DATA_LINE: usize = 1 << 20;
+/// Longest text line in DATA, CRLF not counted (RFC 5321 §4.5.3.1.6 says 1000; be
+/// lenient: some clients send long HTML lines). A longer line is refused whole.
+pub const MAX_DATA_LINE: usize = 1 << 20;
 const MAX_AUTH_FAILURES: u32 = 3;
+/// DATA is written to the spool file in pieces of this size.
+const DATA_CHUNK: usize = 256 << 10;
+/// Longest XFORWARD/XCLIENT attribute value (Postfix XFORWARD_README note 1).
+const MAX_ATTR: usize = 255;
+/// The memory budget counts in units of this many bytes.
+const BUDGET_UNIT: usize = 1024;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// A user who may authenticate: an Argon2 PHC hash and, optionally, the senders the
-/// gateway may sign for on their behalf.
-#[derive(Clone, Debug)]
-pub struct User {
-    pub name: String,
-    hash: String,
-    pub senders: Vec<String>,
-}
-
-/// Reads `user:$argon2id$...[:sender,@domain,...]` lines.
-pub fn load_users(path: &std::path::Path) -> Result<Vec<User>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::config(format!("cannot read users file {}: {e}", path.display())))?;
-    let mut users = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut parts = line.splitn(3, ':');
-        let (Some(name), Some(hash)) = (parts.next(), parts.next()) else {
-            return Err(Failure::config(format!(
-                "users file line {}: expected user:hash",
-                i + 1
-            )));
-        };
-        if argon2::PasswordHash::new(hash).is_err() {
-            return Err(Failure::config(format!(
-                "users file line {}: not an Argon2 PHC hash",
-                i + 1
-            )));
-        }
-        let senders = parts
-            .next()
-            .map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_ascii_lowercase())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        users.push(User {
-            name: name.to_owned(),
-            hash: hash.to_owned(),
-            senders,
-        });
-    }
-    Ok(users)
-}
-
-/// Hashes a password for the users file.
-pub fn hash_password(password: &str) -> Result<String, Failure> {
-    use argon2::password_hash::PasswordHasher as _;
-    let mut salt = [0u8; 16];
-    crate::crypto::random(&mut salt)?;
-    argon2::Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h: argon2::PasswordHash| h.to_string())
-        .map_err(|e| Failure::temporary(e.to_string()))
-}
-
-fn check_password(users: &[User], name: &str, password: &str) -> Option<User> {
-    use argon2::PasswordVerifier as _;
-    let u = users.iter().find(|u| u.name == name)?;
-    let hash = argon2::PasswordHash::new(&u.hash).ok()?;
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .ok()
-        .map(|()| u.clone())
-}
 
 /// Everything sessions share.
 pub struct Shared {
@@ -117,10 +65,14 @@ pub struct Shared {
     pub spool: Arc<Spool>,
     pub relay: Arc<Relay>,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
-    pub users: Vec<User>,
+    pub policy: Policy,
     pub cfg: SmtpConfig,
     pub hostname: String,
     pub max_size: usize,
+    pub fairness: Arc<Fairness>,
+    /// The memory budget: message bytes the pipeline holds at once, in BUDGET_UNITs.
+    inflight: Arc<Semaphore>,
+    inflight_units: u32,
 }
 
 fn tls_acceptor(cfg: &SmtpConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, Failure> {
@@ -148,8 +100,8 @@ fn tls_acceptor(cfg: &SmtpConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, F
     Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(sc))))
 }
 
-/// Disables core dumps, so that key material never lands in a core file (DESIGN §3
-/// rule 8).
+/// Disables core dumps, so that key material never lands in a core file
+/// (SECURITY.md, invariant 8).
 pub fn no_core_dumps() {
     let _ = rustix::process::setrlimit(
         rustix::process::Resource::Core,
@@ -163,7 +115,7 @@ pub fn no_core_dumps() {
 
 impl Shared {
     /// What `serve` sets up before it listens: the spool under the data folder, the
-    /// relay, the users file and the TLS acceptor.
+    /// relay, the submitter table, the TLS acceptor and the connection table.
     pub fn new(gateway: Gateway) -> Result<Shared, Failure> {
         let cfg = gateway.config.smtp.clone();
         let spool = Arc::new(Spool::open(&gateway.config.data_dir.join("spool"))?);
@@ -174,27 +126,39 @@ impl Shared {
             hostname: hostname.clone(),
             wake: tokio::sync::Notify::new(),
         });
-        let users = match &cfg.users_file {
-            Some(p) => load_users(p)?,
-            None => Vec::new(),
-        };
+        let policy = Policy::new(&gateway.config)?;
         let tls = tls_acceptor(&cfg)?;
         let max_size = gateway.config.max_message_bytes;
+        let inflight_units = u32::try_from(gateway.config.max_inflight_bytes / BUDGET_UNIT)
+            .unwrap_or(u32::MAX)
+            .clamp(1, u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
         Ok(Shared {
+            fairness: Fairness::new(&cfg),
             gateway: Arc::new(gateway),
             spool,
             relay,
             tls,
-            users,
+            policy,
             cfg,
             hostname,
             max_size,
+            inflight: Arc::new(Semaphore::new(inflight_units as usize)),
+            inflight_units,
         })
+    }
+
+    /// Waits until the pipeline may hold `size` more bytes (a message larger than the
+    /// whole budget waits for all of it).
+    async fn budget(&self, size: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let units = u32::try_from(size.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.inflight_units);
+        self.inflight.clone().acquire_many_owned(units).await.ok()
     }
 }
 
 /// Runs one SMTP session over `stream` as if `peer` had connected: the command loop of
-/// `serve` without the listener, the connection limit and the session timeout. The
+/// `serve` without the listener, the connection limits and the session timeout. The
 /// session ends when the client quits or the stream ends. Public for the SMTP fuzz
 /// target (docs/fuzzing.md), which drives it over an in-memory stream.
 pub async fn session<S>(shared: Arc<Shared>, peer: SocketAddr, stream: S)
@@ -218,9 +182,9 @@ pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
         shared.relay.cfg.next_hop
     );
     let relay = shared.relay.clone();
+    let relay_cancel = CancellationToken::new();
+    let relay_task = tokio::spawn(relay.clone().run(relay_cancel.clone()));
     let cancel = CancellationToken::new();
-    let relay_task = tokio::spawn(relay.clone().run(cancel.child_token()));
-    let limit = Arc::new(Semaphore::new(shared.cfg.max_connections));
     let mut sessions = JoinSet::new();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::config(format!("signal handler: {e}")))?;
@@ -230,14 +194,23 @@ pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
             _ = tokio::signal::ctrl_c() => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
-                let permit = limit.clone().try_acquire_owned();
+                let slot = shared.fairness.admit(peer.ip());
                 let shared = shared.clone();
                 let cancel = cancel.child_token();
                 sessions.spawn(async move {
-                    let Ok(_permit) = permit else {
-                        let mut s = stream;
-                        let _ = s.write_all(b"421 4.7.0 Too many connections, try again later\r\n").await;
-                        return;
+                    let _slot = match slot {
+                        Ok(s) => s,
+                        Err(refusal) => {
+                            tracing::info!(%peer, "connection refused: {refusal:?}");
+                            let mut s = stream;
+                            let _ = tokio::time::timeout(
+                                Duration::from_secs(5),
+                                s.write_all(refusal.reply().as_bytes()),
+                            )
+                            .await;
+                            let _ = s.shutdown().await;
+                            return;
+                        }
                     };
                     let timeout = shared.cfg.session_timeout;
                     let session = Session::new(shared, peer, cancel);
@@ -249,11 +222,16 @@ pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
         }
     }
-    tracing::info!("shutting down: finishing sessions in progress");
+    tracing::info!("shutting down: finishing the messages in progress");
     cancel.cancel();
     let drain = async { while sessions.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(Duration::from_secs(60), drain).await;
+    // What was acknowledged in the last moments is delivered now if the next hop takes
+    // it; otherwise it stays in the spool for the next start.
+    relay_cancel.cancel();
     let _ = relay_task.await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), relay.pass(None)).await;
+    tracing::info!("shut down");
     Ok(())
 }
 
@@ -265,15 +243,23 @@ struct Transaction {
     envid: Option<String>,
     body_8bit: bool,
     smtputf8: bool,
+    /// The raw XOPES-BYPASS value (forwarded to a next hop that speaks XOPES) and its
+    /// parsed form.
     bypass: Option<String>,
+    bypass_parsed: Bypass,
 }
 
 struct Session {
     shared: Arc<Shared>,
     peer: SocketAddr,
     cancel: CancellationToken,
-    admitted_by_network: bool,
-    user: Option<User>,
+    stress: watch::Receiver<bool>,
+    /// SMTP AUTH at the gateway.
+    user: Option<submission::User>,
+    /// XCLIENT attributes (for the rest of the session) and XFORWARD attributes (for
+    /// the next transaction), from an MTA in `smtp.mta_networks` only.
+    xclient: Option<Forwarded>,
+    xforward: Option<Forwarded>,
     tls: bool,
     ehlo: bool,
     tx: Transaction,
@@ -281,35 +267,34 @@ struct Session {
     auth_failures: u32,
 }
 
-enum Line {
-    Data(Vec<u8>),
-    TooLong,
+/// How a read ended when it did not deliver a line.
+enum ReadEnd {
     Closed,
+    Timeout,
     Shutdown,
 }
 
-fn ip_admitted(nets: &[ipnet::IpNet], ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    nets.iter().any(|n| n.contains(&ip))
+/// How DATA ended.
+enum DataEnd {
+    /// The message is in the file; its size.
+    Complete(usize),
+    /// Read to its end but refused (too big, line too long).
+    Refused(Failure),
+    /// A bare CR or LF: refused, and the connection is closed.
+    BareNewline,
+    Ended(ReadEnd),
 }
 
 /// Strips the `XOPES-BYPASS=` parameter from a MAIL FROM line (smtp-proto does not know
-/// it), returning the line without it and the decoded value.
-fn take_bypass(line: &str) -> (String, Option<Result<String, ()>>) {
+/// it), returning the line without it and the raw value.
+fn take_bypass(line: &str) -> (String, Option<String>) {
     let mut value = None;
     let kept: Vec<&str> = line
         .split(' ')
         .filter(|w| {
             let upper = w.to_ascii_uppercase();
             if let Some(v) = upper.strip_prefix("XOPES-BYPASS=") {
-                let raw = w.get(w.len() - v.len()..).unwrap_or_default();
-                value = Some(super::xtext::decode(raw).ok_or(()));
+                value = Some(w.get(w.len() - v.len()..).unwrap_or_default().to_owned());
                 false
             } else {
                 true
@@ -319,15 +304,70 @@ fn take_bypass(line: &str) -> (String, Option<Result<String, ()>>) {
     (kept.join(" "), value)
 }
 
+/// Parses the attributes of an XFORWARD or XCLIENT command into `into`. Values are
+/// xtext (RFC 3461 §4), at most 255 characters, without control characters.
+fn forwarded_attrs(arg: &str, allowed: &[&str], into: &mut Forwarded) -> Result<(), String> {
+    let mut any = false;
+    for word in arg.split_ascii_whitespace() {
+        let (name, raw) = word.split_once('=').ok_or_else(|| {
+            format!(
+                "501 5.5.4 Bad attribute {:?}",
+                crate::sanitize::reply_text(word)
+            )
+        })?;
+        let name = name.to_ascii_uppercase();
+        if !allowed.contains(&name.as_str()) {
+            return Err(format!(
+                "501 5.5.4 Bad attribute name {:?}",
+                crate::sanitize::reply_text(&name)
+            ));
+        }
+        let value = super::xtext::decode(raw)
+            .filter(|v| v.len() <= MAX_ATTR && !v.chars().any(char::is_control))
+            .ok_or_else(|| format!("501 5.5.4 Bad {name} value"))?;
+        let unavailable = value.eq_ignore_ascii_case("[UNAVAILABLE]")
+            || value.eq_ignore_ascii_case("[TEMPUNAVAIL]");
+        let v = (!unavailable).then(|| value.clone());
+        match name.as_str() {
+            "ADDR" => {
+                into.addr = v.as_deref().and_then(|a| {
+                    let a = a
+                        .strip_prefix("IPV6:")
+                        .or_else(|| a.strip_prefix("ipv6:"))
+                        .unwrap_or(a);
+                    a.parse::<IpAddr>().ok()
+                });
+                if v.is_some() && into.addr.is_none() {
+                    return Err("501 5.5.4 Bad ADDR value".into());
+                }
+            }
+            "NAME" => into.name = v,
+            "HELO" => into.helo = v,
+            "PROTO" => into.proto = v,
+            "LOGIN" => into.login = v,
+            "SOURCE" => into.local = value.eq_ignore_ascii_case("LOCAL"),
+            _ => {} // PORT, IDENT, DESTADDR, DESTPORT: accepted, not used.
+        }
+        any = true;
+    }
+    if any {
+        Ok(())
+    } else {
+        Err("501 5.5.4 Syntax: XFORWARD/XCLIENT attribute=value ...".into())
+    }
+}
+
 impl Session {
     fn new(shared: Arc<Shared>, peer: SocketAddr, cancel: CancellationToken) -> Session {
-        let admitted_by_network = ip_admitted(&shared.cfg.admit_networks, peer.ip());
+        let stress = shared.fairness.stress();
         Session {
             shared,
             peer,
             cancel,
-            admitted_by_network,
+            stress,
             user: None,
+            xclient: None,
+            xforward: None,
             tls: false,
             ehlo: false,
             tx: Transaction::default(),
@@ -336,102 +376,133 @@ impl Session {
         }
     }
 
-    fn admitted(&self) -> bool {
-        self.admitted_by_network || self.user.is_some()
+    fn is_mta(&self) -> bool {
+        self.shared.policy.is_mta(self.peer.ip())
     }
 
-    /// May the gateway sign for `sender` on behalf of this client (DESIGN §3 rule 6)?
-    fn may_sign(&self, sender: &str) -> bool {
-        match &self.user {
-            Some(u) if !u.senders.is_empty() => u.senders.iter().any(|s| {
-                s == sender
-                    || s.strip_prefix('@')
-                        .is_some_and(|d| crate::mime::address::domain(sender) == d)
+    /// The submitter as the submission policy sees it: the TCP peer, what an MTA
+    /// forwarded, and the login.
+    fn client(&self) -> Client {
+        let forwarded = match (&self.xforward, &self.xclient) {
+            (Some(f), Some(c)) => Some(Forwarded {
+                login: f.login.clone().or_else(|| c.login.clone()),
+                ..f.clone()
             }),
-            Some(_) => true,
-            None => self.admitted_by_network,
+            (f, c) => f.clone().or_else(|| c.clone()),
+        };
+        Client {
+            peer: Some(self.peer.ip()),
+            forwarded,
+            login: self.user.clone().map(Login::Gateway),
+            pipe: false,
         }
     }
 
-    async fn read_line(&self, r: &mut BufReader<Box<dyn Io>>, max: usize) -> Line {
-        let mut out = Vec::new();
-        let timeout = self.shared.cfg.read_timeout;
-        let fut = async {
-            loop {
-                let buf = match r.fill_buf().await {
-                    Ok(b) => b,
-                    Err(_) => return Line::Closed,
-                };
-                if buf.is_empty() {
-                    return Line::Closed;
-                }
-                let (take, done) = match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (buf.len(), false),
-                };
-                if out.len() + take > max {
-                    // Swallow the rest of the line, then report it too long.
-                    let chunk = buf.get(..take).map(<[u8]>::len).unwrap_or(take);
-                    r.consume(chunk);
-                    if done {
-                        return Line::TooLong;
-                    }
-                    out.clear();
-                    out.push(0);
-                    continue;
-                }
-                out.extend_from_slice(buf.get(..take).unwrap_or_default());
-                r.consume(take);
-                if done {
-                    return if out.first() == Some(&0) && out.len() == 1 {
-                        Line::TooLong
-                    } else {
-                        Line::Data(out)
-                    };
+    fn end_transaction(&mut self) {
+        self.tx = Transaction::default();
+        // XFORWARD attributes last for one transaction (XFORWARD_README).
+        self.xforward = None;
+    }
+
+    /// The idle time allowed for the next read: short under stress outside a mail
+    /// transaction (fairness), the configured read timeout otherwise.
+    fn idle_limit(&self, stressed: bool) -> Duration {
+        if stressed && self.tx.mail_from.is_none() {
+            self.shared.cfg.stress_timeout
+        } else {
+            self.shared.cfg.read_timeout
+        }
+    }
+
+    /// Waits for `fut` (a read) within the idle limit, re-evaluating the limit when
+    /// the server's stress changes, and giving up on shutdown.
+    async fn within_limits<T>(&self, fut: impl Future<Output = T>) -> Result<T, ReadEnd> {
+        tokio::pin!(fut);
+        let start = Instant::now();
+        let mut stress = self.stress.clone();
+        let mut watching = true;
+        loop {
+            let deadline = start + self.idle_limit(*stress.borrow_and_update());
+            tokio::select! {
+                v = &mut fut => return Ok(v),
+                () = self.cancel.cancelled() => return Err(ReadEnd::Shutdown),
+                () = tokio::time::sleep_until(deadline) => return Err(ReadEnd::Timeout),
+                r = stress.changed(), if watching => {
+                    watching = r.is_ok();
+                    tracing::debug!(peer = %self.peer, "stress now {}", *stress.borrow());
                 }
             }
-        };
-        tokio::select! {
-            () = self.cancel.cancelled() => Line::Shutdown,
-            res = tokio::time::timeout(timeout, fut) => res.unwrap_or(Line::Closed),
         }
     }
 
-    async fn reply(w: &mut BufReader<Box<dyn Io>>, text: &str) -> bool {
+    async fn read_command(&self, io: &mut BufReader<Box<dyn Io>>) -> Result<Command, ReadEnd> {
+        match self
+            .within_limits(line::read_command(io, MAX_COMMAND_LINE))
+            .await?
+        {
+            Command::Closed => Err(ReadEnd::Closed),
+            c => Ok(c),
+        }
+    }
+
+    async fn send(io: &mut BufReader<Box<dyn Io>>, text: &str) -> bool {
         let mut s = text.to_owned();
-        s.push_str("\r\n");
-        w.get_mut().write_all(s.as_bytes()).await.is_ok() && w.get_mut().flush().await.is_ok()
+        if !s.ends_with("\r\n") {
+            s.push_str("\r\n");
+        }
+        io.get_mut().write_all(s.as_bytes()).await.is_ok() && io.get_mut().flush().await.is_ok()
+    }
+
+    async fn send_reply(io: &mut BufReader<Box<dyn Io>>, r: &Reply) -> bool {
+        Self::send(io, &r.to_wire()).await
+    }
+
+    async fn ended(io: &mut BufReader<Box<dyn Io>>, why: ReadEnd) {
+        match why {
+            ReadEnd::Closed => {}
+            ReadEnd::Timeout => {
+                let _ = Self::send(io, "421 4.4.2 Timeout exceeded, closing connection").await;
+            }
+            ReadEnd::Shutdown => {
+                let _ = Self::send(io, "421 4.3.2 Service shutting down").await;
+            }
+        }
+    }
+
+    fn greeting(&self) -> String {
+        format!("220 {} ESMTP Reseal OPES gateway", self.shared.hostname)
     }
 
     async fn run(mut self, stream: Box<dyn Io>) {
         let mut io = BufReader::new(stream);
-        let greeting = format!("220 {} ESMTP Reseal OPES gateway", self.shared.hostname);
-        if !Self::reply(&mut io, &greeting).await {
+        if !Self::send(&mut io, &self.greeting()).await {
             return;
         }
         loop {
-            let line = match self.read_line(&mut io, MAX_COMMAND_LINE).await {
-                Line::Data(l) => l,
-                Line::TooLong => {
-                    if !Self::reply(&mut io, "500 5.5.2 Line too long").await {
+            let line = match self.read_command(&mut io).await {
+                Ok(Command::Line(l)) => l,
+                Ok(Command::TooLong) => {
+                    if !Self::send(&mut io, "500 5.5.6 Line too long").await {
                         return;
                     }
                     continue;
                 }
-                Line::Closed => return,
-                Line::Shutdown => {
-                    let _ = Self::reply(&mut io, "421 4.3.2 Service shutting down").await;
-                    return;
+                Ok(Command::BareNewline) => {
+                    // RFC 5321 §2.3.8; the line still ended at its LF.
+                    if !Self::send(&mut io, "500 5.5.2 Bare CR or LF in command line").await {
+                        return;
+                    }
+                    continue;
                 }
+                Ok(Command::Closed) => return,
+                Err(why) => return Self::ended(&mut io, why).await,
             };
             self.commands += 1;
             if self.commands > self.shared.cfg.max_commands {
-                let _ = Self::reply(&mut io, "421 4.7.0 Too many commands").await;
+                let _ = Self::send(&mut io, "421 4.7.0 Too many commands").await;
                 return;
             }
-            let text = String::from_utf8_lossy(&line)
-                .trim_end_matches(['\r', '\n'])
-                .to_owned();
+            let text = String::from_utf8_lossy(&line).into_owned();
             let verb = text
                 .split_whitespace()
                 .next()
@@ -441,26 +512,26 @@ impl Session {
             match verb.as_str() {
                 "EHLO" | "HELO" => {
                     if arg.is_empty() {
-                        Self::reply(&mut io, "501 5.5.4 Syntax: EHLO hostname").await;
+                        Self::send(&mut io, "501 5.5.4 Syntax: EHLO hostname").await;
                         continue;
                     }
-                    self.tx = Transaction::default();
+                    self.end_transaction();
                     self.ehlo = true;
                     let r = if verb == "EHLO" {
                         self.ehlo_reply()
                     } else {
                         format!("250 {}", self.shared.hostname)
                     };
-                    if !Self::reply(&mut io, &r).await {
+                    if !Self::send(&mut io, &r).await {
                         return;
                     }
                 }
                 "STARTTLS" => {
                     let Some(acceptor) = self.shared.tls.clone().filter(|_| !self.tls) else {
-                        Self::reply(&mut io, "502 5.5.1 STARTTLS not available").await;
+                        Self::send(&mut io, "502 5.5.1 STARTTLS not available").await;
                         continue;
                     };
-                    if !Self::reply(&mut io, "220 2.0.0 Ready to start TLS").await {
+                    if !Self::send(&mut io, "220 2.0.0 Ready to start TLS").await {
                         return;
                     }
                     // RFC 3207 §4.2: discard everything the client sent before the handshake.
@@ -473,7 +544,7 @@ impl Session {
                             self.tls = true;
                             self.ehlo = false;
                             self.user = None;
-                            self.tx = Transaction::default();
+                            self.end_transaction();
                         }
                         _ => return,
                     }
@@ -483,56 +554,51 @@ impl Session {
                         return;
                     }
                 }
+                "XFORWARD" | "XCLIENT" => {
+                    let (r, keep) = self.forward(&verb, &arg);
+                    if !Self::send(&mut io, &r).await || !keep {
+                        return;
+                    }
+                }
                 "MAIL" => {
                     let r = self.mail(&text);
-                    Self::reply(&mut io, &r).await;
+                    Self::send(&mut io, &r).await;
                 }
                 "RCPT" => {
                     let r = self.rcpt(&text);
-                    Self::reply(&mut io, &r).await;
+                    Self::send(&mut io, &r).await;
                 }
                 "DATA" => {
                     if self.tx.mail_from.is_none() || self.tx.rcpts.is_empty() {
-                        Self::reply(&mut io, "503 5.5.1 Need MAIL and RCPT first").await;
+                        Self::send(&mut io, "503 5.5.1 Need MAIL and RCPT first").await;
                         continue;
                     }
-                    if !Self::reply(&mut io, "354 End data with <CR><LF>.<CR><LF>").await {
+                    if !self.data_command(&mut io).await {
                         return;
                     }
-                    let Some(data) = self.data(&mut io).await else {
-                        return;
-                    };
-                    let r = match data {
-                        Ok(msg) => self.process(msg).await,
-                        Err(r) => r,
-                    };
-                    self.tx = Transaction::default();
-                    if !Self::reply(&mut io, &r).await {
-                        return;
-                    }
-                }
-                "RSET" => {
-                    self.tx = Transaction::default();
-                    Self::reply(&mut io, "250 2.0.0 OK").await;
-                }
-                "NOOP" => {
-                    Self::reply(&mut io, "250 2.0.0 OK").await;
-                }
-                "VRFY" => {
-                    Self::reply(&mut io, "252 2.5.2 Cannot VRFY user").await;
-                }
-                "HELP" => {
-                    Self::reply(&mut io, "214 2.0.0 See RFC 5321 and docs/smtp-extension.md").await;
-                }
-                "QUIT" => {
-                    let _ = Self::reply(&mut io, "221 2.0.0 Bye").await;
-                    return;
                 }
                 "BDAT" => {
-                    Self::reply(&mut io, "502 5.5.1 CHUNKING not supported").await;
+                    Self::send(&mut io, "502 5.5.1 CHUNKING not supported").await;
+                }
+                "RSET" => {
+                    self.end_transaction();
+                    Self::send(&mut io, "250 2.0.0 OK").await;
+                }
+                "NOOP" => {
+                    Self::send(&mut io, "250 2.0.0 OK").await;
+                }
+                "VRFY" => {
+                    Self::send(&mut io, "252 2.5.2 Cannot VRFY user").await;
+                }
+                "HELP" => {
+                    Self::send(&mut io, "214 2.0.0 See RFC 5321 and docs/smtp-extension.md").await;
+                }
+                "QUIT" => {
+                    let _ = Self::send(&mut io, "221 2.0.0 Bye").await;
+                    return;
                 }
                 _ => {
-                    Self::reply(&mut io, "500 5.5.2 Command not recognized").await;
+                    Self::send(&mut io, "500 5.5.2 Command not recognized").await;
                 }
             }
         }
@@ -551,8 +617,12 @@ impl Session {
         if self.shared.tls.is_some() && !self.tls {
             caps.push("STARTTLS".into());
         }
-        if self.tls && !self.shared.users.is_empty() {
+        if self.tls && !self.shared.policy.users.is_empty() {
             caps.push("AUTH PLAIN LOGIN".into());
+        }
+        if self.is_mta() {
+            caps.push("XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE".into());
+            caps.push("XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT".into());
         }
         // RFC 5321 §2.2.2: an unregistered extension keyword starts with X.
         caps.push("XOPES".into());
@@ -564,16 +634,70 @@ impl Session {
             .join("\r\n")
     }
 
+    /// XFORWARD (per transaction) and XCLIENT (per session, answered with a new
+    /// greeting): only from an MTA in `smtp.mta_networks`. Returns the reply and
+    /// whether the session goes on.
+    fn forward(&mut self, verb: &str, arg: &str) -> (String, bool) {
+        if !self.is_mta() {
+            return ("550 5.7.0 Insufficient authorization".into(), true);
+        }
+        if self.tx.mail_from.is_some() {
+            return ("503 5.5.1 Mail transaction in progress".into(), true);
+        }
+        if verb == "XFORWARD" {
+            let mut f = self.xforward.clone().unwrap_or_default();
+            match forwarded_attrs(
+                arg,
+                &["NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE"],
+                &mut f,
+            ) {
+                Ok(()) => {
+                    self.xforward = Some(f);
+                    ("250 2.0.0 Ok".into(), true)
+                }
+                Err(r) => (r, true),
+            }
+        } else {
+            let mut f = self.xclient.clone().unwrap_or_default();
+            match forwarded_attrs(
+                arg,
+                &[
+                    "NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADDR", "DESTPORT",
+                ],
+                &mut f,
+            ) {
+                Ok(()) => {
+                    tracing::info!(
+                        peer = %self.peer,
+                        "XCLIENT: client {} login {}",
+                        f.addr.map_or_else(|| "unavailable".into(), |a| a.to_string()),
+                        log_text(f.login.as_deref().unwrap_or("-"))
+                    );
+                    self.xclient = Some(f);
+                    // XCLIENT_README: the session starts over, with a new greeting.
+                    self.ehlo = false;
+                    self.user = None;
+                    self.end_transaction();
+                    (self.greeting(), true)
+                }
+                Err(r) => (r, true),
+            }
+        }
+    }
+
     async fn auth(&mut self, io: &mut BufReader<Box<dyn Io>>, arg: &str) -> bool {
         if !self.tls {
-            return Self::reply(
+            return Self::send(
                 io,
                 "538 5.7.11 Encryption required for requested authentication mechanism",
             )
             .await;
         }
         if self.user.is_some() {
-            return Self::reply(io, "503 5.5.1 Already authenticated").await;
+            return Self::send(io, "503 5.5.1 Already authenticated").await;
+        }
+        if self.tx.mail_from.is_some() {
+            return Self::send(io, "503 5.5.1 Mail transaction in progress").await;
         }
         let mut words = arg.split_whitespace();
         let mech = words.next().unwrap_or_default().to_ascii_uppercase();
@@ -583,11 +707,11 @@ impl Session {
                          prompt: &str,
                          this: &Session|
                -> Option<Vec<u8>> {
-            if !Self::reply(io, &format!("334 {prompt}")).await {
+            if !Self::send(io, &format!("334 {prompt}")).await {
                 return None;
             }
-            match this.read_line(io, MAX_COMMAND_LINE).await {
-                Line::Data(l) => {
+            match this.read_command(io).await {
+                Ok(Command::Line(l)) => {
                     let t = String::from_utf8_lossy(&l).trim().to_owned();
                     if t == "*" {
                         return None;
@@ -625,25 +749,27 @@ impl Session {
                     _ => None,
                 }
             }
-            _ => return Self::reply(io, "504 5.5.4 Unrecognized authentication type").await,
+            _ => return Self::send(io, "504 5.5.4 Unrecognized authentication type").await,
         };
-        let users = self.shared.users.clone();
+        let users = self.shared.policy.users.clone();
         let checked = match creds {
-            Some((u, p)) => tokio::task::spawn_blocking(move || check_password(&users, &u, &p))
-                .await
-                .ok()
-                .flatten(),
+            Some((u, p)) => {
+                tokio::task::spawn_blocking(move || submission::check_password(&users, &u, &p))
+                    .await
+                    .ok()
+                    .flatten()
+            }
             None => None,
         };
         match checked {
             Some(u) => {
-                tracing::info!(peer = %self.peer, user = %u.name, "authenticated");
+                tracing::info!(peer = %self.peer, user = %log_text(&u.name), "authenticated");
                 self.user = Some(u);
-                Self::reply(io, "235 2.7.0 Authentication successful").await
+                Self::send(io, "235 2.7.0 Authentication successful").await
             }
             None => {
                 self.auth_failures += 1;
-                let ok = Self::reply(io, "535 5.7.8 Authentication credentials invalid").await;
+                let ok = Self::send(io, "535 5.7.8 Authentication credentials invalid").await;
                 ok && self.auth_failures < MAX_AUTH_FAILURES
             }
         }
@@ -656,10 +782,10 @@ impl Session {
         if self.tx.mail_from.is_some() {
             return "503 5.5.1 Sender already given".into();
         }
-        let (rest, bypass) = take_bypass(line);
-        let bypass = match bypass {
+        let (rest, raw_bypass) = take_bypass(line);
+        let bypass = match raw_bypass.as_deref().map(submission::parse_bypass_param) {
             Some(Ok(b)) => Some(b),
-            Some(Err(())) => return "501 5.5.4 Malformed XOPES-BYPASS parameter (xtext)".into(),
+            Some(Err(f)) => return submission::render(&f, None).to_wire(),
             None => None,
         };
         let mut bytes = format!("{rest}\r\n").into_bytes();
@@ -670,10 +796,7 @@ impl Session {
             Ok(_) | Err(_) => return "501 5.5.4 Syntax error in MAIL FROM".into(),
         };
         if from.size > self.shared.max_size {
-            return format!(
-                "552 5.3.4 Message size exceeds the limit of {} bytes",
-                self.shared.max_size
-            );
+            return submission::render(&self.shared.policy.limits.too_big(), None).to_wire();
         }
         let addr = crate::mime::address::normalize(&from.address);
         if !addr.is_empty() && !crate::mime::address::is_plausible(&addr) {
@@ -691,14 +814,17 @@ impl Session {
         self.tx.smtputf8 = from.flags & smtp_proto::MAIL_SMTPUTF8 != 0;
         self.tx.mail_from = Some(addr);
         match bypass {
-            Some(b) if self.admitted() => {
-                self.tx.bypass = Some(b);
-                "250 2.1.0 Sender OK; bypass request accepted for bypassable services".into()
-            }
             Some(b) => {
-                // Traced in the message (OPES-Via: bypass-refused), not dropped silently.
-                self.tx.bypass = Some(b);
-                "250 2.1.0 Sender OK; bypass request refused: client not admitted".into()
+                // A request from a client that is not admitted is traced in the message
+                // (OPES-Via: bypass-refused), not dropped silently.
+                let admitted = self.shared.policy.admit(&self.client()).admitted;
+                self.tx.bypass = raw_bypass.as_deref().and_then(super::xtext::decode);
+                self.tx.bypass_parsed = b;
+                if admitted {
+                    "250 2.1.0 Sender OK; bypass request accepted for bypassable services".into()
+                } else {
+                    "250 2.1.0 Sender OK; bypass request refused: client not admitted".into()
+                }
             }
             None => "250 2.1.0 Sender OK".into(),
         }
@@ -708,8 +834,13 @@ impl Session {
         if self.tx.mail_from.is_none() {
             return "503 5.5.1 Need MAIL first".into();
         }
-        if self.tx.rcpts.len() >= self.shared.cfg.max_recipients {
-            return "452 4.5.3 Too many recipients".into();
+        if let Err(f) = self
+            .shared
+            .policy
+            .limits
+            .check_recipients(self.tx.rcpts.len())
+        {
+            return submission::render(&f, None).to_wire();
         }
         let mut bytes = format!("{line}\r\n").into_bytes();
         bytes.truncate(MAX_COMMAND_LINE + 2);
@@ -730,78 +861,157 @@ impl Session {
         "250 2.1.5 Recipient OK".into()
     }
 
-    /// Reads the message after 354 (RFC 5321 §4.5.2 dot-unstuffing). `None` when the
-    /// connection died; `Err(reply)` for a message that cannot be taken.
-    async fn data(&self, io: &mut BufReader<Box<dyn Io>>) -> Option<Result<Vec<u8>, String>> {
-        let mut msg = Vec::new();
-        let mut too_big = false;
-        loop {
-            let line = match self.read_line(io, MAX_DATA_LINE).await {
-                Line::Data(l) => l,
-                Line::TooLong => {
-                    too_big = true;
-                    continue;
-                }
-                Line::Closed | Line::Shutdown => return None,
-            };
-            if line == b".\r\n" || line == b".\n" {
-                break;
+    /// DATA: 354, the message into a spool file, the pipeline, the reply. Returns
+    /// whether the session goes on.
+    async fn data_command(&mut self, io: &mut BufReader<Box<dyn Io>>) -> bool {
+        let trace = match Trace::new(&self.shared.gateway.config) {
+            Ok(t) => t,
+            Err(f) => return Self::send_reply(io, &submission::render(&f, None)).await,
+        };
+        let (path, file) = match self.shared.spool.incoming(&trace.id) {
+            Ok(x) => x,
+            Err(f) => {
+                tracing::error!("cannot open a spool file: {}", f.text);
+                return Self::send_reply(io, &submission::render(&f, Some(&trace))).await;
             }
-            let content = line.strip_prefix(b".").unwrap_or(&line);
-            if msg.len() + content.len() > self.shared.max_size {
-                too_big = true;
-                msg.clear();
-            }
-            if !too_big {
-                msg.extend_from_slice(content);
-            }
+        };
+        if !Self::send(io, "354 End data with <CR><LF>.<CR><LF>").await {
+            self.shared.spool.discard_incoming(&path);
+            return false;
         }
-        if too_big {
-            return Some(Err(format!(
-                "552 5.3.4 Message size exceeds the limit of {} bytes",
-                self.shared.max_size
-            )));
-        }
-        Some(Ok(msg))
+        let end = self.receive(io, file).await;
+        let reply = match end {
+            DataEnd::Complete(size) => self.process(path, size, &trace).await,
+            DataEnd::Refused(f) => {
+                self.shared.spool.discard_incoming(&path);
+                tracing::info!(peer = %self.peer, id = %trace.id, "refused: {}", log_text(&f.to_string()));
+                submission::render(&f, Some(&trace))
+            }
+            DataEnd::BareNewline => {
+                self.shared.spool.discard_incoming(&path);
+                tracing::info!(peer = %self.peer, id = %trace.id, "bare CR or LF in DATA: refused, connection closed");
+                let mut r = submission::render(&Failure::bare_newline(), Some(&trace));
+                r.code = 554;
+                let _ = Self::send_reply(io, &r).await;
+                return false;
+            }
+            DataEnd::Ended(why) => {
+                self.shared.spool.discard_incoming(&path);
+                Self::ended(io, why).await;
+                return false;
+            }
+        };
+        self.end_transaction();
+        Self::send_reply(io, &reply).await
     }
 
-    async fn process(&mut self, msg: Vec<u8>) -> String {
-        let gateway = self.shared.gateway.clone();
-        let trace = match Trace::new(&gateway.config) {
-            Ok(t) => t,
-            Err(f) => return format!("{f}"),
+    /// Reads the message after 354 into `file` through the DATA decoder.
+    async fn receive(&self, io: &mut BufReader<Box<dyn Io>>, file: std::fs::File) -> DataEnd {
+        let mut file = tokio::fs::File::from_std(file);
+        let mut data = line::Data::new(MAX_DATA_LINE, self.shared.max_size);
+        let mut out: Vec<u8> = Vec::with_capacity(DATA_CHUNK + 1024);
+        let mut write_failed = None;
+        loop {
+            let filled = self
+                .within_limits(async { io.fill_buf().await.map(|b| b.len()) })
+                .await;
+            match filled {
+                Ok(Ok(n)) if n > 0 => {}
+                Ok(_) => return DataEnd::Ended(ReadEnd::Closed),
+                Err(why) => return DataEnd::Ended(why),
+            }
+            let (used, event) = data.feed(io.buffer(), &mut out);
+            io.consume(used);
+            if out.len() >= DATA_CHUNK || event != Event::More {
+                if write_failed.is_none()
+                    && let Err(e) = file.write_all(&out).await
+                {
+                    write_failed = Some(e);
+                }
+                out.clear();
+            }
+            match event {
+                Event::More => {}
+                Event::BareNewline => return DataEnd::BareNewline,
+                Event::End => break,
+            }
+        }
+        if data.too_big {
+            return DataEnd::Refused(self.shared.policy.limits.too_big());
+        }
+        if data.line_too_long {
+            return DataEnd::Refused(Failure::line_too_long(MAX_DATA_LINE));
+        }
+        let synced = match write_failed {
+            Some(e) => Err(e),
+            None => match file.flush().await {
+                Ok(()) => file.sync_all().await,
+                Err(e) => Err(e),
+            },
         };
+        if let Err(e) = synced {
+            tracing::error!("cannot write the spool: {e}");
+            return DataEnd::Refused(Failure::temporary("Cannot store the message now"));
+        }
+        DataEnd::Complete(data.size())
+    }
+
+    /// Runs the pipeline over the message in `path` and spools the result.
+    async fn process(&mut self, path: PathBuf, size: usize, trace: &Trace) -> Reply {
+        let discard = |spool: &Spool, p: &std::path::Path| spool.discard_incoming(p);
         let mail_from = self.tx.mail_from.clone().unwrap_or_default();
         let rcpts: Vec<String> = self.tx.rcpts.iter().map(|r| r.address.clone()).collect();
         let env = match Envelope::new(&mail_from, &rcpts) {
             Ok(e) => e,
-            Err(f) => return trace.reply(&f),
+            Err(f) => {
+                discard(&self.shared.spool, &path);
+                return submission::render(&f, Some(trace));
+            }
         };
-        let submitter = Submitter {
-            admitted: self.admitted(),
-            bypass: self
-                .tx
-                .bypass
-                .as_deref()
-                .map(Bypass::parse)
-                .unwrap_or_default(),
-            may_sign: self.may_sign(&mail_from),
+        let admission = self.shared.policy.admit(&self.client());
+        tracing::info!(
+            peer = %self.peer,
+            id = %trace.id,
+            "submitter: {}",
+            log_text(&admission.reason)
+        );
+        let submitter = admission.submitter(&mail_from, std::mem::take(&mut self.tx.bypass_parsed));
+        // The memory budget: wait until the pipeline may hold this message.
+        let Some(permit) = self.shared.budget(size).await else {
+            discard(&self.shared.spool, &path);
+            return submission::render(&Failure::temporary("Shutting down"), Some(trace));
         };
-        let spool = self.shared.spool.clone();
+        let shared = self.shared.clone();
         let tx = std::mem::take(&mut self.tx);
         let peer = self.peer;
+        let trace = trace.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let outcome = gateway.process(&env, &msg, &trace, &submitter);
+            let _permit = permit;
+            let spool = &shared.spool;
+            let msg = match std::fs::read(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    spool.discard_incoming(&path);
+                    tracing::error!("cannot read the spool file: {e}");
+                    return submission::render(
+                        &Failure::temporary("Cannot read the message back"),
+                        Some(&trace),
+                    );
+                }
+            };
+            let outcome = shared.gateway.process(&env, &msg, &trace, &submitter);
+            drop(msg);
             match outcome {
                 Err(f) => {
-                    tracing::info!(%peer, id = %trace.id, "refused: {f}");
-                    trace.reply(&f)
+                    spool.discard_incoming(&path);
+                    let r = submission::render(&f, Some(&trace));
+                    tracing::info!(%peer, id = %trace.id, "refused: {}", r.one_line());
+                    r
                 }
-                Ok(o) if o.held.is_some() => format!(
-                    "250 2.6.0 Message held in quarantine as {} {}",
-                    trace.id,
-                    trace.reply_text(None)
-                ),
+                Ok(o) if o.held.is_some() => {
+                    spool.discard_incoming(&path);
+                    submission::held(&trace)
+                }
                 Ok(o) => {
                     // Address mapping may have changed the envelope: deliver to the
                     // mapped addresses, keeping each recipient's DSN parameters.
@@ -829,19 +1039,22 @@ impl Session {
                         next_attempt: 0,
                         is_dsn: false,
                     };
-                    match spool.store(&meta, &msg, &o.message) {
+                    match spool.store_received(&meta, &path, &o.message) {
                         Ok(()) => {
                             tracing::info!(%peer, id = %trace.id, "accepted and spooled");
-                            format!("250 2.0.0 Ok: queued as {}", trace.id)
+                            submission::queued(&trace)
                         }
-                        Err(f) => trace.reply(&f),
+                        Err(f) => {
+                            spool.discard_incoming(&path);
+                            submission::render(&f, Some(&trace))
+                        }
                     }
                 }
             }
         })
         .await;
         self.shared.relay.wake.notify_one();
-        result.unwrap_or_else(|_| "451 4.3.0 Internal error, try again later".into())
+        result.unwrap_or_else(|_| Reply::new(451, "4.3.0", "Internal error, try again later"))
     }
 }
 
@@ -854,40 +1067,36 @@ mod tests {
         let (rest, b) =
             take_bypass("MAIL FROM:<a@b.c> SIZE=10 XOPES-BYPASS=https://gw/opes/d+2Chttps://gw/x");
         assert_eq!(rest, "MAIL FROM:<a@b.c> SIZE=10");
-        assert_eq!(b, Some(Ok("https://gw/opes/d,https://gw/x".into())));
+        assert_eq!(b.as_deref(), Some("https://gw/opes/d+2Chttps://gw/x"));
         assert_eq!(
-            take_bypass("MAIL FROM:<a@b.c> xopes-bypass=*").1,
-            Some(Ok("*".into()))
-        );
-        assert_eq!(
-            take_bypass("MAIL FROM:<a@b.c> XOPES-BYPASS=a+Zz").1,
-            Some(Err(()))
+            take_bypass("MAIL FROM:<a@b.c> xopes-bypass=*").1.as_deref(),
+            Some("*")
         );
     }
 
     #[test]
-    fn admission_by_network() {
-        let nets = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
-        assert!(ip_admitted(&nets, "127.0.0.1".parse().unwrap()));
-        assert!(ip_admitted(&nets, "::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!ip_admitted(&nets, "192.0.2.1".parse().unwrap()));
-    }
-
-    #[test]
-    fn users_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("users");
-        let h = hash_password("s3cret").unwrap();
-        std::fs::write(
-            &p,
-            format!("# comment\nalice:{h}:alice@example.com,@example.org\nbob:{h}\n"),
+    fn xforward_attributes() {
+        let mut f = Forwarded::default();
+        forwarded_attrs(
+            "NAME=mx.example ADDR=IPV6:2001:db8::1 PROTO=ESMTP SOURCE=REMOTE",
+            &["NAME", "ADDR", "PROTO", "SOURCE"],
+            &mut f,
         )
         .unwrap();
-        let users = load_users(&p).unwrap();
-        assert_eq!(users.len(), 2);
-        assert!(check_password(&users, "alice", "s3cret").is_some());
-        assert!(check_password(&users, "alice", "wrong").is_none());
-        assert!(check_password(&users, "carol", "s3cret").is_none());
-        assert_eq!(users[0].senders, vec!["alice@example.com", "@example.org"]);
+        assert_eq!(f.addr, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(f.name.as_deref(), Some("mx.example"));
+        assert!(!f.local);
+        forwarded_attrs(
+            "ADDR=[UNAVAILABLE] SOURCE=LOCAL",
+            &["ADDR", "SOURCE"],
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(f.addr, None);
+        assert!(f.local);
+        assert!(forwarded_attrs("ADDR=not-an-ip", &["ADDR"], &mut f).is_err());
+        assert!(forwarded_attrs("LOGIN=x", &["ADDR"], &mut f).is_err());
+        assert!(forwarded_attrs("NAME=a+0Db", &["NAME"], &mut f).is_err());
+        assert!(forwarded_attrs("", &["NAME"], &mut f).is_err());
     }
 }

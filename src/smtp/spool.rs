@@ -114,6 +114,52 @@ impl Spool {
         self.sync_dir()
     }
 
+    /// A new file for a message as it arrives (`tmp/<id>.in`, 0600): the SMTP server
+    /// streams DATA into it, so a message is never held in memory while it arrives.
+    /// Until [`Spool::store_received`] moves it into place it is not an entry, and a
+    /// restart removes it (it was never acknowledged).
+    pub fn incoming(&self, id: &str) -> Result<(PathBuf, fs::File), Failure> {
+        if !valid_id(id) {
+            return Err(Failure::temporary("invalid spool id"));
+        }
+        let tmp = self.dir.join("tmp").join(format!("{id}.in"));
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| io(&tmp, e))?;
+        Ok((tmp, f))
+    }
+
+    /// Removes a file made by [`Spool::incoming`] for a message that was not taken.
+    pub fn discard_incoming(&self, path: &Path) {
+        if path.starts_with(self.dir.join("tmp")) {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// Stores a message whose received form is already on disk in `received` (from
+    /// [`Spool::incoming`], written and fsynced by the caller): it is renamed into
+    /// place, then the processed message and the envelope are written. Returns only
+    /// after everything is on disk.
+    pub fn store_received(
+        &self,
+        meta: &Meta,
+        received: &Path,
+        processed: &[u8],
+    ) -> Result<(), Failure> {
+        if !valid_id(&meta.id) {
+            return Err(Failure::temporary("invalid spool id"));
+        }
+        let dst = self.path(&meta.id, "in");
+        fs::rename(received, &dst).map_err(|e| io(&dst, e))?;
+        self.write(&meta.id, "out", processed)?;
+        let json = serde_json::to_vec(meta).map_err(|e| Failure::temporary(e.to_string()))?;
+        self.write(&meta.id, "json", &json)?;
+        self.sync_dir()
+    }
+
     /// Rewrites the delivery state.
     pub fn update(&self, meta: &Meta) -> Result<(), Failure> {
         let json = serde_json::to_vec(meta).map_err(|e| Failure::temporary(e.to_string()))?;
