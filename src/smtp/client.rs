@@ -223,6 +223,25 @@ pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The next piece of `data` to send, dot-stuffed: at most about `max` bytes of input,
+/// cut after a line end; the end-of-data marker only after the last piece. The pieces
+/// put together are `dot_stuff(data)`.
+fn dot_stuff_piece(data: &[u8], max: usize) -> (Vec<u8>, &[u8]) {
+    let mut cut = data.len().min(max);
+    if cut < data.len() {
+        cut = match memchr::memrchr(b'\n', data.get(..cut).unwrap_or_default()) {
+            Some(i) => i + 1,
+            None => data.len(),
+        };
+    }
+    let (piece, tail) = data.split_at(cut);
+    let mut body = dot_stuff(piece);
+    if !tail.is_empty() {
+        body.truncate(body.len().saturating_sub(3)); // the ".\r\n" end marker
+    }
+    (body, tail)
+}
+
 fn notify_param(bits: u64) -> Option<String> {
     use smtp_proto::{
         RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS,
@@ -354,12 +373,21 @@ pub async fn send(
         let _ = cmd(&mut io, "QUIT", timeout).await;
         return Err(ClientError::Refused(r.text(), r.is_permanent()));
     }
-    let body = dot_stuff(tx.data);
+    // Dot-stuffed in pieces of about 1 MiB (cut after a CRLF), so a big message is
+    // not copied whole; each piece's own end marker is dropped but the last one's.
     let long = timeout.saturating_mul(4);
-    tokio::time::timeout(long, io.get_mut().write_all(&body))
-        .await
-        .map_err(|_| ClientError::Timeout)?
-        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let mut rest = tx.data;
+    loop {
+        let (body, tail) = dot_stuff_piece(rest, 1 << 20);
+        tokio::time::timeout(long, io.get_mut().write_all(&body))
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        rest = tail;
+        if rest.is_empty() {
+            break;
+        }
+    }
     let data_reply = read_reply(&mut io, long).await?;
     let _ = cmd(&mut io, "QUIT", timeout).await;
     Ok((rcpt_replies, Some(data_reply)))
@@ -407,6 +435,24 @@ mod tests {
     fn dot_stuffing() {
         assert_eq!(dot_stuff(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
         assert_eq!(dot_stuff(b"x"), b"x\r\n.\r\n");
+    }
+
+    #[test]
+    fn pieces_add_up_to_the_whole() {
+        let data = b"a\r\n.b\r\nlong line here\r\n.\r\nx\r\n..\r\nend";
+        for max in 1..data.len() + 2 {
+            let mut all = Vec::new();
+            let mut rest = &data[..];
+            loop {
+                let (p, tail) = dot_stuff_piece(rest, max);
+                all.extend_from_slice(&p);
+                rest = tail;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(all, dot_stuff(data), "max {max}");
+        }
     }
 
     #[test]

@@ -67,7 +67,9 @@ impl Relay {
     }
 
     async fn attempt(&self, mut meta: Meta) {
-        let (out, received) = match self.spool.load(&meta.id) {
+        // Only the processed message is read here; the received one only for an NDR,
+        // so a big message is held once while it is relayed.
+        let out = match self.spool.load_out(&meta.id) {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(id = %meta.id, "spool entry unreadable: {}", e.text);
@@ -163,6 +165,7 @@ impl Relay {
             }
         }
         if !failed.is_empty() {
+            let received = self.spool.load_in(&meta.id).unwrap_or_default();
             self.bounce(&meta, &failed, &received, &out);
         }
         if meta.rcpts.iter().all(|r| r.done) {

@@ -185,6 +185,18 @@ impl Spool {
         out
     }
 
+    /// The processed message (what the relay sends).
+    pub fn load_out(&self, id: &str) -> Result<Vec<u8>, Failure> {
+        let out = self.path(id, "out");
+        fs::read(&out).map_err(|e| io(&out, e))
+    }
+
+    /// The message as received (read only for an NDR).
+    pub fn load_in(&self, id: &str) -> Result<Vec<u8>, Failure> {
+        let inp = self.path(id, "in");
+        fs::read(&inp).map_err(|e| io(&inp, e))
+    }
+
     /// The processed and the received message.
     pub fn load(&self, id: &str) -> Result<(Vec<u8>, Vec<u8>), Failure> {
         let out = self.path(id, "out");
