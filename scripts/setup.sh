@@ -5,19 +5,30 @@
 # missing, and runs `apt-get update` at most once.
 set -euo pipefail
 
+# Every package is named even when another one pulls it in: apt runs with
+# --no-install-recommends, and a minimal Debian (debootstrap --variant=minbase, most
+# container images) lacks much that a desktop or server install has.
+# scripts/fresh-check.sh proves the list on such a system.
 PACKAGES=(
-  # build
+  # build (bindgen finds libclang through clang)
   libssl-dev pkg-config clang g++
-  # S/MIME peers
-  openssl gpgsm gpg-agent gnupg
-  # OpenPGP peers
+  # S/MIME peers (gpgconf comes with gpg; the tests stop their agents with it)
+  openssl gpgsm gpg gpg-agent gpgconf gnupg
+  # OpenPGP peers (rnp also has rnpkeys)
   sq sqop rnp
-  # test tooling
-  python3 ca-certificates
-  # ICAP server for the callout tests
+  # test tooling: python3 for scripts/make-corpus.py; ca-certificates for HTTPS
+  # (cargo, apt); procps for kill (some tests still shell out to it), ps and pgrep
+  python3 ca-certificates procps
+  # /etc/services and /etc/protocols: without them Perl's sockets (swaks) fail with
+  # "Bad protocol 'tcp'" and Postfix cannot resolve service names
+  netbase
+  # ICAP server for the callout tests (the package ships srv_echo.so)
   c-icap
-  # SMTP peers: Postfix (end-to-end tests) and swaks with TLS/AUTH support
-  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  # SMTP peers: Postfix (end-to-end tests) and swaks with TLS/AUTH support.
+  # libsasl2-modules holds Cyrus SASL's mechanisms: the tests' private Postfix enables
+  # SASL, and without them it dies with "fatal: no SASL authentication mechanisms"
+  # (a Recommends of libsasl2-2, so --no-install-recommends skips it).
+  postfix libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 )
 
 missing=()

@@ -10,10 +10,15 @@
 //! with bob's key, `openssl cms -verify` against the test root, the OPES trace in the
 //! header, and `reseal verify --json` over the modification record.
 //!
-//! Two wirings: `content_filter` (entry smtpd → `reseal serve` → reinjection smtpd) and
-//! `smtpd_milters` (`reseal milter`). The Postfix configuration is in
+//! Two wirings: `content_filter` (entry smtpd → `reseal serve` → reinjection smtpd, with
+//! XFORWARD) and `smtpd_milters` (`reseal milter`). The Postfix configuration is in
 //! tests/postfix_support (and, line for line, in docs/postfix.md). These tests need
 //! root; they skip with a message when they are not root.
+//!
+//! Who gets a delegated signature is tested here too: the test Postfix lets the test
+//! client pose, with XCLIENT, as another client address and as a SASL login, so that a
+//! stranger of the entry port, an authenticated user, and a client in `admit_networks`
+//! can all be played from 127.0.0.1.
 
 mod common;
 mod postfix_support;
@@ -132,15 +137,23 @@ fn identity(f: &Fixture) -> PathBuf {
 /// Sends `file` through the entry port and returns what reached bob. A bounce to the
 /// sender instead fails at once, showing the bounce.
 fn deliver(pf: &Postfix, file: &Path, gw: &Daemon) -> Vec<u8> {
+    deliver_via(pf, pf.entry(), file, &[], gw)
+}
+
+/// Sends `file` from alice@example.com to bob@example.org to `port` (Postfix's entry
+/// port, or `reseal serve` itself), with more swaks options (`extra`: XCLIENT), and
+/// returns what reached bob in `pf`'s sink.
+fn deliver_via(pf: &Postfix, port: u16, file: &Path, extra: &[&str], gw: &Daemon) -> Vec<u8> {
     let before = pf.delivered("org");
     let bounces = pf.delivered("com");
-    let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", file);
+    let s = swaks_with(port, "alice@example.com", "bob@example.org", file, extra);
     assert!(
         s.ok && s.data_reply().starts_with("250"),
-        "{}: not accepted: {}\n{}",
+        "{} {extra:?}: not accepted: {}\n{}\ngateway log:\n{}",
         file.display(),
         s.data_reply(),
-        s.transcript
+        s.transcript,
+        gw.log()
     );
     let t = Instant::now();
     let msg = loop {
@@ -170,25 +183,118 @@ fn deliver(pf: &Postfix, file: &Path, gw: &Daemon) -> Vec<u8> {
 }
 
 /// Postfix with `content_filter` to `reseal serve`, which relays to Postfix's
-/// reinjection smtpd.
+/// reinjection smtpd. Postfix's smtp client connects from loopback, which is in
+/// `admit_networks`; with XFORWARD, that is the address of the client Postfix received
+/// the message from.
 fn start_content_filter(f: &Fixture) -> (Postfix, Daemon) {
-    let [entry, filter, reinject] = free_ports();
-    let cfg = gateway_config(
+    start_content_filter_with(f, "admit_networks = [\"127.0.0.0/8\"]\n")
+}
+
+/// The gateway configuration for `reseal serve` on `filter`, relaying to `reinject`,
+/// with `smtp` (lines of the `[smtp]` table).
+fn serve_config(f: &Fixture, filter: u16, reinject: u16, smtp: &str) -> PathBuf {
+    gateway_config(
         f,
         &format!(
-            "[smtp]\nlisten = \"127.0.0.1:{filter}\"\nadmit_networks = [\"127.0.0.0/8\"]\n\n\
+            "[smtp]\nlisten = \"127.0.0.1:{filter}\"\n{smtp}\n\
              [relay]\nnext_hop = \"127.0.0.1:{reinject}\"\nretry_base_secs = 1\nretry_max_secs = 2\n"
         ),
+    )
+}
+
+/// [`start_content_filter`] with `smtp` as the rest of the `[smtp]` table.
+fn start_content_filter_with(f: &Fixture, smtp: &str) -> (Postfix, Daemon) {
+    start_content_filter_full(f, smtp, false)
+}
+
+/// ... and with `global`, `content_filter` in main.cf too, so that what local programs
+/// submit (sendmail, pickup) passes the gateway as well.
+fn start_content_filter_full(f: &Fixture, smtp: &str, global: bool) -> (Postfix, Daemon) {
+    let [entry, filter, reinject] = free_ports();
+    let cfg = serve_config(f, filter, reinject, smtp);
+    let main_extra = if global {
+        format!("content_filter = reseal:[127.0.0.1]:{filter}\n")
+    } else {
+        String::new()
+    };
+    let pf = Postfix::start_with(
+        Wiring::ContentFilter {
+            entry,
+            filter,
+            reinject,
+        },
+        &main_extra,
     );
-    let pf = Postfix::start(Wiring::ContentFilter {
-        entry,
-        filter,
-        reinject,
-    });
-    let mut c = reseal();
-    c.arg("serve").arg("--config").arg(&cfg);
-    let gw = Daemon::start(c, "reseal serve", f.dir.path().join("serve.log"), filter);
+    let gw = start_serve(f, &cfg, filter);
     (pf, gw)
+}
+
+fn start_serve(f: &Fixture, cfg: &Path, filter: u16) -> Daemon {
+    let mut c = reseal();
+    c.arg("serve").arg("--config").arg(cfg);
+    Daemon::start(c, "reseal serve", f.dir.path().join("serve.log"), filter)
+}
+
+/// A submitter table (`smtp.users_file`) in the fixture folder.
+fn users_file(f: &Fixture, lines: &str) -> PathBuf {
+    f.tmp("users", lines.as_bytes())
+}
+
+/// The e-mail addresses of the certificates that signed what bob got (inside the
+/// encryption to bob, when it is encrypted), one per line; empty when it carries no
+/// S/MIME signature.
+fn smime_signers(f: &Fixture, msg: &[u8], what: &str) -> String {
+    let header = header_of(msg).to_ascii_lowercase();
+    let inner = if header.contains("enveloped-data") {
+        openssl_decrypt(msg, "bob").unwrap_or_else(|e| panic!("{what}: decrypt: {e}"))
+    } else {
+        msg.to_vec()
+    };
+    let lower = inner.to_ascii_lowercase();
+    let signed = [
+        &b"multipart/signed"[..],
+        b"application/pkcs7-signature",
+        b"application/x-pkcs7-signature",
+        b"signed-data",
+    ]
+    .iter()
+    .any(|m| contains(&lower, m));
+    if signed {
+        openssl_signer_emails(&inner, f.dir.path())
+    } else {
+        String::new()
+    }
+}
+
+/// What bob gets when the gateway must not sign: Reseal processed it (its trace is in
+/// the header, the disclaimer service acted), and no delegated key signed it.
+fn check_unsigned(f: &Fixture, msg: &[u8], what: &str, gw: &Daemon) {
+    let header = header_of(msg);
+    assert!(
+        header.contains(&format!("\nOPES-System: {SYSTEM}; id=")),
+        "{what}: no OPES-System field:\n{header}"
+    );
+    assert!(
+        header.contains("(Reseal "),
+        "{what}: no Received line of Reseal:\n{header}"
+    );
+    let signers = smime_signers(f, msg, what);
+    assert!(
+        signers.is_empty(),
+        "{what}: signed by {signers:?}, which the submitter may not have:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(msg),
+        gw.log()
+    );
+    let inner = if header.to_ascii_lowercase().contains("enveloped-data") {
+        openssl_decrypt(msg, "bob").unwrap_or_else(|e| panic!("{what}: decrypt: {e}"))
+    } else {
+        msg.to_vec()
+    };
+    assert!(
+        contains(&inner, DISCLAIMER_TEXT.as_bytes()),
+        "{what}: the disclaimer service did not act:\n{}",
+        String::from_utf8_lossy(&inner)
+    );
 }
 
 #[test]
@@ -235,6 +341,116 @@ fn postfix_content_filter_end_to_end() {
         gw.log()
     );
     eprintln!("postfix_content_filter_end_to_end: {:?}", start.elapsed());
+}
+
+/// The hole the old advice opened: with `content_filter` every message reaches Reseal
+/// from Postfix's 127.0.0.1, so a stranger of port 25 sending `MAIL FROM:<alice@...>`
+/// got alice's delegated signature. With XFORWARD on the filter transport, Reseal
+/// decides by the client Postfix received the message from: a stranger (XCLIENT
+/// ADDR=192.0.2.7, not in `admit_networks`) gets the services but no signature; a
+/// client in `admit_networks` (ADDR=127.0.0.1) gets alice's signature. A SASL login at
+/// Postfix does not reach Reseal through XFORWARD: authenticated remote submission is
+/// not signed in this wiring (docs/postfix.md: use the milter for submission).
+#[test]
+fn postfix_content_filter_signs_only_for_admitted_clients() {
+    if !preflight("postfix_content_filter_signs_only_for_admitted_clients") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let id = identity(&f);
+    let (pf, gw) = start_content_filter(&f);
+    let file = v("msg-plain.eml");
+
+    // A stranger of the entry port: Postfix accepts the mail (bob is local), Reseal
+    // processes it, and signs nothing.
+    let stranger = [
+        "--xclient-addr",
+        "192.0.2.7",
+        "--xclient-name",
+        "[UNAVAILABLE]",
+    ];
+    let msg = deliver_via(&pf, pf.entry(), &file, &stranger, &gw);
+    check_unsigned(&f, &msg, "stranger 192.0.2.7", &gw);
+    let log = gw.log();
+    assert!(
+        log.contains("submitter: client 192.0.2.7 not admitted"),
+        "Reseal did not decide by the forwarded client address:\n{log}"
+    );
+    assert!(
+        !log.contains("client 127.0.0.1 in smtp.admit_networks"),
+        "Reseal admitted Postfix's own address:\n{log}"
+    );
+
+    // Authenticated at Postfix, from outside admit_networks: XFORWARD carries no
+    // login, so Reseal sees only an address it does not admit.
+    let with_login = ["--xclient-addr", "192.0.2.8", "--xclient-login", "alice"];
+    let msg = deliver_via(&pf, pf.entry(), &file, &with_login, &gw);
+    check_unsigned(&f, &msg, "login alice from 192.0.2.8", &gw);
+    assert!(
+        gw.log()
+            .contains("submitter: client 192.0.2.8 not admitted"),
+        "{}",
+        gw.log()
+    );
+
+    // The control: a client in admit_networks gets alice's signature.
+    let local = ["--xclient-addr", "127.0.0.1", "--xclient-name", "localhost"];
+    let msg = deliver_via(&pf, pf.entry(), &file, &local, &gw);
+    check_delivered(&id, &msg, "client 127.0.0.1");
+    assert!(
+        gw.log()
+            .contains("submitter: client 127.0.0.1 in smtp.admit_networks"),
+        "{}",
+        gw.log()
+    );
+    drop(gw);
+    eprintln!(
+        "postfix_content_filter_signs_only_for_admitted_clients: {:?}",
+        start.elapsed()
+    );
+}
+
+/// A local program's mail (Postfix's sendmail, then pickup) reaches the content filter
+/// with `XFORWARD SOURCE=LOCAL` and no client address: it is admitted only with
+/// `smtp.admit_local_submission = true`, never because Postfix itself connects from
+/// 127.0.0.1.
+#[test]
+fn postfix_content_filter_signs_local_submissions_only_when_configured() {
+    if !preflight("postfix_content_filter_signs_local_submissions_only_when_configured") {
+        return;
+    }
+    let start = Instant::now();
+    let msg = read("msg-plain.eml");
+    for (admit_local, reason) in [
+        (false, "submitter: a local program not admitted"),
+        (true, "submitter: local submission through the MTA"),
+    ] {
+        let f = Fixture::new();
+        let id = identity(&f);
+        let (pf, gw) = start_content_filter_full(
+            &f,
+            &format!(
+                "admit_networks = [\"127.0.0.0/8\"]\nadmit_local_submission = {admit_local}\n"
+            ),
+            true,
+        );
+        let before = pf.delivered("org");
+        pf.sendmail("alice@example.com", "bob@example.org", &msg);
+        let got = reseal::mime::to_crlf(&pf.wait_new("org", &before, 30)).into_owned();
+        let what = format!("sendmail, admit_local_submission = {admit_local}");
+        if admit_local {
+            check_delivered(&id, &got, &what);
+        } else {
+            check_unsigned(&f, &got, &what, &gw);
+        }
+        let log = gw.log();
+        assert!(log.contains(reason), "{what}: no {reason:?} in:\n{log}");
+    }
+    eprintln!(
+        "postfix_content_filter_signs_local_submissions_only_when_configured: {:?}",
+        start.elapsed()
+    );
 }
 
 fn start_milter(f: &Fixture, extra: &str) -> (Postfix, Daemon) {
@@ -514,7 +730,16 @@ fn postfix_milter_bypass_for_authenticated_clients_only() {
         return;
     }
     let f = Fixture::new();
-    let (pf, gw) = start_milter(&f, "[smtp]\nadmit_networks = [\"198.51.100.0/24\"]\n");
+    // The login alice may have mail signed for her own address (the submitter table);
+    // a login the table does not list would be admitted but sign nothing.
+    let users = users_file(&f, "alice:-:alice@example.com\n");
+    let (pf, gw) = start_milter(
+        &f,
+        &format!(
+            "[smtp]\nadmit_networks = [\"198.51.100.0/24\"]\nusers_file = \"{}\"\n",
+            users.display()
+        ),
+    );
     let mut msg = b"OPES-Bypass: *\r\n".to_vec();
     msg.extend_from_slice(&read("msg-plain.eml"));
     let file = f.tmp("bypass.eml", &msg);
@@ -570,4 +795,107 @@ fn postfix_milter_bypass_for_authenticated_clients_only() {
             );
         }
     }
+}
+
+/// The milter and `reseal serve` decide the same way from the same configuration and
+/// submitter table (crate::submission): with `admit_networks = []`, a login may have
+/// mail signed only for the senders the table grants it. The milter gets the login
+/// from Postfix (`{auth_authen}`, set here by XCLIENT LOGIN); serve gets it from the
+/// MTA in front through XCLIENT LOGIN (the test client, on loopback, is in the default
+/// `mta_networks`).
+#[test]
+fn postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns() {
+    if !preflight("postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns") {
+        return;
+    }
+    let start = Instant::now();
+    let f = Fixture::new();
+    let id = identity(&f);
+    let users = users_file(
+        &f,
+        "# name:hash:senders; - : only the MTA authenticates this identity\n\
+         alice:-:alice@example.com\n\
+         bob:-:bob@example.org\n",
+    );
+    let [entry_cf, filter, reinject, entry_m, milter] = free_ports();
+    // One configuration file for both daemons (the milter ignores listen and [relay]).
+    let cfg = serve_config(
+        &f,
+        filter,
+        reinject,
+        &format!(
+            "admit_networks = []\nusers_file = \"{}\"\n",
+            users.display()
+        ),
+    );
+    let pf_cf = Postfix::start(Wiring::ContentFilter {
+        entry: entry_cf,
+        filter,
+        reinject,
+    });
+    let serve = start_serve(&f, &cfg, filter);
+    let mut c = reseal();
+    c.arg("milter")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{milter}"))
+        .arg("--config")
+        .arg(&cfg);
+    let mil = Daemon::start(c, "reseal milter", f.dir.path().join("milter.log"), milter);
+    let pf_m = Postfix::start(Wiring::Milter {
+        entry: entry_m,
+        milter,
+    });
+    let file = v("msg-plain.eml");
+
+    // (login, signed for alice@example.com, the reason both logs give)
+    let cases = [
+        (
+            Some("alice"),
+            true,
+            "authenticated by the MTA as alice from 192.0.2.7",
+        ),
+        (
+            Some("bob"),
+            false,
+            "authenticated by the MTA as bob from 192.0.2.7",
+        ),
+        (
+            Some("carol"),
+            false,
+            "authenticated by the MTA as carol from 192.0.2.7",
+        ),
+        (None, false, "client 192.0.2.7 not admitted"),
+    ];
+    for (login, signed, reason) in cases {
+        let mut extra = vec!["--xclient-addr", "192.0.2.7"];
+        if let Some(l) = login {
+            extra.extend(["--xclient-login", l]);
+        }
+        // Through Postfix and the milter, then straight to serve.
+        for (front, pf, port, gw) in [
+            ("milter", &pf_m, entry_m, &mil),
+            ("serve", &pf_cf, filter, &serve),
+        ] {
+            let what = format!("{front}, login {login:?}, from alice@example.com");
+            let msg = deliver_via(pf, port, &file, &extra, gw);
+            if signed {
+                check_delivered(&id, &msg, &what);
+            } else {
+                check_unsigned(&f, &msg, &what, gw);
+            }
+            let log = gw.log();
+            assert!(
+                log.contains(&format!("submitter: {reason}")),
+                "{what}: the log does not give {reason:?}:\n{log}"
+            );
+        }
+    }
+    drop(pf_m);
+    drop(mil);
+    drop(serve);
+    drop(pf_cf);
+    eprintln!(
+        "postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns: {:?}",
+        start.elapsed()
+    );
 }

@@ -9,8 +9,9 @@
 //! sender) in `sink/com/new/`, as Maildir files. Dropping the instance stops it
 //! (`postfix stop`) and kills whatever of it is left, found by its `MAIL_CONFIG`.
 //!
-//! Postfix must run as root; the tests that use this module skip (with a message on
-//! stderr) when they are not root. CI runs them as root.
+//! Postfix must run as root; the tests that use this module fail when they are not
+//! root, unless RESEAL_SKIP_POSTFIX=1 asks them to skip (see [`preflight`]). CI runs
+//! them as root.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -99,7 +100,8 @@ fn id_of(flag: &str) -> u32 {
 #[derive(Clone, Copy, Debug)]
 pub enum Wiring {
     /// Entry smtpd on `entry` with `content_filter=reseal:[127.0.0.1]:filter` (where
-    /// `reseal serve` listens), and a reinjection smtpd on `reinject` (its next hop).
+    /// `reseal serve` listens; the `reseal` transport sends XFORWARD), and a
+    /// reinjection smtpd on `reinject` (its next hop).
     ContentFilter {
         entry: u16,
         filter: u16,
@@ -167,7 +169,9 @@ reinject_recipient_restrictions = check_recipient_access
 
 /// The master.cf lines that wire the gateway in (the part docs/postfix.md shows; only
 /// the reinjection smtpd's recipient restrictions come from main.cf here, so that the
-/// tests' next hop can refuse a recipient).
+/// tests' next hop can refuse a recipient). The content-filter transport sends XFORWARD,
+/// so that `reseal serve` decides admission by the client Postfix received the message
+/// from, not by Postfix's own 127.0.0.1.
 pub fn wiring_cf(w: &Wiring) -> String {
     match *w {
         Wiring::ContentFilter {
@@ -179,7 +183,7 @@ pub fn wiring_cf(w: &Wiring) -> String {
 127.0.0.1:{entry} inet n - n - - smtpd
   -o content_filter=reseal:[127.0.0.1]:{filter}
 reseal unix - - n - 10 smtp
-  -o smtp_send_xforward_command=no
+  -o smtp_send_xforward_command=yes
   -o disable_mime_output_conversion=yes
   -o smtp_tls_security_level=none
   -o smtp_data_done_timeout=1200
@@ -252,6 +256,11 @@ impl Postfix {
     /// Writes the configuration, creates the queue (`postfix check`), starts the
     /// instance and waits until its SMTP listeners accept connections.
     pub fn start(wiring: Wiring) -> Postfix {
+        Postfix::start_with(wiring, "")
+    }
+
+    /// [`Postfix::start`] with `main_extra` appended to main.cf (later lines win).
+    pub fn start_with(wiring: Wiring, main_extra: &str) -> Postfix {
         let dir = tempfile::Builder::new()
             .prefix("reseal-pf")
             .tempdir()
@@ -267,7 +276,11 @@ impl Postfix {
         for d in ["data", "sink"] {
             std::os::unix::fs::chown(root.join(d), Some(uid), Some(gid)).unwrap();
         }
-        std::fs::write(conf.join("main.cf"), main_cf(&root, uid, gid)).unwrap();
+        std::fs::write(
+            conf.join("main.cf"),
+            format!("{}{main_extra}", main_cf(&root, uid, gid)),
+        )
+        .unwrap();
         std::fs::write(
             conf.join("master.cf"),
             format!("{}{SERVICES_CF}", wiring_cf(&wiring)),
@@ -303,6 +316,29 @@ impl Postfix {
 
     pub fn entry(&self) -> u16 {
         self.wiring.entry()
+    }
+
+    /// Submits `msg` as a local program does: Postfix's `sendmail` (postdrop, then
+    /// pickup), with this instance's configuration.
+    pub fn sendmail(&self, from: &str, to: &str, msg: &[u8]) {
+        use std::io::Write as _;
+        let mut child = Command::new("/usr/sbin/sendmail")
+            .args(["-i", "-f", from, to])
+            .env("MAIL_CONFIG", &self.conf)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("postfix sendmail");
+        child.stdin.take().unwrap().write_all(msg).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "sendmail: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn maillog(&self) -> String {
