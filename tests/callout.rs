@@ -932,11 +932,14 @@ impl CIcap {
 
 impl Drop for CIcap {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        // SIGTERM to the group: c-icap's main process then stops its children cleanly.
-        let _ = Command::new("kill")
-            .args(["-s", "TERM", "--", &group])
-            .status();
+        // SIGTERM to the group: c-icap's main process then stops its children cleanly
+        // (rustix, not an external `kill`: minimal images lack procps).
+        let group = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(g) = group {
+            let _ = rustix::process::kill_process_group(g, rustix::process::Signal::TERM);
+        }
         let until = Instant::now() + Duration::from_secs(5);
         while Instant::now() < until {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -944,9 +947,9 @@ impl Drop for CIcap {
             }
             thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &group])
-            .status();
+        if let Some(g) = group {
+            let _ = rustix::process::kill_process_group(g, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
