@@ -36,7 +36,7 @@ use crate::error::Failure;
 use crate::mime::{self, Entity};
 use crate::pipeline::Gateway;
 use crate::sanitize::log_text;
-use crate::submission::{self, Client, Login, Policy};
+use crate::submission::{self, Budget, Client, Login, Policy};
 use crate::trace::Trace;
 
 /// How often to tell the MTA that the pipeline is still working on a message.
@@ -181,35 +181,6 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, Failure> {
             _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
     })
-}
-
-/// The memory budget: message bytes the pipelines of all milter connections hold at
-/// once (`limits.max_inflight_bytes`), in KiB.
-struct Budget {
-    semaphore: Arc<tokio::sync::Semaphore>,
-    units: u32,
-}
-
-impl Budget {
-    fn new(config: &crate::config::Config) -> Budget {
-        let units = u32::try_from(config.max_inflight_bytes / 1024)
-            .unwrap_or(u32::MAX)
-            .clamp(
-                1,
-                u32::try_from(tokio::sync::Semaphore::MAX_PERMITS).unwrap_or(u32::MAX),
-            );
-        Budget {
-            semaphore: Arc::new(tokio::sync::Semaphore::new(units as usize)),
-            units,
-        }
-    }
-
-    async fn take(&self, size: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let n = u32::try_from(size.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.units);
-        self.semaphore.clone().acquire_many_owned(n).await.ok()
-    }
 }
 
 fn callbacks(

@@ -355,6 +355,35 @@ impl Limits {
     }
 }
 
+/// The memory budget shared by all messages in progress (`limits.max_inflight_bytes`):
+/// a message waits for its share before the pipeline reads it into memory; a message
+/// larger than the whole budget waits for all of it. Counted in KiB.
+pub struct Budget {
+    semaphore: std::sync::Arc<tokio::sync::Semaphore>,
+    units: u32,
+}
+
+impl Budget {
+    pub fn new(config: &Config) -> Budget {
+        let max = u32::try_from(tokio::sync::Semaphore::MAX_PERMITS).unwrap_or(u32::MAX);
+        let units = u32::try_from(config.max_inflight_bytes / 1024)
+            .unwrap_or(u32::MAX)
+            .clamp(1, max);
+        Budget {
+            semaphore: std::sync::Arc::new(tokio::sync::Semaphore::new(units as usize)),
+            units,
+        }
+    }
+
+    /// Waits until `size` more bytes may be held; the permit gives them back.
+    pub async fn take(&self, size: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let n = u32::try_from(size.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.units);
+        self.semaphore.clone().acquire_many_owned(n).await.ok()
+    }
+}
+
 /// Decodes the `XOPES-BYPASS` MAIL parameter (docs/smtp-extension.md): strict xtext
 /// (RFC 3461 §4), then the list of agent URIs or `*`.
 pub fn parse_bypass_param(raw: &str) -> Result<Bypass, Failure> {

@@ -319,7 +319,8 @@ fn idle_sessions_are_cut_short_under_stress() {
         assert!(t.elapsed() < Duration::from_secs(30), "no slot was freed");
     }
     assert!(t.elapsed() < Duration::from_secs(30));
-    // The cut sessions were told why before their slots were freed.
+    // The slot was freed by a cut session, which was told why before it let go (more
+    // may be cut by now; how many depends on timing).
     let mut cut = 0;
     for c in &held {
         c.w.set_nonblocking(true).unwrap();
@@ -330,7 +331,7 @@ fn idle_sessions_are_cut_short_under_stress() {
             cut += 1;
         }
     }
-    assert!(cut >= 3, "{cut} idle sessions were cut");
+    assert!(cut >= 1, "no idle session was told it was cut");
 }
 
 /// An HTTP callout that holds the message until the test says so: a message that is

@@ -25,7 +25,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -53,8 +53,6 @@ const MAX_AUTH_FAILURES: u32 = 3;
 const DATA_CHUNK: usize = 256 << 10;
 /// Longest XFORWARD/XCLIENT attribute value (Postfix XFORWARD_README note 1).
 const MAX_ATTR: usize = 255;
-/// The memory budget counts in units of this many bytes.
-const BUDGET_UNIT: usize = 1024;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -70,9 +68,8 @@ pub struct Shared {
     pub hostname: String,
     pub max_size: usize,
     pub fairness: Arc<Fairness>,
-    /// The memory budget: message bytes the pipeline holds at once, in BUDGET_UNITs.
-    inflight: Arc<Semaphore>,
-    inflight_units: u32,
+    /// The memory budget: message bytes the pipelines hold at once.
+    budget: submission::Budget,
 }
 
 fn tls_acceptor(cfg: &SmtpConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, Failure> {
@@ -129,9 +126,7 @@ impl Shared {
         let policy = Policy::new(&gateway.config)?;
         let tls = tls_acceptor(&cfg)?;
         let max_size = gateway.config.max_message_bytes;
-        let inflight_units = u32::try_from(gateway.config.max_inflight_bytes / BUDGET_UNIT)
-            .unwrap_or(u32::MAX)
-            .clamp(1, u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
+        let budget = submission::Budget::new(&gateway.config);
         Ok(Shared {
             fairness: Fairness::new(&cfg),
             gateway: Arc::new(gateway),
@@ -142,18 +137,8 @@ impl Shared {
             cfg,
             hostname,
             max_size,
-            inflight: Arc::new(Semaphore::new(inflight_units as usize)),
-            inflight_units,
+            budget,
         })
-    }
-
-    /// Waits until the pipeline may hold `size` more bytes (a message larger than the
-    /// whole budget waits for all of it).
-    async fn budget(&self, size: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let units = u32::try_from(size.div_ceil(BUDGET_UNIT))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.inflight_units);
-        self.inflight.clone().acquire_many_owned(units).await.ok()
     }
 }
 
@@ -977,7 +962,7 @@ impl Session {
         );
         let submitter = admission.submitter(&mail_from, std::mem::take(&mut self.tx.bypass_parsed));
         // The memory budget: wait until the pipeline may hold this message.
-        let Some(permit) = self.shared.budget(size).await else {
+        let Some(permit) = self.shared.budget.take(size).await else {
             discard(&self.shared.spool, &path);
             return submission::render(&Failure::temporary("Shutting down"), Some(trace));
         };
