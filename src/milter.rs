@@ -67,6 +67,8 @@ struct Session {
     actions: Actions,
     /// The SMTP client's address, from the connect event.
     client: Option<IpAddr>,
+    /// Non-SMTP mail (`non_smtpd_milters`): see [`submission::Client::local`].
+    local: bool,
     msg: Message,
 }
 
@@ -243,9 +245,14 @@ fn session(data: &mut Option<Session>) -> &mut Session {
 
 async fn connect(cx: &mut Context<Session>, info: SocketInfo) -> Status {
     let s = session(&mut cx.data);
-    s.client = match info {
-        SocketInfo::Inet(addr) => Some(addr.ip()),
-        _ => None,
+    // Postfix presents a local submission as 127.0.0.1 with client port 0
+    // (cleanup_milter.c, cleanup_milter_client_init); a TCP client never has port 0.
+    // Treating it as the loopback client would admit every local program whenever
+    // loopback is in admit_networks, where `serve` asks for admit_local_submission.
+    (s.client, s.local) = match info {
+        SocketInfo::Inet(addr) if addr.port() == 0 => (None, true),
+        SocketInfo::Inet(addr) => (Some(addr.ip()), false),
+        _ => (None, false),
     };
     Status::Continue
 }
@@ -578,6 +585,7 @@ async fn eom(
         forwarded: None,
         login: msg.login.clone().map(Login::Mta),
         pipe: false,
+        local: s.local,
     };
     let admission = policy.admit(&client);
     let mail_from = mime::address::normalize(msg.mail_from.as_deref().unwrap_or_default());

@@ -183,6 +183,11 @@ pub struct Client {
     pub login: Option<Login>,
     /// `reseal process`: the local caller.
     pub pipe: bool,
+    /// The MTA says a local program submitted the message (sendmail, pickup), not an
+    /// SMTP client: the milter's ersatz connect event (Postfix cleanup_milter.c
+    /// presents non-SMTP mail as `localhost`/127.0.0.1 with client port 0, which no
+    /// TCP client can have). `serve` learns the same from XFORWARD `SOURCE=LOCAL`.
+    pub local: bool,
 }
 
 /// The decision for one submitter.
@@ -281,7 +286,9 @@ impl Policy {
             .forwarded
             .as_ref()
             .filter(|_| client.peer.is_some_and(|p| self.is_mta(p)));
+        let local = client.local || forwarded.is_some_and(|f| f.local);
         let addr = match forwarded {
+            _ if client.local => None,
             Some(f) => f.addr,
             None => client.peer,
         };
@@ -316,13 +323,11 @@ impl Policy {
                     reason: format!("client {} in smtp.admit_networks", canonical_ip(ip)),
                 },
                 Some(ip) => deny(format!("client {} not admitted", canonical_ip(ip))),
-                None if forwarded.is_some_and(|f| f.local) && self.admit_local_submission => {
-                    Admission {
-                        admitted: true,
-                        senders: Senders::Any,
-                        reason: "local submission through the MTA".into(),
-                    }
-                }
+                None if local && self.admit_local_submission => Admission {
+                    admitted: true,
+                    senders: Senders::Any,
+                    reason: "local submission through the MTA".into(),
+                },
                 None => deny(format!("{shown} not admitted")),
             },
         }
@@ -574,6 +579,15 @@ mod tests {
         assert!(!p.admit(&local).admitted);
         let p3 = Policy::with_users(&config("admit_local_submission = true"), vec![]);
         assert!(p3.admit(&local).admitted);
+        // The milter's view of the same thing: no forwarding, a local flag; loopback
+        // in admit_networks (the default) does not admit it.
+        let milter_local = Client {
+            local: true,
+            ..Client::default()
+        };
+        let a = p.admit(&milter_local);
+        assert!(!a.admitted, "{}", a.reason);
+        assert!(p3.admit(&milter_local).admitted);
     }
 
     #[test]

@@ -454,6 +454,12 @@ fn postfix_content_filter_signs_local_submissions_only_when_configured() {
 }
 
 fn start_milter(f: &Fixture, extra: &str) -> (Postfix, Daemon) {
+    start_milter_full(f, extra, false)
+}
+
+/// ... and with `local`, `non_smtpd_milters` in main.cf too, so that what local
+/// programs submit (sendmail, pickup) passes the milter as well.
+fn start_milter_full(f: &Fixture, extra: &str, local: bool) -> (Postfix, Daemon) {
     let [entry, milter] = free_ports();
     let cfg = gateway_config(f, extra);
     let mut c = reseal();
@@ -463,8 +469,58 @@ fn start_milter(f: &Fixture, extra: &str) -> (Postfix, Daemon) {
         .arg("--config")
         .arg(&cfg);
     let gw = Daemon::start(c, "reseal milter", f.dir.path().join("milter.log"), milter);
-    let pf = Postfix::start(Wiring::Milter { entry, milter });
+    let main_extra = if local {
+        format!(
+            "non_smtpd_milters = inet:127.0.0.1:{milter}
+"
+        )
+    } else {
+        String::new()
+    };
+    let pf = Postfix::start_with(Wiring::Milter { entry, milter }, &main_extra);
     (pf, gw)
+}
+
+/// The milter makes the decision `reseal serve` makes for a local program's mail:
+/// Postfix presents non-SMTP mail to `non_smtpd_milters` as 127.0.0.1 with client port
+/// 0, and it is admitted only with `smtp.admit_local_submission = true`, never because
+/// loopback is in `admit_networks`.
+#[test]
+fn postfix_milter_signs_local_submissions_only_when_configured() {
+    if !preflight("postfix_milter_signs_local_submissions_only_when_configured") {
+        return;
+    }
+    let start = Instant::now();
+    let msg = read("msg-plain.eml");
+    for (admit_local, reason) in [
+        (false, "submitter: a local program not admitted"),
+        (true, "submitter: local submission through the MTA"),
+    ] {
+        let f = Fixture::new();
+        let id = identity(&f);
+        let (pf, gw) = start_milter_full(
+            &f,
+            &format!(
+                "[smtp]\nadmit_networks = [\"127.0.0.0/8\"]\nadmit_local_submission = {admit_local}\n"
+            ),
+            true,
+        );
+        let before = pf.delivered("org");
+        pf.sendmail("alice@example.com", "bob@example.org", &msg);
+        let got = reseal::mime::to_crlf(&pf.wait_new("org", &before, 30)).into_owned();
+        let what = format!("milter, sendmail, admit_local_submission = {admit_local}");
+        if admit_local {
+            check_delivered(&id, &got, &what);
+        } else {
+            check_unsigned(&f, &got, &what, &gw);
+        }
+        let log = gw.log();
+        assert!(log.contains(reason), "{what}: no {reason:?} in:\n{log}");
+    }
+    eprintln!(
+        "postfix_milter_signs_local_submissions_only_when_configured: {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

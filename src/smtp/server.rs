@@ -380,6 +380,7 @@ impl Session {
             forwarded,
             login: self.user.clone().map(Login::Gateway),
             pipe: false,
+            local: false,
         }
     }
 
