@@ -608,7 +608,7 @@ class Corpus:
             (self.dir / name).write_bytes(data)
         doc = dict(meta)
         doc["cases"] = self.cases
-        (self.dir / "expected.json").write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+        (self.dir / "expected.json").write_text(json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
 
 
 def expand_bytes(data, expand):
@@ -1828,6 +1828,8 @@ def build_attacks(t):
     C("id", "smime-forged-alice-cert", vs("openssl-signed-by-mallory.eml"), refused(), iv_,
       "mallory's certificate claims alice@example.com, issued by an untrusted CA")
 
+    build_dlp_evasion(C)
+
     # --- REPLY: ciphertext quoted, attached, or re-targeted ---------------------------------------
     rp = {"exit": OK, "invariants": ["no-secret", "ciphertext-kept"]}
     rv = vfail(SMIME_ALICE, **{"outer.encrypted": False})
@@ -2032,8 +2034,14 @@ def check_attacks(t, corpus):
         bad = []
         pr = case.get("process")
         if pr:
-            code, out, err, secs = gw.process(data, pr["mail_from"], pr["rcpts"])
+            config = None
+            if pr.get("config"):
+                config = gw.dir / (name + ".toml")
+                config.write_text(pr["config"])
+            code, out, err, secs = gw.process(data, pr["mail_from"], pr["rcpts"], config=config)
             errs = err.decode(errors="replace").strip()
+            if pr.get("reply") and not errs.startswith(pr["reply"]):
+                bad.append(f"reply {errs[:120]!r} does not start with {pr['reply']!r}")
             if code not in codes(pr["exit"]):
                 bad.append(f"process exit {code}, expected {pr['exit']} ({' / '.join(errs.splitlines()[:2])[:200]})")
             if code != 0 and out:
@@ -2169,8 +2177,66 @@ ATTACKS_META = {
         "verify.expect": "dotted JSON paths and the values they must have",
         "verify.invariants": "no-secret: neither the JSON nor the extracted original holds the secret",
         "known_issue": "the expected outcome is what DESIGN/SECURITY require; Reseal 0.1.0 does not do it yet",
+        "process.config": "TOML for the run's --config (services, admission); none when absent",
+        "process.reply": "the start of the one reply line on stderr",
     },
 }
+
+
+# --- DLP evasion (fail closed) ---------------------------------------------------------------
+DLP_REJECT = (
+    '[[service]]\nid = "https://gw.example.com/opes/dlp"\nkind = "dlp"\n'
+    'patterns = ["builtin:card-number"]\naction = "reject"\nbypassable = false\n'
+)
+UNADMITTED = "[admission]\nprocess_admitted = false\n"
+CARD = b"4111 1111 1111 1111"
+
+
+def build_dlp_evasion(C):
+    """Card numbers a reader can see, in forms a fail-open DLP skipped: every one must be
+    refused, by the rule (554 5.7.1, exit 77) or as a part the service cannot read (554
+    5.6.0, exit 65), from admitted and unadmitted submitters alike, whatever the bypass
+    request says. Deterministic: no keys involved."""
+    hdr = HDR + b"OPES-Bypass: *\r\n"
+
+    def case(slug, ct, body, exit, reply, note, cte=None, admitted=True):
+        config = DLP_REJECT if admitted else UNADMITTED + DLP_REJECT
+        C("dlp-evasion", slug, msg(ct, body, hdr=hdr, cte=cte),
+          {"exit": exit, "reply": reply, "config": config, "invariants": ["no-secret"]},
+          None, note)
+
+    rule = ("554 5.7.1", NOPERM)
+    for admitted in (True, False):
+        who = "" if admitted else "-unadmitted"
+        case("invalid-utf8" + who, b"text/plain; charset=utf-8", b"Card " + CARD + b" caf\xe9 \xff\r\n",
+             rule[1], rule[0], "UTF-8 text with invalid bytes: scanned as bytes", cte=b"8bit", admitted=admitted)
+        case("unknown-charset" + who, b"text/plain; charset=x-unknown", b"Card " + CARD + b"\r\n",
+             rule[1], rule[0], "an unknown charset: scanned as bytes", admitted=admitted)
+        deep = b"Content-Type: text/plain\r\n\r\nCard " + CARD + b"\r\n"
+        for i in range(40):
+            b = f"d{i}".encode()
+            deep = (b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n--' + b + b"\r\n"
+                    + deep + b"\r\n--" + b + b"--\r\n")
+        ct, body = deep.split(b"\r\n\r\n", 1)
+        case("tree-40-deep" + who, ct[len(b"Content-Type: "):], body, DATAERR, "554 5.6.0",
+             "a card 40 multipart levels down: a tree DLP cannot walk is a refusal", admitted=admitted)
+    utf16 = ("Card " + CARD.decode() + "\r\n").encode("utf-16-le")
+    case("utf16-unknown-charset", b"text/plain; charset=x-unknown", b64(utf16), rule[1], rule[0],
+         "UTF-16LE bytes under an unknown charset, base64", cte=b"base64")
+    case("qp-split", b"text/plain; charset=us-ascii", b"Card 4111 1111 11=\r\n11 1111\r\n", rule[1], rule[0],
+         "control: a card number split by a quoted-printable soft line break", cte=b"quoted-printable")
+    inner = (b"From: x@example.com\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(b"Card " + CARD + b"\r\n"))
+    case("attached-message", b'multipart/mixed; boundary="M"',
+         multipart(b"M", [b"Content-Type: text/plain\r\n\r\nSee attached.",
+                          b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n" + inner]),
+         rule[1], rule[0], "the card in base64 text inside an attached message")
+    case("octet-stream", b'multipart/mixed; boundary="M"',
+         multipart(b"M", [b"Content-Type: text/plain\r\n\r\nSee attached.",
+                          b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+                          b"filename=cards.csv\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                          + b64(b"name,card\r\nA," + CARD + b"\r\n")]),
+         rule[1], rule[0], "the card in an application/octet-stream attachment")
 
 
 def main():

@@ -40,6 +40,9 @@ pub struct Failure {
     pub text: String,
     /// The agent URI of the service that caused the failure, if one did.
     pub service: Option<String>,
+    /// That service could not do its job (its trace status is `failed`), as opposed to
+    /// a service that decided to refuse the message.
+    pub service_failed: bool,
 }
 
 /// The one reply for every decryption and integrity failure (DESIGN §3 rule 3): no
@@ -55,6 +58,7 @@ impl Failure {
             status,
             text: text.into(),
             service: None,
+            service_failed: false,
         }
     }
 
@@ -131,6 +135,13 @@ impl Failure {
 
     pub fn with_service(mut self, service: impl Into<String>) -> Failure {
         self.service = Some(service.into());
+        self
+    }
+
+    /// `service` could not do its job, and its `on_failure` says reject.
+    pub fn failed_service(mut self, service: impl Into<String>) -> Failure {
+        self.service = Some(service.into());
+        self.service_failed = true;
         self
     }
 

@@ -230,7 +230,8 @@ impl Gateway {
         };
         let (changes, notes) = match adapt::run(&self.config.services, &mut w, &actx) {
             Ok(r) => r,
-            Err(Halt::Reject(f)) => return Err(f),
+            // adapt::run turns a service failure into its on_failure already.
+            Err(Halt::Reject(f) | Halt::Failed(f)) => return Err(f),
             Err(Halt::Quarantine { service, reason }) => {
                 crate::quarantine::hold(
                     &self.config.quarantine_dir,

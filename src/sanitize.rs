@@ -20,6 +20,15 @@ pub fn reply_text(s: &str) -> String {
         .collect()
 }
 
+/// Text for one line of a message the gateway writes (a notice that replaces an
+/// attachment): every control character becomes a space; non-ASCII text is kept (the
+/// part is UTF-8).
+pub fn line_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Text for a log line: control characters are escaped (`\r`, `\n`, `\u{1b}`), so one
 /// event stays one line and a terminal never receives escape sequences. Non-ASCII
 /// printable text is kept.

@@ -496,7 +496,7 @@ pub fn render(f: &Failure, trace: Option<&Trace>) -> Reply {
     let mut text = f.text.clone();
     if let Some(t) = trace {
         text.push(' ');
-        text.push_str(&t.reply_text(f.service.as_deref()));
+        text.push_str(&t.failure_text(f));
     }
     Reply::new(code, status, &text)
 }

@@ -75,6 +75,18 @@ impl Trace {
         s
     }
 
+    /// [`Trace::reply_text`] for `f`: names the service that refused the message and,
+    /// when that service could not do its job, says so with `status=failed` (the
+    /// status its OPES-Via entry would carry).
+    pub fn failure_text(&self, f: &Failure) -> String {
+        let mut s = self.reply_text(f.service.as_deref());
+        if f.service.is_some() && f.service_failed {
+            s.pop();
+            s.push_str("; status=failed]");
+        }
+        s
+    }
+
     /// A Received field (RFC 5321 §4.4) for a local (pipe) pass.
     pub fn received(&self, rcpt: Option<&str>, now: OffsetDateTime) -> String {
         let mut s = format!(

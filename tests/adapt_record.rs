@@ -16,11 +16,7 @@ use std::process::Command;
 
 use common::*;
 
-const HEAD: &str = r#"
-[opes]
-system = "https://gw.example.com/opes"
-privacy_policy = "https://gw.example.com/privacy"
-"#;
+const HEAD: &str = OPES_HEAD;
 
 const DISCLAIMER: &str = r#"
 [[service]]
@@ -755,10 +751,7 @@ fn callout_verdicts_and_failure_policies() {
     };
     // Blocked by the server: refused with trace naming the service.
     let (port, h) = http_server(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 15\r\nConnection: close\r\n\r\nvirus EICAR-Test");
-    let cfg = f.config(&svc(
-        &format!("http://127.0.0.1:{port}/scan"),
-        "fail-closed",
-    ));
+    let cfg = f.config(&svc(&format!("http://127.0.0.1:{port}/scan"), "reject"));
     let out = f.process(
         &read("msg-plain.eml"),
         "alice@example.com",
@@ -776,10 +769,7 @@ fn callout_verdicts_and_failure_policies() {
     let (port, h) = http_server(
         b"HTTP/1.1 200 OK\r\nContent-Type: message/rfc822\r\nConnection: close\r\n\r\nFrom: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: Quarterly figures\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nCleaned by the scanner.\r\n",
     );
-    let cfg = f.config(&svc(
-        &format!("http://127.0.0.1:{port}/scan"),
-        "fail-closed",
-    ));
+    let cfg = f.config(&svc(&format!("http://127.0.0.1:{port}/scan"), "reject"));
     let out = f.process(
         &read("openssl-signed-plain.eml"),
         "alice@example.com",
@@ -796,15 +786,13 @@ fn callout_verdicts_and_failure_policies() {
     let r = verify(&f, &out.stdout, &strs(&smime_key_args()));
     assert_eq!(r.report["verdict"], "pass", "{:#}", r.report);
     assert_eq!(r.report["original"]["reconstructible"], false);
-    // Unreachable: fail-closed is a temporary failure, fail-open passes and is traced.
+    // Unreachable: `reject` is a temporary failure that says the service failed; `pass`
+    // delivers, traced `status=failed`.
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let cfg = f.config(&svc(
-        &format!("http://127.0.0.1:{dead}/scan"),
-        "fail-closed",
-    ));
+    let cfg = f.config(&svc(&format!("http://127.0.0.1:{dead}/scan"), "reject"));
     let out = f.process(
         &read("msg-plain.eml"),
         "alice@example.com",
@@ -813,20 +801,25 @@ fn callout_verdicts_and_failure_policies() {
     );
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert!(stderr(&out).starts_with("451 "), "{}", stderr(&out));
-    let cfg = f.config(&svc(&format!("http://127.0.0.1:{dead}/scan"), "fail-open"));
+    assert!(
+        stderr(&out).contains("service=https://gw.example.com/opes/scan; status=failed]"),
+        "{}",
+        stderr(&out)
+    );
+    let cfg = f.config(&svc(&format!("http://127.0.0.1:{dead}/scan"), "pass"));
     let out = f.process(
         &read("msg-plain.eml"),
         "alice@example.com",
         &["bob@example.org"],
         Some(&cfg),
     );
-    ok(&out, "fail-open");
+    ok(&out, "on_failure = pass");
     assert!(
         header_block(&out.stdout).contains("opes/scan; id="),
         "{}",
         header_block(&out.stdout)
     );
-    assert!(header_block(&out.stdout).contains("status=failed-open"));
+    assert!(header_block(&out.stdout).contains("status=failed"));
 }
 
 /// An opaque signature (signed-data) is carried as its detached equivalent: the rebuilt

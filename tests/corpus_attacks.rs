@@ -7,7 +7,8 @@
 //! The attack corpus (tests/corpus/attacks, made by scripts/make-corpus.py from the
 //! published attack classes of DESIGN §3): Efail direct exfiltration, CBC and CFB gadgets,
 //! MDC stripping, the "Johnny, you are fired" CMS, GPG API, MIME wrapping and ID classes,
-//! REPLY-style hidden ciphertext, signature and record stripping.
+//! REPLY-style hidden ciphertext, signature and record stripping; and DLP evasions
+//! (card numbers in forms a fail-open DLP skipped), run with the case's configuration.
 //!
 //! For every case: `reseal process` with the case's envelope gives the expected exit code
 //! and keeps the case's invariants (no secret released to bob, no signature where none
@@ -40,6 +41,7 @@ const CLASSES: &[&str] = &[
     "reply",
     "sig-strip",
     "record-strip",
+    "dlp-evasion",
 ];
 const MIN_PER_CLASS: usize = 3;
 
@@ -250,9 +252,23 @@ fn check_process(f: &Fixture, bob: &Bob, case: &Case, p: &serde_json::Value) -> 
     let mail_from = p["mail_from"].as_str().unwrap();
     let rcpts = strings(p.get("rcpts"));
     let rcpts: Vec<&str> = rcpts.iter().map(String::as_str).collect();
-    let out = f.process(&case.data, mail_from, &rcpts, None);
+    // Cases that need services name their configuration; each gets its own file (the
+    // cases run in parallel).
+    let config = p
+        .get("config")
+        .and_then(|c| c.as_str())
+        .map(|toml| f.tmp(&format!("{}.toml", case.name), toml.as_bytes()));
+    let out = f.process(&case.data, mail_from, &rcpts, config.as_deref());
     let code = out.status.code();
     let err = stderr(&out);
+    if let Some(want) = p.get("reply").and_then(|r| r.as_str())
+        && !err.starts_with(want)
+    {
+        bad.push(format!(
+            "reply {:?} does not start with {want:?}",
+            err.trim().chars().take(160).collect::<String>()
+        ));
+    }
     let want = codes(&p["exit"]);
     match code {
         Some(c) if want.contains(&c) => {}

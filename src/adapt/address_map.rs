@@ -62,11 +62,7 @@ fn lookup<'m>(map: &'m [(String, String)], addr: &str) -> Option<&'m str> {
     map.iter().find(|(f, _)| f == addr).map(|(_, t)| t.as_str())
 }
 
-pub fn apply(
-    s: &Service,
-    w: &mut Working,
-    map: &[(String, String)],
-) -> Result<Option<Vec<Change>>, Halt> {
+pub fn apply(s: &Service, w: &mut Working, map: &[(String, String)]) -> Result<Vec<Change>, Halt> {
     let mut changes = Vec::new();
     let mk = |place: String, before: &[u8], after: &[u8]| Change {
         service: s.id.clone(),
@@ -121,7 +117,7 @@ pub fn apply(
         changes.push(mk(format!("header:{n}"), before, after));
     }
     w.header = join(&f);
-    Ok(Some(changes))
+    Ok(changes)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! over ICAP (RFC 3507, RESPMOD) or HTTP POST, and take back its verdict.
 //!
 //! This module owns the wire protocol only. It never decides policy: the caller maps a
-//! failure to fail-open or fail-closed, and records any modification the server made.
+//! failure to the service's `on_failure` (reject, quarantine or pass), and records any
+//! modification the server made.
 //!
 //! Everything the server sends is untrusted: every line, header section, chunk and body is
 //! bounded, and the whole exchange (name lookup, connect, send, receive) runs against one
@@ -997,7 +998,7 @@ fn icap_reply(
         }
         _ => {
             // ICAP error codes are about the ICAP transaction (RFC 3507 §4.3.3), not a
-            // verdict on the message: the caller decides fail-open or closed. Only an
+            // verdict on the message: the caller applies `on_failure`. Only an
             // encapsulated HTTP block page is a verdict.
             if head.get("Encapsulated").is_some()
                 && let Ok(encap) = read_encapsulated_head(conn, &head)

@@ -2,7 +2,7 @@
 //! version before `</body>` in its HTML body (both sides of a multipart/alternative), or
 //! add a text part when the message has no text body at all.
 
-use super::{Change, Halt, Service, Working, digest};
+use super::{Change, Halt, Service, Working, digest, unreadable};
 use crate::mime::tree::{self, Part, Splice};
 
 /// The parts that make up the message's readable body: the root text part, both sides
@@ -73,19 +73,19 @@ pub fn apply(
     w: &mut Working,
     text: &str,
     html: Option<&str>,
-) -> Result<Option<Vec<Change>>, Halt> {
-    let Ok(root) = tree::parse(&w.entity) else {
-        return Ok(Some(Vec::new()));
-    };
+) -> Result<Vec<Change>, Halt> {
+    let root = tree::parse(&w.entity).map_err(|e| unreadable("disclaimer", "the message", e))?;
     let html = html
         .map(str::to_owned)
         .unwrap_or_else(|| default_html(text));
     let parts = body_parts(&root);
-    let mut splices = Vec::new();
-    let mut changes = Vec::new();
+    // Every body part is edited, or none is: a text part in a charset or encoding we
+    // cannot write back safely sends the disclaimer into a part of its own instead, so
+    // that no version of the body a reader may pick goes without it.
+    let mut edits = Vec::new();
     for p in &parts {
         let Some(t) = tree::decode_text(&w.entity, p) else {
-            continue;
+            break;
         };
         let new_text = if p.is_text("html") {
             insert_html(&t.text, &html)
@@ -93,8 +93,16 @@ pub fn apply(
             append_text(&t.text, text)
         };
         let Some(bytes) = tree::encode_text_part(&w.entity, p, &t, &new_text) else {
-            continue;
+            break;
         };
+        edits.push((p, bytes));
+    }
+    if edits.len() < parts.len() {
+        edits.clear();
+    }
+    let mut splices = Vec::new();
+    let mut changes = Vec::new();
+    for (p, bytes) in edits {
         let before = w.entity.get(p.range.clone()).unwrap_or_default();
         changes.push(Change {
             service: s.id.clone(),
@@ -111,13 +119,9 @@ pub fn apply(
     }
     if !splices.is_empty() {
         w.entity = tree::apply_splices(&w.entity, &splices);
-        return Ok(Some(changes));
+        return Ok(changes);
     }
-    if !parts.is_empty() {
-        // Text parts in a charset we cannot edit safely: leave them alone.
-        return Ok(Some(Vec::new()));
-    }
-    // No text body: add a text part (RFC 2046 §5.1.3 multipart/mixed).
+    // No text body we can edit: add a text part (RFC 2046 §5.1.3 multipart/mixed).
     let before = w.entity.clone();
     let part = format!(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
@@ -133,7 +137,11 @@ pub fn apply(
             .windows(close.len())
             .rposition(|win| win == close.as_bytes())
         else {
-            return Ok(Some(Vec::new()));
+            return Err(unreadable(
+                "disclaimer",
+                "the message",
+                "the multipart/mixed body has no close delimiter",
+            ));
         };
         let insert = format!("\r\n--{b}\r\n{}", part.trim_end_matches("\r\n"));
         w.entity = tree::apply_splices(
@@ -153,14 +161,14 @@ pub fn apply(
         e.extend_from_slice(format!("\r\n--{boundary}\r\n{part}\r\n--{boundary}--\r\n").as_bytes());
         w.entity = e;
     }
-    Ok(Some(vec![Change {
+    Ok(vec![Change {
         service: s.id.clone(),
         kind: "disclaimer".into(),
         place: "entity".into(),
         before: digest(&before),
         after: digest(&w.entity),
         reversible: true,
-    }]))
+    }])
 }
 
 #[cfg(test)]

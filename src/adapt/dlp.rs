@@ -1,10 +1,31 @@
 //! The `dlp` service: regex rules plus a built-in card-number rule (Luhn-checked) over
-//! decoded text parts and text attachments. Redaction cannot be undone by a recipe: the
+//! every part a reader can read as text. Redaction cannot be undone by a recipe: the
 //! record commits to the original's digest and the compliance archive keeps the original.
+//!
+//! Fail closed (docs/architecture.md, "Services"). Each leaf is read the way a reader
+//! could read it:
+//! - text parts decoded (transfer encoding, then charset); a charset we do not know or
+//!   bytes that do not decode are scanned as bytes (a card number is ASCII digits in
+//!   every ASCII-compatible charset);
+//! - any part holding NUL bytes is scanned as UTF-16 (both byte orders) as well;
+//! - embedded messages (message/rfc822, message/global) are parsed and scanned part by
+//!   part, nested up to [`super::MAX_NESTED_MESSAGES`] deep;
+//! - every other part as its decoded bytes, except content whose leading bytes say it
+//!   is an image or a compressed container (PNG, JPEG, GIF, WebP, PDF, ZIP and the
+//!   Office formats built on it, gzip, ...), where digits in the raw bytes mean nothing
+//!   and the text inside is compressed: DLP does not open documents (use a callout to
+//!   a content scanner for those; docs/architecture.md).
+//!
+//! A tree it cannot parse (too deep, too many parts, broken headers) and a part it
+//! cannot decode (bad base64) are failures ([`Halt::Failed`]), and so is a redaction
+//! in a part that cannot be written back in its own charset and encoding.
 
 use regex::bytes::Regex;
 
-use super::{Action, Change, Halt, Service, Working, digest};
+use super::{
+    Action, Change, Halt, Service, Working, attached_place, digest, is_attached_message,
+    open_attached, unreadable,
+};
 use crate::config::RawService;
 use crate::error::Failure;
 use crate::mime::tree::{self, Splice};
@@ -23,8 +44,9 @@ pub struct Params {
     pub replacement: String,
 }
 
-/// 13 to 19 digits, optionally grouped by spaces or dashes.
-const CARD: &str = r"\b\d(?:[ -]?\d){12,18}\b";
+/// 13 to 19 ASCII digits, optionally grouped by spaces or dashes. ASCII-only (`(?-u)`):
+/// the same in bytes of any ASCII-compatible charset, invalid UTF-8 included.
+const CARD: &str = r"(?-u)\b[0-9](?:[ -]?[0-9]){12,18}\b";
 
 /// The Luhn check (ISO/IEC 7812-1).
 pub fn luhn(digits: &[u8]) -> bool {
@@ -123,23 +145,116 @@ fn matches(rules: &[Rule], text: &[u8]) -> Vec<(std::ops::Range<usize>, String)>
     merged
 }
 
-pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Change>>, Halt> {
-    let Ok(root) = tree::parse(&w.entity) else {
-        return Ok(Some(Vec::new()));
-    };
+/// The first rule that matches `bytes` read as bytes, or (when they hold NUL bytes,
+/// as UTF-16 text does) as UTF-16 in either byte order.
+fn first_in_bytes(rules: &[Rule], bytes: &[u8]) -> Option<String> {
+    if let Some((_, rule)) = matches(rules, bytes).into_iter().next() {
+        return Some(rule);
+    }
+    if !bytes.contains(&0) {
+        return None;
+    }
+    [encoding_rs::UTF_16LE, encoding_rs::UTF_16BE]
+        .into_iter()
+        .find_map(|enc| {
+            let (text, _) = enc.decode_without_bom_handling(bytes);
+            matches(rules, text.as_bytes())
+                .into_iter()
+                .next()
+                .map(|(_, rule)| rule)
+        })
+}
+
+/// Leading bytes of content whose digits mean nothing to a text rule: images and
+/// compressed containers (their text, if any, is compressed).
+const OPAQUE_MAGIC: &[&[u8]] = &[
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"%PDF-",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+];
+
+fn is_opaque(bytes: &[u8]) -> bool {
+    OPAQUE_MAGIC.iter().any(|m| bytes.starts_with(m))
+        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
+}
+
+/// What the scan of one leaf found: the rule, and the decoded text when the part is a
+/// text part that can be written back (for redaction).
+struct Found {
+    rule: String,
+    text: Option<tree::Text>,
+}
+
+/// Scans the leaf `part` of `buf`. `place` names it for a failure; `nested` counts the
+/// embedded messages around it.
+fn scan_leaf(
+    rules: &[Rule],
+    buf: &[u8],
+    part: &tree::Part,
+    place: &str,
+    nested: usize,
+) -> Result<Option<Found>, Halt> {
+    let bytes = buf.get(part.range.clone()).unwrap_or_default();
+    let e = crate::mime::Entity::parse(bytes).map_err(|e| unreadable("dlp", place, e))?;
+    // Unknown transfer encodings come back as they are: scanned as bytes (RFC 2045 §6.4).
+    let decoded = e.decoded_body().map_err(|e| unreadable("dlp", place, e))?;
+    let ct = &part.content_type;
+    if is_attached_message(ct) {
+        let inner = open_attached("dlp", place, &decoded, nested)?;
+        for leaf in inner.leaves() {
+            let at = attached_place(place, leaf);
+            if let Some(f) = scan_leaf(rules, &decoded, leaf, &at, nested + 1)? {
+                // Found inside an embedded message: it cannot be redacted in place.
+                return Ok(Some(Found {
+                    rule: f.rule,
+                    text: None,
+                }));
+            }
+        }
+        return Ok(None);
+    }
+    let text = ct.mime_type.starts_with("text/");
+    if text && let Some(t) = tree::decode_text(buf, part) {
+        if let Some((_, rule)) = matches(rules, t.text.as_bytes()).into_iter().next() {
+            return Ok(Some(Found {
+                rule,
+                text: Some(t),
+            }));
+        }
+        // Decoded cleanly; the bytes may still hold what a reader sees as UTF-16.
+        if !decoded.contains(&0) {
+            return Ok(None);
+        }
+    }
+    // A reader shows a text part as text, whatever its first bytes look like.
+    if !text && is_opaque(&decoded) {
+        return Ok(None);
+    }
+    Ok(first_in_bytes(rules, &decoded).map(|rule| Found { rule, text: None }))
+}
+
+pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Vec<Change>, Halt> {
+    // RFC 2046 §5.1: a tree we cannot walk (too deep, too many parts) is a failure,
+    // never "nothing found".
+    let root = tree::parse(&w.entity).map_err(|e| unreadable("dlp", "the message", e))?;
     let mut splices = Vec::new();
     let mut changes = Vec::new();
     for part in root.leaves() {
-        if !part.content_type.mime_type.starts_with("text/") {
-            continue;
-        }
-        let Some(t) = tree::decode_text(&w.entity, part) else {
+        let place = format!("body:{}", part.path);
+        let Some(found) = scan_leaf(&p.rules, &w.entity, part, &place, 0)? else {
             continue;
         };
-        let found = matches(&p.rules, t.text.as_bytes());
-        let Some((_, rule)) = found.first() else {
-            continue;
-        };
+        let rule = found.rule;
         match p.action {
             Action::Reject | Action::Remove => {
                 return Err(Halt::Reject(
@@ -156,6 +271,15 @@ pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Chan
                 });
             }
             Action::Redact => {
+                let cannot = |why: &str| {
+                    unreadable("dlp", &place, format!("rule {rule} matched, but {why}"))
+                };
+                let Some(t) = found.text else {
+                    return Err(cannot(
+                        "the part cannot be redacted in place (not text in a known charset)",
+                    ));
+                };
+                let found = matches(&p.rules, t.text.as_bytes());
                 let mut new = String::with_capacity(t.text.len());
                 let mut pos = 0;
                 for (r, _) in &found {
@@ -165,12 +289,12 @@ pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Chan
                 }
                 new.push_str(t.text.get(pos..).unwrap_or_default());
                 let Some(bytes) = tree::encode_text_part(&w.entity, part, &t, &new) else {
-                    continue;
+                    return Err(cannot("the redacted text cannot be encoded like the part"));
                 };
                 changes.push(Change {
                     service: s.id.clone(),
                     kind: "dlp".into(),
-                    place: format!("body:{}", part.path),
+                    place: place.clone(),
                     before: digest(w.entity.get(part.range.clone()).unwrap_or_default()),
                     after: digest(&bytes),
                     reversible: false,
@@ -185,7 +309,7 @@ pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Chan
     if !splices.is_empty() {
         w.entity = tree::apply_splices(&w.entity, &splices);
     }
-    Ok(Some(changes))
+    Ok(changes)
 }
 
 #[cfg(test)]
@@ -207,5 +331,42 @@ mod tests {
         );
         assert!(matches(&rules, b"phone 0049 30 1234567").is_empty());
         assert!(luhn(b"79927398713"));
+    }
+
+    fn card_rules() -> Vec<Rule> {
+        vec![Rule {
+            name: "builtin:card-number".into(),
+            regex: build(CARD).unwrap(),
+            luhn: true,
+        }]
+    }
+
+    #[test]
+    fn card_numbers_are_found_in_bytes_that_are_not_utf8() {
+        let rules = card_rules();
+        assert_eq!(
+            matches(&rules, b"caf\xe9 \xff 4111 1111 1111 1111 \xfe").len(),
+            1
+        );
+        let utf16le: Vec<u8> = "x 4111111111111111 y"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let utf16be: Vec<u8> = "x 4111111111111111 y"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert!(matches(&rules, &utf16le).is_empty(), "not as plain bytes");
+        assert!(first_in_bytes(&rules, &utf16le).is_some());
+        assert!(first_in_bytes(&rules, &utf16be).is_some());
+    }
+
+    #[test]
+    fn only_images_and_containers_are_opaque() {
+        assert!(is_opaque(b"%PDF-1.7\n"));
+        assert!(is_opaque(b"PK\x03\x04rest"));
+        assert!(is_opaque(b"RIFF\0\0\0\0WEBPVP8 "));
+        assert!(!is_opaque(b"name,card\r\n"));
+        assert!(!is_opaque(b"RIFF\0\0\0\0WAVE"));
     }
 }

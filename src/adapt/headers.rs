@@ -105,7 +105,7 @@ fn change(s: &Service, kind: &str, name: &str, before: &[u8], after: &[u8]) -> C
 }
 
 /// Adds, removes and replaces outer header fields.
-pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Change>>, Halt> {
+pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Vec<Change>, Halt> {
     let mut f = fields(&w.header);
     let mut names: Vec<String> = Vec::new();
     let mut before_all: Vec<(String, Vec<u8>)> = Vec::new();
@@ -139,7 +139,7 @@ pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Chan
     }
     let new = join(&f);
     if new == w.header {
-        return Ok(Some(Vec::new()));
+        return Ok(Vec::new());
     }
     let changes = before_all
         .iter()
@@ -149,11 +149,11 @@ pub fn apply(s: &Service, w: &mut Working, p: &Params) -> Result<Option<Vec<Chan
         })
         .collect();
     w.header = new;
-    Ok(Some(changes))
+    Ok(changes)
 }
 
 /// Prefixes the Subject with `tag` (once: an already tagged subject is left alone).
-pub fn subject_tag(s: &Service, w: &mut Working, tag: &str) -> Result<Option<Vec<Change>>, Halt> {
+pub fn subject_tag(s: &Service, w: &mut Working, tag: &str) -> Result<Vec<Change>, Halt> {
     let mut f = fields(&w.header);
     let before = instances(&f, "Subject");
     let mut found = false;
@@ -165,7 +165,7 @@ pub fn subject_tag(s: &Service, w: &mut Working, tag: &str) -> Result<Option<Vec
         let value = raw.get(n.len() + 1..).unwrap_or_default();
         let unfolded = crate::mime::unfold(value);
         if unfolded.starts_with(tag) {
-            return Ok(Some(Vec::new()));
+            return Ok(Vec::new());
         }
         let trimmed = value.strip_prefix(b" ").unwrap_or(value);
         let mut new = format!("{n}: {tag} ").into_bytes();
@@ -177,11 +177,5 @@ pub fn subject_tag(s: &Service, w: &mut Working, tag: &str) -> Result<Option<Vec
     }
     let after = instances(&f, "Subject");
     w.header = join(&f);
-    Ok(Some(vec![change(
-        s,
-        "subject-tag",
-        "subject",
-        &before,
-        &after,
-    )]))
+    Ok(vec![change(s, "subject-tag", "subject", &before, &after)])
 }

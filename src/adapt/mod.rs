@@ -7,8 +7,15 @@
 //! never decide about crypto. Bytes no service touched stay byte-identical.
 //!
 //! Bypass (RFC 3897 §4, RFC 4236 §5): an `OPES-Bypass` request is honoured only for an
-//! admitted submitter and only for services marked bypassable; a URI we do not know
-//! means "all" (RFC 3897 §4.3). Every decision is reported for the trace.
+//! admitted submitter and only for services marked bypassable (`bypassable` defaults to
+//! false); a URI we do not know means "all" (RFC 3897 §4.3). Every decision is reported
+//! for the trace.
+//!
+//! Fail closed (docs/architecture.md, "Services"): a service that cannot do its job —
+//! a part it cannot parse, decode or read within limits, a callout server that does
+//! not answer — returns [`Halt::Failed`], never "no change". What follows is the
+//! service's `on_failure`: reject (the default), quarantine, or pass with the trace
+//! entry `status=failed`.
 
 pub mod address_map;
 pub mod attachments;
@@ -51,33 +58,44 @@ pub enum Action {
     Quarantine,
 }
 
-/// What to do when a callout server cannot be reached.
+/// What happens when a service cannot do its job (`on_failure`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnFailure {
-    FailOpen,
-    FailClosed,
+    /// Refuse the message with the service's failure (the default for every kind).
+    Reject,
+    /// Hold the original message in quarantine.
+    Quarantine,
+    /// Deliver without this service, traced as `status=failed` (the lenient choice an
+    /// operator makes explicitly).
+    Pass,
+}
+
+impl OnFailure {
+    fn parse(v: Option<&str>) -> Result<OnFailure, String> {
+        match v {
+            None | Some("reject") => Ok(OnFailure::Reject),
+            Some("quarantine") => Ok(OnFailure::Quarantine),
+            Some("pass") => Ok(OnFailure::Pass),
+            // The callout's names before every service had on_failure.
+            Some("fail-closed") => Ok(OnFailure::Reject),
+            Some("fail-open") => Ok(OnFailure::Pass),
+            Some(o) => Err(format!(
+                "on_failure = {o:?}: expected \"reject\", \"quarantine\" or \"pass\""
+            )),
+        }
+    }
 }
 
 /// A service and its parameters.
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Disclaimer {
-        text: String,
-        html: Option<String>,
-    },
-    SubjectTag {
-        tag: String,
-    },
+    Disclaimer { text: String, html: Option<String> },
+    SubjectTag { tag: String },
     Headers(headers::Params),
-    AddressMap {
-        map: Vec<(String, String)>,
-    },
+    AddressMap { map: Vec<(String, String)> },
     Dlp(dlp::Params),
     Attachments(attachments::Params),
-    Callout {
-        cfg: callout::CalloutConfig,
-        on_failure: OnFailure,
-    },
+    Callout { cfg: callout::CalloutConfig },
 }
 
 impl Kind {
@@ -102,6 +120,7 @@ pub struct Service {
     pub kind: Kind,
     pub consent: Consent,
     pub bypassable: bool,
+    pub on_failure: OnFailure,
     pub senders: Vec<String>,
     pub recipients: Vec<String>,
     pub domains: Vec<String>,
@@ -142,6 +161,7 @@ impl Service {
             "kind",
             "consent",
             "bypassable",
+            "on_failure",
             "senders",
             "recipients",
             "domains",
@@ -190,17 +210,8 @@ impl Service {
                 Kind::Attachments(attachments::Params::from_raw(r)?)
             }
             "callout" => {
-                used.extend(["url", "timeout_ms", "on_failure"]);
+                used.extend(["url", "timeout_ms"]);
                 let url = r.url.clone().ok_or("callout needs url")?;
-                let on_failure = match r.on_failure.as_deref() {
-                    Some("fail-open") => OnFailure::FailOpen,
-                    Some("fail-closed") | None => OnFailure::FailClosed,
-                    Some(o) => {
-                        return Err(format!(
-                            "on_failure = {o:?}: expected fail-open or fail-closed"
-                        ));
-                    }
-                };
                 Kind::Callout {
                     cfg: callout::CalloutConfig {
                         url,
@@ -209,7 +220,6 @@ impl Service {
                         ),
                         max_response: 64 << 20,
                     },
-                    on_failure,
                 }
             }
             other => return Err(format!("unknown kind {other:?}")),
@@ -231,7 +241,6 @@ impl Service {
             ("notice", r.notice.is_some()),
             ("url", r.url.is_some()),
             ("timeout_ms", r.timeout_ms.is_some()),
-            ("on_failure", r.on_failure.is_some()),
         ];
         if let Some((k, _)) = given.iter().find(|(k, set)| *set && !used.contains(k)) {
             return Err(format!("key {k:?} does not apply to kind {kind_name:?}"));
@@ -240,7 +249,9 @@ impl Service {
             id,
             kind,
             consent,
-            bypassable: r.bypassable.unwrap_or(true),
+            // Safe by default: a service can be bypassed only when the operator says so.
+            bypassable: r.bypassable.unwrap_or(false),
+            on_failure: OnFailure::parse(r.on_failure.as_deref())?,
             senders: r.senders.clone().unwrap_or_default(),
             recipients: r.recipients.clone().unwrap_or_default(),
             domains: r.domains.clone().unwrap_or_default(),
@@ -319,7 +330,9 @@ pub enum Decision {
     NotSelected,
     Bypassed,
     BypassRefused(&'static str),
-    FailedOpen,
+    /// The service could not do its job and its `on_failure` is `pass`; the reason is
+    /// for the log (it may name a part, never content).
+    Failed(String),
 }
 
 impl Decision {
@@ -330,7 +343,7 @@ impl Decision {
             Decision::NotSelected => "not-selected",
             Decision::Bypassed => "bypassed",
             Decision::BypassRefused(_) => "bypass-refused",
-            Decision::FailedOpen => "failed-open",
+            Decision::Failed(_) => "failed",
         }
     }
 }
@@ -343,13 +356,17 @@ pub struct Note {
     pub decision: Decision,
 }
 
-/// Why adaptation stopped the message.
+/// Why adaptation stopped the message, or why a service could not run.
 #[derive(Debug)]
 pub enum Halt {
     /// Refuse (or temporarily fail) with this reply; the failure names the service.
     Reject(Failure),
     /// Hold the original message in quarantine.
     Quarantine { service: String, reason: String },
+    /// The service could not do its job (a part it cannot read, a server that does not
+    /// answer); [`run`] applies its `on_failure`. The failure is the reply a reject
+    /// gives. A service that fails leaves the working copy as it found it.
+    Failed(Failure),
 }
 
 /// A bypass request: from the `OPES-Bypass` field (RFC 4236 §5) or the SMTP dialog.
@@ -443,31 +460,88 @@ pub fn run(
             Kind::AddressMap { map } => address_map::apply(s, w, map),
             Kind::Dlp(p) => dlp::apply(s, w, p),
             Kind::Attachments(p) => attachments::apply(s, w, p),
-            Kind::Callout { cfg, on_failure } => run_callout(s, w, cfg, *on_failure),
+            Kind::Callout { cfg } => run_callout(s, w, cfg),
         };
         match result {
-            Ok(Some(c)) if !c.is_empty() => {
+            Ok(c) if !c.is_empty() => {
                 changes.extend(c);
                 notes.push(note(Decision::Applied));
             }
-            Ok(Some(_)) => notes.push(note(Decision::NoChange)),
-            Ok(None) => notes.push(note(Decision::FailedOpen)),
+            Ok(_) => notes.push(note(Decision::NoChange)),
+            Err(Halt::Failed(f)) => {
+                tracing::warn!(
+                    service = %crate::sanitize::log_text(&s.id),
+                    "service failed: {}",
+                    crate::sanitize::log_text(&f.text)
+                );
+                match s.on_failure {
+                    OnFailure::Reject => return Err(Halt::Reject(f.failed_service(&s.id))),
+                    OnFailure::Quarantine => {
+                        return Err(Halt::Quarantine {
+                            service: s.id.clone(),
+                            reason: format!("service failed: {}", f.text),
+                        });
+                    }
+                    OnFailure::Pass => notes.push(note(Decision::Failed(f.text))),
+                }
+            }
             Err(h) => return Err(h),
         }
     }
     Ok((changes, notes))
 }
 
-/// Calls out; `Ok(None)` means it failed open.
+/// The failure of a service that cannot read a part of the message (RFC 3463 5.6.0:
+/// the content is not in a form the gateway can inspect), naming the part, never its
+/// content.
+pub fn unreadable(service: &str, place: &str, why: impl std::fmt::Display) -> Halt {
+    Halt::Failed(Failure::malformed(format!(
+        "The {service} service cannot inspect {place}: {why}"
+    )))
+}
+
+/// Embedded messages inside embedded messages that a service opens: deeper is a
+/// failure.
+pub const MAX_NESTED_MESSAGES: usize = 8;
+
+/// Whether a part is an attached message a service must open (RFC 2046 §5.2.1,
+/// RFC 6532 §3.7).
+pub fn is_attached_message(ct: &crate::mime::ContentType) -> bool {
+    ct.is("message/rfc822") || ct.is("message/global")
+}
+
+/// Opens the attached message `body` (the part's decoded body) at `place`, itself
+/// inside `nested` attached messages: its MIME tree, or the service's failure.
+pub fn open_attached(
+    service: &str,
+    place: &str,
+    body: &[u8],
+    nested: usize,
+) -> Result<crate::mime::tree::Part, Halt> {
+    if nested >= MAX_NESTED_MESSAGES {
+        return Err(unreadable(
+            service,
+            place,
+            format!("messages nested more than {MAX_NESTED_MESSAGES} deep"),
+        ));
+    }
+    crate::mime::tree::parse(body).map_err(|e| unreadable(service, place, e))
+}
+
+/// The place of `leaf` of the attached message at `place`, for a failure.
+pub fn attached_place(place: &str, leaf: &crate::mime::tree::Part) -> String {
+    format!("{place} (attached message part {})", leaf.path)
+}
+
+/// Calls out.
 fn run_callout(
     s: &Service,
     w: &mut Working,
     cfg: &callout::CalloutConfig,
-    on_failure: OnFailure,
-) -> Result<Option<Vec<Change>>, Halt> {
+) -> Result<Vec<Change>, Halt> {
     let message = w.message();
     match callout::call(cfg, &message) {
-        Ok(callout::CalloutOutcome::Unmodified) => Ok(Some(Vec::new())),
+        Ok(callout::CalloutOutcome::Unmodified) => Ok(Vec::new()),
         Ok(callout::CalloutOutcome::Blocked(reason)) => Err(Halt::Reject(
             Failure::policy(format!(
                 "Refused by the adaptation service: {}",
@@ -478,10 +552,9 @@ fn run_callout(
         Ok(callout::CalloutOutcome::Modified(new)) => {
             let new = crate::mime::to_crlf(&new).into_owned();
             let top = crate::mime::Entity::parse(&new).map_err(|_| {
-                Halt::Reject(
-                    Failure::temporary("The adaptation service returned a malformed message")
-                        .with_service(&s.id),
-                )
+                Halt::Failed(Failure::temporary(
+                    "The adaptation service returned a malformed message",
+                ))
             })?;
             let entity = crate::unwrap::content_entity(&top);
             let mut header = Vec::new();
@@ -514,17 +587,17 @@ fn run_callout(
                 });
                 w.entity = entity;
             }
-            Ok(Some(changes))
+            Ok(changes)
         }
         Err(e) => {
-            tracing::warn!(service = %s.id, "callout failed: {e}");
-            match on_failure {
-                OnFailure::FailOpen => Ok(None),
-                OnFailure::FailClosed => Err(Halt::Reject(
-                    Failure::temporary("The adaptation service is unavailable; try again later")
-                        .with_service(&s.id),
-                )),
-            }
+            tracing::warn!(
+                service = %crate::sanitize::log_text(&s.id),
+                "callout failed: {}",
+                crate::sanitize::log_text(&e.to_string())
+            );
+            Err(Halt::Failed(Failure::temporary(
+                "The adaptation service is unavailable; try again later",
+            )))
         }
     }
 }

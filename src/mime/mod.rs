@@ -44,6 +44,8 @@ pub enum MimeError {
     Unterminated,
     #[error("too many MIME parts")]
     TooManyParts,
+    #[error("MIME parts nested more than {0} levels deep")]
+    TooDeep(usize),
     #[error("invalid {0} transfer encoding")]
     BadEncoding(&'static str),
 }

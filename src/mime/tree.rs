@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use mail_parser::MimeHeaders as _;
+
 use super::{ContentType, Entity, MimeError, TransferEncoding};
 
 /// Deepest multipart nesting we descend into.
@@ -28,7 +30,13 @@ pub struct Part {
     pub encoding: TransferEncoding,
     /// True when Content-Disposition says attachment or a filename is given.
     pub attachment: bool,
+    /// The name a reader shows for the part: Content-Disposition `filename`, else
+    /// Content-Type `name`.
     pub filename: Option<String>,
+    /// Every file name the part gives (both parameters, RFC 2231 and RFC 2047 forms
+    /// decoded): a policy on names checks them all, since readers differ in which they
+    /// use.
+    pub names: Vec<String>,
     pub children: Vec<Part>,
 }
 
@@ -57,20 +65,48 @@ pub fn apply_splices(buf: &[u8], splices: &[Splice]) -> Vec<u8> {
     out
 }
 
-fn disposition(e: &Entity<'_>) -> (bool, Option<String>) {
+fn disposition(e: &Entity<'_>) -> (bool, Option<String>, Vec<String>) {
     let cd = e
         .get("Content-Disposition")
         .map(|v| ContentType::parse(&format!("x/{v}")));
     let ct = e.content_type().ok();
-    let filename = cd
-        .as_ref()
-        .and_then(|c| c.param("filename").map(str::to_owned))
-        .or_else(|| ct.as_ref().and_then(|c| c.param("name").map(str::to_owned)));
+    let plain = [
+        cd.as_ref().and_then(|c| c.param("filename")),
+        ct.as_ref().and_then(|c| c.param("name")),
+    ];
+    // RFC 2231 §3-4 (`filename*=utf-8''a.exe`, `filename*0*=...`) and RFC 2047
+    // encoded words, as mail-parser decodes them for a reader.
+    let header = e.raw().get(..e.header_end()).unwrap_or_default();
+    let mut h = header.to_vec();
+    h.extend_from_slice(b"\r\n\r\n");
+    let parsed = mail_parser::MessageParser::new().parse_headers(&h[..]);
+    let decoded = parsed.as_ref().map(|m| {
+        [
+            m.content_disposition()
+                .and_then(|c| c.attribute("filename"))
+                .map(str::to_owned),
+            m.content_type()
+                .and_then(|c| c.attribute("name"))
+                .map(str::to_owned),
+        ]
+    });
+    let mut names: Vec<String> = Vec::new();
+    for n in decoded
+        .into_iter()
+        .flatten()
+        .flatten()
+        .chain(plain.iter().flatten().map(|s| (*s).to_owned()))
+    {
+        if !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let filename = names.first().cloned();
     let attach = cd
         .as_ref()
         .is_some_and(|c| c.mime_type.eq_ignore_ascii_case("x/attachment"))
         || filename.is_some();
-    (attach, filename)
+    (attach, filename, names)
 }
 
 /// Parses the tree of the entity occupying `range` of `buf`.
@@ -87,15 +123,18 @@ fn parse_at(
     count: &mut usize,
 ) -> Result<Part, MimeError> {
     *count += 1;
-    if *count > MAX_TREE_PARTS || depth > MAX_DEPTH {
+    if *count > MAX_TREE_PARTS {
         return Err(MimeError::TooManyParts);
+    }
+    if depth > MAX_DEPTH {
+        return Err(MimeError::TooDeep(MAX_DEPTH));
     }
     let base = range.start;
     let bytes = buf.get(range.clone()).unwrap_or_default();
     let e = Entity::parse(bytes)?;
     let content_type = e.content_type()?;
     let encoding = e.transfer_encoding()?;
-    let (attachment, filename) = disposition(&e);
+    let (attachment, filename, names) = disposition(&e);
     let header = base..base + e.header_end();
     let body = base + e.body_offset()..range.end;
     let mut children = Vec::new();
@@ -127,6 +166,7 @@ fn parse_at(
         encoding,
         attachment,
         filename,
+        names,
         children,
     })
 }

@@ -8,6 +8,13 @@ use std::process::{Command, Output, Stdio};
 
 pub const PASS: &str = "correct horse battery staple";
 
+/// The `[opes]` table of a test configuration.
+pub const OPES_HEAD: &str = r#"
+[opes]
+system = "https://gw.example.com/opes"
+privacy_policy = "https://gw.example.com/privacy"
+"#;
+
 pub fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/smime")
 }
