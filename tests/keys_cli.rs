@@ -156,3 +156,71 @@ fn legacy_pkcs12_and_domain_delegation() {
     );
     assert_eq!(out.status.code(), Some(77));
 }
+
+/// Certificates as operators have them (RFC 7468 §3: parsers are lax): text around the
+/// blocks, 76-character base64 lines (as GlobalSign publishes its intermediates), one
+/// long line, and PKCS#7 bundles in DER and PEM (`openssl crl2pkcs7`).
+#[test]
+fn certificates_in_the_forms_operators_have_them() {
+    let f = Fixture::empty();
+    let der = {
+        let mut c = std::process::Command::new("openssl");
+        c.args(["x509", "-outform", "DER", "-in"]).arg(v("bob.pem"));
+        let out = run(c, b"");
+        ok(&out, "openssl x509");
+        out.stdout
+    };
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let wrap = |width: usize| -> String {
+        b64.as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    for (what, text) in [
+        (
+            "76-character lines with text around",
+            format!(
+                "subject=CN = Bob\nissuer=CN = Example CA\n-----BEGIN CERTIFICATE-----\r\n{}\r\n-----END CERTIFICATE-----\r\nthe end\n",
+                wrap(76)
+            ),
+        ),
+        (
+            "one line",
+            format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
+        ),
+    ] {
+        let p = f.tmp("bob-lax.pem", text.as_bytes());
+        let out = f.keys_raw(&["import-cert", &p.display().to_string()]);
+        ok(&out, what);
+    }
+    let p7b = f.dir.path().join("bundle.p7b");
+    for form in ["DER", "PEM"] {
+        let mut c = std::process::Command::new("openssl");
+        c.args(["crl2pkcs7", "-nocrl", "-certfile"])
+            .arg(v("erin.pem"))
+            .args(["-outform", form, "-out"])
+            .arg(&p7b);
+        ok(&run(c, b""), "openssl crl2pkcs7");
+        let out = f.keys_raw(&["import-cert", &p7b.display().to_string()]);
+        ok(&out, &format!("PKCS#7 bundle ({form})"));
+    }
+    let list = f.keys(&["list", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let addrs: Vec<String> = j["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["addresses"].as_array().cloned().unwrap_or_default())
+        .map(|a| a.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(addrs.iter().any(|a| a == "bob@example.org"), "{addrs:?}");
+    assert!(addrs.iter().any(|a| a.starts_with("erin@")), "{addrs:?}");
+    // A block without its END line is an error, not a guess.
+    let bad = f.tmp("bad.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n");
+    let out = f.keys_raw(&["import-cert", &bad.display().to_string()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no END line"), "{}", stderr(&out));
+}

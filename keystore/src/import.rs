@@ -54,21 +54,66 @@ fn x509_to_cert(x: &openssl::x509::X509Ref) -> Result<Certificate, Error> {
     Certificate::from_der(&der).map_err(|e| Error::Import(format!("certificate: {e}")))
 }
 
-/// Parses one or more certificates from PEM (any number of blocks) or a single DER.
+/// Parses certificates as operators have them: PEM with any text around the blocks and
+/// base64 lines of any length (RFC 7468 §3, [`crate::pem`]), bundles of several blocks,
+/// PKCS#7 certificate bundles (`.p7b`/`.p7c`, RFC 5652 §5.1 `certificates`, in PEM or
+/// DER), or one DER certificate. Blocks that hold no certificate (a private key in the
+/// same file) are passed over; a file with no certificate at all is an error.
 pub fn parse_certificates(data: &[u8]) -> Result<Vec<Certificate>, Error> {
-    let trimmed = data.trim_ascii_start();
-    if trimmed.starts_with(b"-----BEGIN") {
-        let certs = Certificate::load_pem_chain(data)
-            .map_err(|e| Error::Import(format!("PEM certificate: {e}")))?;
-        if certs.is_empty() {
-            return Err(Error::Import("no certificate found".into()));
+    let mut certs = Vec::new();
+    if crate::pem::is_pem(data) {
+        for b in crate::pem::blocks(data)? {
+            match b.label.as_str() {
+                "CERTIFICATE" | "X509 CERTIFICATE" => certs.push(
+                    Certificate::from_der(&b.der)
+                        .map_err(|e| Error::Import(format!("PEM certificate: {e}")))?,
+                ),
+                "PKCS7" | "CMS" => certs.extend(pkcs7_certificates(&b.der)?),
+                _ => {}
+            }
         }
-        Ok(certs)
     } else {
-        Certificate::from_der(data)
-            .map(|c| vec![c])
-            .map_err(|e| Error::Import(format!("DER certificate: {e}")))
+        match Certificate::from_der(data) {
+            Ok(c) => certs.push(c),
+            Err(e) => match pkcs7_certificates(data) {
+                Ok(found) => certs.extend(found),
+                Err(_) => return Err(Error::Import(format!("DER certificate: {e}"))),
+            },
+        }
     }
+    if certs.is_empty() {
+        return Err(Error::Import("no certificate found".into()));
+    }
+    Ok(certs)
+}
+
+/// The certificates of a PKCS#7/CMS SignedData (a certificate bundle, RFC 5652 §5.1).
+fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>, Error> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    let ci =
+        ContentInfo::from_der(der).map_err(|e| Error::Import(format!("PKCS#7 bundle: {e}")))?;
+    if ci.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+        return Err(Error::Import("PKCS#7 bundle: not signed-data".into()));
+    }
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| Error::Import(format!("PKCS#7 bundle: {e}")))?;
+    Ok(sd
+        .certificates
+        .map(|set| {
+            set.0
+                .into_vec()
+                .into_iter()
+                .filter_map(|c| match c {
+                    CertificateChoices::Certificate(c) => Some(c),
+                    CertificateChoices::Other(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn spki_der(cert: &Certificate) -> Result<Vec<u8>, Error> {

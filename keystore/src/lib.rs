@@ -18,6 +18,7 @@ mod identity;
 mod import;
 mod openpgp;
 mod ops;
+pub mod pem;
 mod seal;
 mod store;
 
