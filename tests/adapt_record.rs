@@ -18,38 +18,14 @@ use common::*;
 
 const HEAD: &str = OPES_HEAD;
 
-const DISCLAIMER: &str = r#"
-[[service]]
-id = "https://gw.example.com/opes/disclaimer"
-kind = "disclaimer"
-text = "Example Corp ... This e-mail is confidential."
-consent = "sender"
-bypassable = true
-"#;
+const DISCLAIMER: &str = DISCLAIMER_SERVICE;
 
-fn pv(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors/openpgp")
-        .join(name)
-}
-
-/// The S/MIME fixture plus alice's OpenPGP key and bob's OpenPGP certificate.
 fn fixture() -> Fixture {
-    let f = Fixture::new();
-    f.keys(&[
-        "import",
-        "--openpgp",
-        &pv("alice.sec.asc").display().to_string(),
-        "--for",
-        "alice@example.com",
-    ]);
-    f.keys(&["import-cert", &pv("bob.pub.asc").display().to_string()]);
-    f
+    Fixture::with_openpgp()
 }
 
 fn identity(f: &Fixture) -> PathBuf {
-    let out = f.keys(&["export-identity"]);
-    f.tmp("identity.pem", &out.stdout)
+    f.identity()
 }
 
 struct Verified {

@@ -18,7 +18,15 @@ pub fn normalize(addr: &str) -> String {
 /// Reads every addr-spec from one address-list field value (raw, possibly folded).
 /// Group members count as addresses. Returns an empty list for unparsable input.
 pub fn addr_specs(raw_value: &[u8]) -> Vec<String> {
-    // Parse the single field in isolation, so that no other header can influence it.
+    let mut out: Vec<String> = mailboxes(raw_value).into_iter().map(|(_, a)| a).collect();
+    out.retain(|a| is_plausible(a));
+    out
+}
+
+/// The mailboxes of one address-list field value: (display name, normalised address),
+/// group members included. The field is parsed in isolation, so that no other header
+/// field can influence it; unparsable input gives an empty list.
+pub fn mailboxes(raw_value: &[u8]) -> Vec<(String, String)> {
     let mut buf = Vec::with_capacity(raw_value.len() + 16);
     buf.extend_from_slice(b"From:");
     buf.extend_from_slice(raw_value);
@@ -26,28 +34,22 @@ pub fn addr_specs(raw_value: &[u8]) -> Vec<String> {
     let Some(msg) = MessageParser::new().parse_headers(&buf) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
+    let one = |a: &mail_parser::Addr<'_>| {
+        a.address.as_ref().map(|addr| {
+            (
+                a.name.as_deref().unwrap_or_default().to_owned(),
+                normalize(addr),
+            )
+        })
+    };
     match msg.from() {
-        Some(Address::List(list)) => {
-            for a in list {
-                if let Some(addr) = &a.address {
-                    out.push(normalize(addr));
-                }
-            }
-        }
-        Some(Address::Group(groups)) => {
-            for g in groups {
-                for a in &g.addresses {
-                    if let Some(addr) = &a.address {
-                        out.push(normalize(addr));
-                    }
-                }
-            }
-        }
-        None => {}
+        Some(Address::List(list)) => list.iter().filter_map(one).collect(),
+        Some(Address::Group(groups)) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter().filter_map(one))
+            .collect(),
+        None => Vec::new(),
     }
-    out.retain(|a| is_plausible(a));
-    out
 }
 
 /// A minimal sanity check: one `@`, non-empty local part and a dotted domain.

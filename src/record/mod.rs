@@ -8,6 +8,7 @@
 //! recipes rebuild it byte for byte and the sender's original signature verifies; where
 //! a change cannot be undone, the record commits to the original's digest instead).
 
+pub mod binding;
 pub mod recipe;
 pub mod seal;
 pub mod verify;

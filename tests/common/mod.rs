@@ -15,6 +15,45 @@ system = "https://gw.example.com/opes"
 privacy_policy = "https://gw.example.com/privacy"
 "#;
 
+/// A disclaimer service table for test configurations (bypassable).
+pub const DISCLAIMER_SERVICE: &str = r#"
+[[service]]
+id = "https://gw.example.com/opes/disclaimer"
+kind = "disclaimer"
+text = "Example Corp ... This e-mail is confidential."
+consent = "sender"
+bypassable = true
+"#;
+
+/// A file in vectors/openpgp.
+pub fn pv(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors/openpgp")
+        .join(name)
+}
+
+impl Fixture {
+    /// [`Fixture::new`] plus alice's OpenPGP key and bob's OpenPGP certificate.
+    pub fn with_openpgp() -> Fixture {
+        let f = Fixture::new();
+        f.keys(&[
+            "import",
+            "--openpgp",
+            &pv("alice.sec.asc").display().to_string(),
+            "--for",
+            "alice@example.com",
+        ]);
+        f.keys(&["import-cert", &pv("bob.pub.asc").display().to_string()]);
+        f
+    }
+
+    /// The gateway's OPES identity certificate, exported to a file.
+    pub fn identity(&self) -> PathBuf {
+        let out = self.keys(&["export-identity"]);
+        self.tmp("identity.pem", &out.stdout)
+    }
+}
+
 pub fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/smime")
 }
