@@ -244,22 +244,97 @@ pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Fail
     }
 }
 
-/// An RFC 1847 multipart/signed entity rebuilt with nothing outside its two parts: after
-/// unauthenticated decryption, the preamble and epilogue are bytes no signature covers.
-fn canonical_signed(
-    e: &Entity<'_>,
-    cur: &[u8],
-    first: &std::ops::Range<usize>,
-    second: &std::ops::Range<usize>,
-) -> Option<Vec<u8>> {
-    let boundary = e.content_type().ok()?.param("boundary")?.to_owned();
-    let mut out = cur.get(..e.header_end())?.to_vec();
+/// Whether the layer just peeled is unauthenticated encryption (S/MIME CBC).
+fn follows_unauthenticated(layers: &[Layer]) -> bool {
+    matches!(
+        layers.last(),
+        Some(Layer::Encrypted {
+            authenticated: false,
+            ..
+        })
+    )
+}
+
+/// A boundary derived from `parts` (so the same verified content always gets the same
+/// wrapper) that occurs in none of them (RFC 2046 §5.1.1).
+fn derived_boundary(parts: &[&[u8]]) -> Option<String> {
+    use sha2::Digest as _;
+    for n in 0u8..8 {
+        let mut h = sha2::Sha256::new();
+        h.update([n]);
+        for p in parts {
+            h.update(p);
+        }
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let b = format!("=_reseal_{hex}");
+        if parts
+            .iter()
+            .all(|p| memchr::memmem::find(p, b.as_bytes()).is_none())
+        {
+            return Some(b);
+        }
+    }
+    None
+}
+
+/// A multipart/signed entity (RFC 1847 §2.1) rebuilt by the gateway around the part the
+/// signature covers, exactly as verified, and a signature part the gateway writes itself.
+///
+/// After unauthenticated (CBC) decryption, every byte of a multipart/signed outside its
+/// first part is attacker-malleable and covered by nothing: the entity's header (the
+/// IV alone rewrites its first 16 bytes), the preamble, the epilogue, the delimiter
+/// lines and the signature part's header. None of them may leave the gateway or enter
+/// the modification record (DESIGN §3 rule 2; SECURITY.md, "Unsigned bytes under CBC"),
+/// so the wrapper is rebuilt from verified data only: a flip that still parses and
+/// verifies changes nothing in what is delivered.
+fn rebuilt_signed(signed: &[u8], content_type: &str, signature_part: &[u8]) -> Option<Vec<u8>> {
+    let boundary = derived_boundary(&[signed, signature_part])?;
+    let mut out = Vec::with_capacity(signed.len() + signature_part.len() + 256);
+    out.extend_from_slice(content_type.as_bytes());
+    out.extend_from_slice(format!(";\r\n\tboundary=\"{boundary}\"\r\n\r\n").as_bytes());
+    // RFC 2046 §5.1.1: the CRLF before each delimiter belongs to the delimiter.
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(signed);
     out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(cur.get(first.clone())?);
-    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(cur.get(second.clone())?);
+    out.extend_from_slice(signature_part);
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     Some(out)
+}
+
+/// RFC 8551 §3.5.3: the S/MIME multipart/signed, rebuilt (see [`rebuilt_signed`]):
+/// protocol "application/pkcs7-signature", micalg from the SignerInfos' digest
+/// algorithms (§3.5.3.2), the signature as decoded and verified, base64 in a part whose
+/// header is the one of RFC 8551 §3.5.3.3.
+fn rebuilt_smime_signed(
+    signed: &[u8],
+    signature_der: &[u8],
+    sd: &cms::signed_data::SignedData,
+) -> Option<Vec<u8>> {
+    let content_type = format!(
+        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=\"{}\"",
+        smime::micalg(sd)
+    );
+    let mut part = b"Content-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=smime.p7s\r\n\r\n".to_vec();
+    let b64 = mime::encode_base64_lines(signature_der);
+    part.extend_from_slice(b64.strip_suffix(b"\r\n").unwrap_or(&b64));
+    rebuilt_signed(signed, &content_type, &part)
+}
+
+/// RFC 3156 §5: the PGP/MIME multipart/signed, rebuilt (see [`rebuilt_signed`]): the
+/// signature packets re-armored without armor headers (RFC 9580 §6.2.2: those are not
+/// signed either), micalg from their hash algorithm.
+fn rebuilt_pgp_signed(signed: &[u8], armored_signature: &[u8]) -> Option<Vec<u8>> {
+    let (armored, hash) = openpgp::rearmored_signatures(armored_signature)?;
+    let content_type = format!(
+        "Content-Type: multipart/signed; micalg={}; protocol=\"application/pgp-signature\"",
+        crate::reseal::openpgp::micalg(hash)
+    );
+    let mut part =
+        b"Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n".to_vec();
+    let armored = mime::to_crlf(&armored);
+    part.extend_from_slice(armored.strip_suffix(b"\r\n").unwrap_or(&armored));
+    rebuilt_signed(signed, &content_type, &part)
 }
 
 fn unwrap_layers(
@@ -326,15 +401,21 @@ fn unwrap_layers(
                         };
                         let content = mime::to_crlf(&content).into_owned();
                         let verdict = smime::verify_signed(&sd, &content, false, ctx);
+                        let after_cbc = follows_unauthenticated(&layers);
                         layers.push(Layer::Signed(verdict));
                         // The same signature, detached (eContent removed), still covers
                         // the content: carry it as multipart/signed, which the record
                         // frame and the pass-through both need.
-                        signed_entity = smime::detached(&sd)
-                            .and_then(|der| {
-                                crate::reseal::smime::multipart_signed(&content, &der).ok()
-                            })
-                            .or_else(|| Some(cur.clone()));
+                        let rebuilt = smime::detached(&sd).and_then(|der| {
+                            crate::reseal::smime::multipart_signed(&content, &der).ok()
+                        });
+                        signed_entity = match rebuilt {
+                            Some(r) => Some(r),
+                            // After CBC the received entity's header is not signed: it
+                            // never leaves (DESIGN §3 rule 2).
+                            None if after_cbc => return Err(Failure::crypto()),
+                            None => Some(cur.clone()),
+                        };
                         content
                     }
                 }
@@ -380,17 +461,15 @@ fn unwrap_layers(
                         });
                     }
                 }
-                let after_cbc = matches!(
-                    layers.last(),
-                    Some(Layer::Encrypted {
-                        authenticated: false,
-                        ..
-                    })
-                );
+                let after_cbc = follows_unauthenticated(&layers);
                 layers.push(Layer::Signed(verdict));
                 signed_entity = if after_cbc {
-                    // DESIGN §3 rule 2: only what the signature covers may leave.
-                    Some(canonical_signed(&e, &cur, signed, sig).ok_or_else(Failure::crypto)?)
+                    // DESIGN §3 rule 2: only what the signature covers may leave; the
+                    // wrapper around it is the gateway's own.
+                    Some(
+                        rebuilt_smime_signed(&signed_bytes, &der, &sd)
+                            .ok_or_else(Failure::crypto)?,
+                    )
                 } else {
                     Some(cur.clone())
                 };
@@ -401,8 +480,14 @@ fn unwrap_layers(
                 // (CRLF-canonical, as we hold it).
                 let (signed_bytes, sig) = pgp_parts(&cur, &e, "application/pgp-signature", false)?;
                 let verdict = openpgp::verify_detached(&sig, &signed_bytes, ctx);
+                let after_cbc = follows_unauthenticated(&layers);
                 layers.push(Layer::Signed(verdict));
-                signed_entity = Some(cur.clone());
+                signed_entity = if after_cbc {
+                    // As for S/MIME above: nothing outside the signed part leaves.
+                    Some(rebuilt_pgp_signed(&signed_bytes, &sig).ok_or_else(Failure::crypto)?)
+                } else {
+                    Some(cur.clone())
+                };
                 signed_bytes
             }
             Kind::MultipartEncryptedPgp => {
@@ -413,6 +498,15 @@ fn unwrap_layers(
                 signed_entity = passthrough_pgp(&r, &content);
                 layers.extend(r.layers);
                 content
+            }
+            Kind::InlinePgp(_) if follows_unauthenticated(&layers) => {
+                // An inline signature covers the text, not the entity's header (its
+                // charset and transfer encoding decide what the text says), and after
+                // CBC that header is attacker-malleable: no signature covers the whole
+                // entity, so DESIGN §3 rule 2 refuses it (SECURITY.md, "Unsigned bytes
+                // under CBC").
+                tracing::debug!("inline OpenPGP directly inside CBC: header not covered");
+                return Err(Failure::crypto());
             }
             Kind::InlinePgp(Inline::Encrypted) => {
                 let body = e.decoded_body()?;

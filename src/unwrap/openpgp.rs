@@ -6,18 +6,22 @@
 //! refuse SED packets explicitly (rule 2), bound the packet nesting and the decompressed
 //! size, and hold all plaintext in memory until the whole message, MDC or AEAD tags
 //! included, has verified (rule 1). Every decryption or integrity failure becomes the one
-//! uniform [`Failure::crypto`] (rule 3).
+//! uniform [`Failure::crypto`] (rule 3). The encryption container's integrity is checked
+//! on its own before anything inside it is decompressed or parsed, so that no other
+//! answer, the size refusal included, can come before the integrity verdict: see
+//! [`container_integrity`].
 
 use std::io::Read as _;
 
 use openpgp::Cert;
 use openpgp::crypto::SessionKey;
-use openpgp::packet::{PKESK, SKESK, Signature};
+use openpgp::packet::{PKESK, SEIP, SKESK, Signature};
 use openpgp::parse::Parse as _;
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
     VerificationError, VerificationHelper, VerifierBuilder,
 };
+use openpgp::parse::{PacketParser, PacketParserResult};
 use openpgp::policy::StandardPolicy;
 use openpgp::types::{HashAlgorithm, RevocationStatus, SymmetricAlgorithm};
 use openpgp::{KeyHandle, Packet};
@@ -48,6 +52,11 @@ struct Helper<'a, 'b> {
     signatures: Vec<Signature>,
     sed_seen: bool,
     too_deep: bool,
+    /// The message being decrypted, whose encryption container is checked as soon as
+    /// the session key is known ([`container_integrity`]). `None` when only verifying.
+    message: Option<&'a [u8]>,
+    /// What that check found; `None` while nothing has been decrypted.
+    integrity: Option<Integrity>,
 }
 
 impl<'a, 'b> Helper<'a, 'b> {
@@ -63,6 +72,8 @@ impl<'a, 'b> Helper<'a, 'b> {
             signatures: Vec::new(),
             sed_seen: false,
             too_deep: false,
+            message: None,
+            integrity: None,
         }
     }
 }
@@ -331,6 +342,16 @@ impl DecryptionHelper for Helper<'_, '_> {
                     ks.openpgp_decrypt_pkesk(id, &parties, pkesk, sym_algo)
                     && decrypt(algo, &sk)
                 {
+                    // Integrity first: sequoia has checked only the key (the quick check
+                    // or the first AEAD chunk); nothing inside has been read yet.
+                    let verdict = match self.message {
+                        Some(m) => container_integrity(m, algo.or(sym_algo), &sk),
+                        None => Integrity::Unchecked,
+                    };
+                    self.integrity = Some(verdict);
+                    if verdict == Integrity::Tampered {
+                        return Err(anyhow::anyhow!("the encryption container is not intact"));
+                    }
                     return Ok(None);
                 }
             }
@@ -339,28 +360,196 @@ impl DecryptionHelper for Helper<'_, '_> {
     }
 }
 
-/// Reads everything, bounded: a compression bomb stops at `limit`.
-fn read_bounded(r: &mut dyn std::io::Read, limit: usize) -> Result<Vec<u8>, Failure> {
+/// Reads everything, bounded: a compression bomb stops at `limit`. `None` when the
+/// content goes past the limit; what that means is the caller's decision.
+fn read_bounded(r: &mut dyn std::io::Read, limit: usize) -> Result<Option<Vec<u8>>, Failure> {
     let mut out = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     r.take(cap).read_to_end(&mut out).map_err(|e| {
         tracing::debug!("OpenPGP read failed: {e}");
         Failure::crypto()
     })?;
-    if out.len() > limit {
-        return Err(Failure::policy(format!(
-            "The decrypted or decompressed content exceeds the limit of {limit} bytes"
-        ))
-        .with_status("5.3.4"));
+    Ok((out.len() <= limit).then_some(out))
+}
+
+/// The refusal of content that decrypts or decompresses past the limit.
+fn too_big(limit: usize) -> Failure {
+    Failure::policy(format!(
+        "The decrypted or decompressed content exceeds the limit of {limit} bytes"
+    ))
+    .with_status("5.3.4")
+}
+
+/// Bytes read at a time by the integrity check.
+const INTEGRITY_CHUNK: usize = 64 * 1024;
+
+/// The verdict of [`container_integrity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Integrity {
+    /// The MDC or every AEAD tag, the final one included, verified.
+    Intact,
+    /// They did not: the uniform failure, before anything inside is read.
+    Tampered,
+    /// The message is not ESK packets then a SEIPD at the top level, the one structure
+    /// the check walks (and the one every OpenPGP implementation writes). Sequoia's own
+    /// check at the end of the container still applies, but there is no verdict before
+    /// the plaintext is inflated, so past the limit such a message gets the uniform
+    /// failure, never the size refusal.
+    Unchecked,
+}
+
+/// Checks the encryption container of `message` on the decrypted but never decompressed
+/// or parsed stream, with the session key that opened it, before sequoia reads anything
+/// inside: integrity first, then parsing, then limits (RFC 9580 §13.7: "Parsing or
+/// releasing decrypted data before having confirmed its integrity can leak the decrypted
+/// data").
+///
+/// Why: sequoia checks the MDC (RFC 9580 §5.13.1; RFC 4880 §5.13 and the MDC packet of
+/// §5.14) or the final AEAD tag (RFC 9580 §5.13.2) only once the whole container has been
+/// read, that is, after everything inside has been decompressed. Refusing a compression
+/// bomb for its size before that gave a tampered ciphertext (MDC flipped or cut, a bad
+/// final tag) 5.3.4 instead of the uniform 5.7.5, and even with one reply the time spent
+/// inflating tampered plaintext up to the limit, or failing early, said something about
+/// it: the format oracle RFC 9580 §13.7 warns about and DESIGN §3 rule 3 forbids.
+/// Reading the decompressed stream to its end first is no answer: 1 KB of deflate
+/// inflates to about 1 MB, so its cost has no bound (RFC 9580 §13.14).
+///
+/// How: the container is no bigger than the message, which the gateway has already
+/// bounded (`limits.max_message_bytes`), so one pass over it without descending into the
+/// packets it holds costs one symmetric decryption and one hash of at most the message
+/// size, whatever the compression ratio. Sequoia cannot stop at the container (its parser
+/// pushes the decompressor as soon as it meets a Compressed Data packet), so this walks
+/// the top-level packets itself:
+/// - SEIPDv1: the whole body is decrypted in CFB mode with a zero IV and no
+///   resynchronisation (RFC 9580 §5.13.1); SHA-1 over the prefix, the plaintext and the
+///   MDC packet's two header octets 0xD3 0x14 (RFC 4880 §5.14: tag 19, length 20) must
+///   equal the last 20 octets.
+/// - SEIPDv2: sequoia decrypts the container, and reading its body to the end without
+///   recursing into it checks every chunk's tag and the final tag (RFC 9580 §5.13.2).
+fn container_integrity(
+    message: &[u8],
+    algo: Option<SymmetricAlgorithm>,
+    sk: &SessionKey,
+) -> Integrity {
+    let Ok(mut ppr) = PacketParser::from_bytes(message) else {
+        return Integrity::Unchecked;
+    };
+    // RFC 9580 §10.3: an encrypted message is ESK packets, then the encrypted container.
+    while let PacketParserResult::Some(pp) = ppr {
+        match &pp.packet {
+            Packet::PKESK(_) | Packet::SKESK(_) | Packet::Marker(_) | Packet::Padding(_) => {
+                ppr = match pp.next() {
+                    Ok((_, next)) => next,
+                    Err(_) => return Integrity::Unchecked,
+                };
+            }
+            Packet::SEIP(SEIP::V1(_)) => {
+                return match algo {
+                    Some(a) if seipd_v1_intact(pp, a, sk) => Integrity::Intact,
+                    Some(_) => Integrity::Tampered,
+                    None => Integrity::Unchecked,
+                };
+            }
+            Packet::SEIP(SEIP::V2(_)) => {
+                return if seipd_v2_intact(pp, sk) {
+                    Integrity::Intact
+                } else {
+                    Integrity::Tampered
+                };
+            }
+            _ => return Integrity::Unchecked,
+        }
     }
-    Ok(out)
+    Integrity::Unchecked
+}
+
+/// RFC 9580 §5.13.1 (RFC 4880 §5.13, §5.14): decrypts the SEIPDv1 body `pp` stands on and
+/// checks its MDC, streaming: at most [`INTEGRITY_CHUNK`] bytes plus the MDC are held.
+fn seipd_v1_intact(pp: PacketParser<'_>, algo: SymmetricAlgorithm, sk: &SessionKey) -> bool {
+    use openpgp::crypto::symmetric::{BlockCipherMode, Decryptor, UnpaddingMode};
+    /// The MDC packet: 0xD3 (tag 19, new format), 0x14 (length 20), the SHA-1.
+    const MDC_PACKET: usize = 22;
+    let Ok(prefix) = algo.block_size().map(|b| b + 2) else {
+        return false;
+    };
+    // The IV is all zeros (None), the mode plain CFB.
+    let Ok(mut dec) = Decryptor::new(
+        algo,
+        BlockCipherMode::CFB,
+        UnpaddingMode::None,
+        sk,
+        None,
+        pp,
+    ) else {
+        return false;
+    };
+    let Ok(hash) = HashAlgorithm::SHA1.context() else {
+        return false;
+    };
+    let mut hash = hash.for_digest();
+    let mut held: Vec<u8> = Vec::with_capacity(INTEGRITY_CHUNK + MDC_PACKET);
+    let mut buf = vec![0u8; INTEGRITY_CHUNK];
+    let mut total: usize = 0;
+    loop {
+        let n = match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("SEIPDv1 integrity pass: {e}");
+                return false;
+            }
+        };
+        total = total.saturating_add(n);
+        held.extend_from_slice(buf.get(..n).unwrap_or_default());
+        // Hash all but the last 22 bytes seen so far: they may be the MDC packet.
+        if let Some(k) = held.len().checked_sub(MDC_PACKET)
+            && k > 0
+        {
+            hash.update(held.get(..k).unwrap_or_default());
+            held.drain(..k);
+        }
+    }
+    // The prefix, then the MDC packet at least (RFC 9580 §5.13.1).
+    if total < prefix + MDC_PACKET {
+        return false;
+    }
+    let Some((header, stored)) = held.split_at_checked(2) else {
+        return false;
+    };
+    if header != [0xD3, 0x14] {
+        return false;
+    }
+    hash.update(header);
+    let mut computed = [0u8; 20];
+    if hash.digest(&mut computed).is_err() {
+        return false;
+    }
+    computed.as_slice() == stored
+}
+
+/// RFC 9580 §5.13.2: decrypts the SEIPDv2 container `pp` stands on and reads its body to
+/// the end without parsing it; sequoia's AEAD reader fails on a bad chunk tag, and on a
+/// bad or missing final tag when it meets the end.
+fn seipd_v2_intact(mut pp: PacketParser<'_>, sk: &SessionKey) -> bool {
+    if let Err(e) = pp.decrypt(None, sk) {
+        tracing::debug!("SEIPDv2 integrity pass: {e}");
+        return false;
+    }
+    match std::io::copy(&mut pp, &mut std::io::sink()) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::debug!("SEIPDv2 integrity pass: {e}");
+            false
+        }
+    }
 }
 
 /// Decrypts (and verifies any signature inside) an OpenPGP message.
 fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
     let p = StandardPolicy::new();
     let limit = ctx.max_plaintext;
-    let helper = Helper::new(ctx);
+    let mut helper = Helper::new(ctx);
+    helper.message = Some(message);
     let builder = DecryptorBuilder::from_bytes(message).map_err(|e| {
         tracing::debug!("not an OpenPGP message: {e}");
         Failure::crypto()
@@ -374,7 +563,18 @@ fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, F
             tracing::debug!("OpenPGP decryption failed: {e}");
             Failure::crypto()
         })?;
-    let content = read_bounded(&mut d, limit)?;
+    let Some(content) = read_bounded(&mut d, limit)? else {
+        return Err(match d.into_helper().integrity {
+            // Nothing was decrypted: a plain (signed or compressed) message past the
+            // limit, with no integrity protection to check.
+            None => too_big(limit),
+            // The container verified before anything inside was inflated.
+            Some(Integrity::Intact) => too_big(limit),
+            // No verdict without inflating it all: the uniform failure, which depends
+            // on nothing inside.
+            Some(Integrity::Tampered | Integrity::Unchecked) => Failure::crypto(),
+        });
+    };
     if !d.message_processed() {
         return Err(Failure::crypto());
     }
@@ -450,7 +650,9 @@ fn verify_inline_inner(
             tracing::debug!("inline OpenPGP verification failed: {e}");
             Failure::crypto()
         })?;
-    let content = read_bounded(&mut v, ctx.max_plaintext)?;
+    // Nothing is decrypted here: past the limit is simply too big.
+    let content =
+        read_bounded(&mut v, ctx.max_plaintext)?.ok_or_else(|| too_big(ctx.max_plaintext))?;
     let h = v.into_helper();
     let verdict = h
         .layers
@@ -505,6 +707,30 @@ pub fn verify_inline(
     guarded(
         || Err(Failure::crypto()),
         || verify_inline_inner(message, ctx),
+    )
+}
+
+/// The signature packets of an armored (or binary) detached signature, re-armored by
+/// the gateway (no armor headers: RFC 9580 §6.2.2, they are not signed), with the hash
+/// algorithm of the first. `None` unless the block is one or more signatures and nothing
+/// else.
+pub fn rearmored_signatures(signature: &[u8]) -> Option<(Vec<u8>, HashAlgorithm)> {
+    guarded(
+        || None,
+        || {
+            let mut sigs = Vec::new();
+            let mut ppr = PacketParser::from_bytes(signature).ok()?;
+            while let PacketParserResult::Some(pp) = ppr {
+                let (packet, next) = pp.next().ok()?;
+                match packet {
+                    Packet::Signature(s) if sigs.len() < 64 => sigs.push(s),
+                    _ => return None,
+                }
+                ppr = next;
+            }
+            let hash = sigs.first()?.hash_algo();
+            Some((armored_signatures(&sigs)?, hash))
+        },
     )
 }
 

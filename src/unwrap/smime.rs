@@ -346,6 +346,29 @@ pub fn detached(sd: &SignedData) -> Option<Vec<u8>> {
     ci.to_der().ok()
 }
 
+/// The `micalg` parameter for `sd` (RFC 8551 §3.5.3.2): the textual names of its
+/// SignerInfos' digest algorithms, each once, comma-separated; "unknown" for any other.
+pub fn micalg(sd: &SignedData) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for si in sd.signer_infos.0.iter().take(MAX_INFOS) {
+        let name = match si.digest_alg.oid {
+            oid::MD5 => "md5",
+            oid::SHA1 => "sha-1",
+            oid::SHA256 => "sha-256",
+            oid::SHA384 => "sha-384",
+            oid::SHA512 => "sha-512",
+            _ => "unknown",
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        names.push("unknown");
+    }
+    names.join(",")
+}
+
 /// The encapsulated content of an opaque SignedData (the eContent OCTET STRING).
 pub fn econtent(sd: &SignedData) -> Option<Vec<u8>> {
     let any = sd.encap_content_info.econtent.as_ref()?;

@@ -36,15 +36,20 @@ impl Fixture {
     /// [`Fixture::new`] plus alice's OpenPGP key and bob's OpenPGP certificate.
     pub fn with_openpgp() -> Fixture {
         let f = Fixture::new();
-        f.keys(&[
+        f.import_openpgp_for_alice("alice.sec.asc");
+        f.keys(&["import-cert", &pv("bob.pub.asc").display().to_string()]);
+        f
+    }
+
+    /// Imports the OpenPGP key vectors/openpgp/`name`, delegated for alice.
+    pub fn import_openpgp_for_alice(&self, name: &str) {
+        self.keys(&[
             "import",
             "--openpgp",
-            &pv("alice.sec.asc").display().to_string(),
+            &pv(name).display().to_string(),
             "--for",
             "alice@example.com",
         ]);
-        f.keys(&["import-cert", &pv("bob.pub.asc").display().to_string()]);
-        f
     }
 
     /// The gateway's OPES identity certificate, exported to a file.
