@@ -168,10 +168,11 @@ pub enum EncryptMode {
 /// The content-encryption algorithm to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum Cipher {
-    /// AuthEnvelopedData, AES-256-GCM (RFC 5083/5084). The default.
+    /// AuthEnvelopedData, AES-256-GCM (RFC 5083/5084).
     #[serde(rename = "aes-256-gcm")]
     Aes256Gcm,
-    /// EnvelopedData, AES-256-CBC, for recipients whose clients cannot read GCM.
+    /// EnvelopedData, AES-256-CBC: what every S/MIME client reads (the default for a
+    /// recipient who announced nothing; crate::capabilities).
     #[serde(rename = "aes-256-cbc")]
     Aes256Cbc,
 }
@@ -179,10 +180,11 @@ pub enum Cipher {
 /// How to wrap the content-encryption key for an RSA recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum KeyTransportChoice {
-    /// RSAES-OAEP with SHA-256 (RFC 8551 §2.3). The default.
+    /// RSAES-OAEP with SHA-256 (RFC 8551 §2.3), for recipients who announced it.
     #[serde(rename = "rsa-oaep")]
     RsaOaep,
-    /// RSAES-PKCS1-v1_5, for recipients such as gpgsm that lack OAEP.
+    /// RSAES-PKCS1-v1_5: what every S/MIME client reads, gpgsm 2.2 included (the
+    /// default for a recipient who announced nothing).
     #[serde(rename = "rsa-pkcs1v15")]
     RsaPkcs1v15,
 }
@@ -228,8 +230,10 @@ pub enum MtaLogin {
 pub struct RecipientPolicy {
     pub encrypt: EncryptMode,
     pub sign: bool,
-    pub cipher: Cipher,
-    pub key_transport: KeyTransportChoice,
+    /// Set by the operator, for all recipients or a domain; `None` leaves the choice to
+    /// what the recipient announced, then the default (crate::capabilities).
+    pub cipher: Option<Cipher>,
+    pub key_transport: Option<KeyTransportChoice>,
     pub technology: TechnologyChoice,
 }
 
@@ -237,8 +241,8 @@ impl RecipientPolicy {
     const DEFAULT: RecipientPolicy = RecipientPolicy {
         encrypt: EncryptMode::IfPossible,
         sign: true,
-        cipher: Cipher::Aes256Gcm,
-        key_transport: KeyTransportChoice::RsaOaep,
+        cipher: None,
+        key_transport: None,
         technology: TechnologyChoice::Auto,
     };
 
@@ -246,8 +250,8 @@ impl RecipientPolicy {
         RecipientPolicy {
             encrypt: raw.encrypt.unwrap_or(self.encrypt),
             sign: raw.sign.unwrap_or(self.sign),
-            cipher: raw.cipher.unwrap_or(self.cipher),
-            key_transport: raw.key_transport.unwrap_or(self.key_transport),
+            cipher: raw.cipher.or(self.cipher),
+            key_transport: raw.key_transport.or(self.key_transport),
             technology: raw.technology.unwrap_or(self.technology),
         }
     }
@@ -673,7 +677,7 @@ mod tests {
         .unwrap();
         let p = c.policy_for("bob@EXAMPLE.org");
         assert_eq!(p.encrypt, EncryptMode::Required);
-        assert_eq!(p.cipher, Cipher::Aes256Cbc);
+        assert_eq!(p.cipher, Some(Cipher::Aes256Cbc));
         assert_eq!(
             c.policy_for("x@mail.example.org").encrypt,
             EncryptMode::Required

@@ -15,6 +15,20 @@ pub struct CertListing {
     pub not_before: String,
     pub not_after: String,
     pub expired: bool,
+    /// What the holder announced it can decrypt (RFC 8551 §2.5.2), and the S/MIME
+    /// encryption the gateway therefore chooses for it (crate::capabilities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announced: Option<Announced>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Announced {
+    pub capabilities: Vec<String>,
+    pub signing_time: String,
+    /// `aes-256-gcm` / `aes-256-cbc` and `rsa-oaep` / `rsa-pkcs1v15`; absent when none
+    /// of the announced ciphers is one the gateway produces.
+    pub cipher: Option<&'static str>,
+    pub key_transport: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +167,7 @@ fn cert_listing(id: &str, cert: &x509_cert::Certificate, now: u64) -> CertListin
         not_before: v.not_before.to_string(),
         not_after: v.not_after.to_string(),
         expired: now > v.not_after.to_unix_duration().as_secs(),
+        announced: None,
     }
 }
 
@@ -168,7 +183,42 @@ fn uses_names(u: reseal_keystore::Uses) -> Vec<&'static str> {
 
 /// Builds the listing of an open keystore.
 pub fn keys_listing(ks: &Keystore) -> Listing {
+    keys_listing_with(ks, &crate::capabilities::Cache::default())
+}
+
+/// [`keys_listing`], with what recipients announced (`capabilities`).
+pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cache) -> Listing {
     let now = reseal_keystore::now();
+    let announced = |c: &x509_cert::Certificate| {
+        capabilities.get(c).map(|e| {
+            let choice = e.choice();
+            Announced {
+                capabilities: e
+                    .capabilities
+                    .iter()
+                    .map(|o| {
+                        o.parse::<der::asn1::ObjectIdentifier>()
+                            .map_or_else(|_| o.clone(), |o| crate::crypto::oid::name(&o))
+                    })
+                    .collect(),
+                signing_time: time::OffsetDateTime::from_unix_timestamp(e.signing_time)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default(),
+                cipher: choice.map(|(c, _)| match c {
+                    crate::config::Cipher::Aes256Gcm => "aes-256-gcm",
+                    crate::config::Cipher::Aes256Cbc => "aes-256-cbc",
+                }),
+                key_transport: choice.map(|(_, k)| match k {
+                    crate::config::KeyTransportChoice::RsaOaep => "rsa-oaep",
+                    crate::config::KeyTransportChoice::RsaPkcs1v15 => "rsa-pkcs1v15",
+                }),
+            }
+        })
+    };
     Listing {
         keys: ks
             .keys()
@@ -185,7 +235,10 @@ pub fn keys_listing(ks: &Keystore) -> Listing {
         certificates: ks
             .certificates()
             .iter()
-            .map(|c| cert_listing(&c.id, &c.certificate, now))
+            .map(|c| CertListing {
+                announced: announced(&c.certificate),
+                ..cert_listing(&c.id, &c.certificate, now)
+            })
             .collect(),
         trust_anchors: ks
             .trust_anchors()
@@ -240,6 +293,15 @@ impl Listing {
         for c in &self.certificates {
             s.push_str(&format!("  {}\n", c.id));
             s.push_str(&cert_line(c));
+            if let Some(a) = &c.announced {
+                s.push_str(&format!(
+                    "    announced ({}): {}; chosen: {} with {}\n",
+                    a.signing_time,
+                    a.capabilities.join(", "),
+                    a.cipher.unwrap_or("policy or default"),
+                    a.key_transport.unwrap_or("policy or default"),
+                ));
+            }
         }
         s.push_str(&format!("trust anchors ({}):\n", self.trust_anchors.len()));
         for c in &self.trust_anchors {

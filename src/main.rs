@@ -282,6 +282,18 @@ fn ks_failure(e: reseal_keystore::Error) -> Failure {
     }
 }
 
+/// A keystore failure about the input file `file`: a file that is not what it should be
+/// (an import error) is bad input, exit 65, naming the file.
+fn input_failure(file: &Path) -> impl Fn(reseal_keystore::Error) -> Failure + '_ {
+    move |e| match e {
+        reseal_keystore::Error::Import(_) => Failure::malformed(format!(
+            "{}: {e}",
+            reseal::sanitize::log_text(&file.display().to_string())
+        )),
+        e => ks_failure(e),
+    }
+}
+
 fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(p).map_err(|e| Failure::config(format!("cannot read {}: {e}", p.display())))
 }
@@ -397,21 +409,49 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
         }
         KeysCommand::ImportCert { ks, files } => {
             let mut store = open_keystore(&ks)?;
+            let dir = keystore_dir(ks.keystore.clone());
+            let mut cache = reseal::capabilities::Cache::load(&dir);
             for f in files {
-                for id in store
-                    .import_certificates(&read_file(&f)?)
-                    .map_err(ks_failure)?
-                {
-                    println!("{id}");
+                let data = read_file(&f)?;
+                // A signed message: its verified signers' certificates, and what they
+                // announced they can decrypt (RFC 8551 §2.7.1).
+                let der: Vec<Vec<u8>> = if reseal::capabilities::looks_like_message(&data) {
+                    let signers = reseal::capabilities::from_signed_message(
+                        &store,
+                        &mut cache,
+                        &data,
+                        reseal::config::DEFAULT_MAX_MESSAGE,
+                    )
+                    .map_err(|e| {
+                        Failure::malformed(format!(
+                            "{}: {}",
+                            reseal::sanitize::log_text(&f.display().to_string()),
+                            e.text
+                        ))
+                    })?;
+                    signers
+                        .iter()
+                        .filter_map(|c| der::Encode::to_der(c).ok())
+                        .collect()
+                } else {
+                    vec![data]
+                };
+                for d in der {
+                    for id in store.import_certificates(&d).map_err(input_failure(&f))? {
+                        println!("{id}");
+                    }
                 }
             }
+            cache
+                .save(&dir)
+                .map_err(|e| Failure::temporary(format!("capabilities: {e}")))?;
         }
         KeysCommand::Trust { ks, files } => {
             let mut store = open_keystore(&ks)?;
             for f in files {
                 for id in store
                     .add_trust_anchors(&read_file(&f)?)
-                    .map_err(ks_failure)?
+                    .map_err(input_failure(&f))?
                 {
                     println!("{id}");
                 }
@@ -419,7 +459,8 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
         }
         KeysCommand::List { ks, json } => {
             let store = open_keystore(&ks)?;
-            let listing = reseal::keys_listing(&store);
+            let cache = reseal::capabilities::Cache::load(&keystore_dir(ks.keystore.clone()));
+            let listing = reseal::listing::keys_listing_with(&store, &cache);
             let mut out = std::io::stdout().lock();
             let r = if json {
                 serde_json::to_writer_pretty(&mut out, &listing)

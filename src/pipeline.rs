@@ -206,6 +206,21 @@ impl Gateway {
             }
         }
 
+        // RFC 8551 §2.7.1: remember what verified S/MIME signers announced they can
+        // decrypt (every signature here verified), for mail to them
+        // (crate::capabilities).
+        let mut capabilities = ks.map(|_| crate::capabilities::Cache::load(&self.config.keystore));
+        if let (Some(cache), Some(entity)) =
+            (capabilities.as_mut(), unwrapped.signed_entity.as_ref())
+            && unwrapped
+                .signatures()
+                .any(|v| v.technology == Technology::Smime)
+            && cache.learn_from_signed_entity(entity, now_dt)
+            && let Err(e) = cache.save(&self.config.keystore)
+        {
+            tracing::warn!("cannot save what the signer announced: {e}");
+        }
+
         // Adapt.
         let mut header = Vec::new();
         for f in top.fields() {
@@ -276,6 +291,7 @@ impl Gateway {
             incoming,
             arrived_encrypted: unwrapped.was_encrypted(),
             now,
+            capabilities: capabilities.as_ref(),
         };
         let encrypt = policy::plan_encryption(&self.config, ks, &facts)?;
         let signer = if submitter.may_sign {

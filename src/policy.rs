@@ -105,6 +105,8 @@ pub struct Facts<'a> {
     pub arrived_encrypted: bool,
     /// Seconds since the epoch.
     pub now: u64,
+    /// What S/MIME recipients announced they can decrypt (crate::capabilities).
+    pub capabilities: Option<&'a crate::capabilities::Cache>,
 }
 
 /// The decision for one message.
@@ -146,6 +148,7 @@ pub fn plan_encryption(
         incoming,
         arrived_encrypted,
         now,
+        capabilities,
         ..
     } = *facts;
     struct Want {
@@ -176,13 +179,24 @@ pub fn plan_encryption(
         let pgp = ks
             .filter(|_| allows(p.technology, Technology::Openpgp))
             .and_then(|k| recipient_pgp_cert(k, r));
+        // RFC 8551 §2.7.1: what the recipient announced (Rule 1), then the operator's
+        // policy, then the default every S/MIME client reads (crate::capabilities).
+        let announced = smime
+            .as_ref()
+            .and_then(|c| capabilities.and_then(|k| k.get(c)))
+            .and_then(crate::capabilities::Entry::choice);
+        let (cipher, kt) = announced.unwrap_or((
+            p.cipher.unwrap_or(Cipher::Aes256Cbc),
+            p.key_transport
+                .unwrap_or(crate::config::KeyTransportChoice::RsaPkcs1v15),
+        ));
         wants.push(Want {
             addr: r.clone(),
             required: mode == EncryptMode::Required,
             smime,
             pgp,
-            cipher: p.cipher,
-            kt: p.key_transport,
+            cipher,
+            kt,
         });
     }
     let missing: Vec<&str> = wants

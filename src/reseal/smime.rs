@@ -70,6 +70,9 @@ fn smime_capabilities() -> Result<Attribute, Failure> {
         alg(oid::AES128_GCM, None),
         alg(oid::AES256_CBC, None),
         alg(oid::AES128_CBC, None),
+        // Key transports may be announced too (RFC 8551 §2.5.2); RSAES-OAEP without
+        // parameters means the RFC 4055 defaults, and any of SHA-1/SHA-256 are read.
+        alg(oid::RSAES_OAEP, None),
     ];
     attribute(oid::ATTR_SMIME_CAPABILITIES, &caps)
 }

@@ -384,7 +384,8 @@ pub fn econtent(sd: &SignedData) -> Option<Vec<u8>> {
         })
 }
 
-fn find_signer_cert<'c>(si: &SignerInfo, certs: &'c [Certificate]) -> Option<&'c Certificate> {
+/// The certificate a SignerInfo's sid names, among `certs`.
+pub fn find_signer_cert<'c>(si: &SignerInfo, certs: &'c [Certificate]) -> Option<&'c Certificate> {
     certs.iter().find(|c| match &si.sid {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
             pki::is_issuer_serial(c, &isn.issuer, &isn.serial_number)
