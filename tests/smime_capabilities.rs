@@ -14,6 +14,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::gpgsm::Gpgsm;
+
 use common::*;
 
 /// The content encryption and key transport of an S/MIME message, as openssl prints
@@ -32,131 +34,6 @@ fn algorithms(f: &Fixture, msg: &[u8]) -> String {
 
 fn cbc_pkcs1(print: &str) -> bool {
     print.contains("aes-256-cbc") && print.contains("rsaEncryption") && !print.contains("OAEP")
-}
-
-/// A gpgsm home with bob's key (PKCS#12 in the legacy form gpgsm 2.2 reads) and the
-/// test CA trusted.
-struct Gpgsm {
-    home: tempfile::TempDir,
-}
-
-impl Gpgsm {
-    fn new() -> Gpgsm {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::write(home.path().join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
-        std::fs::write(
-            home.path().join("gpg-agent.conf"),
-            "allow-loopback-pinentry\n",
-        )
-        .unwrap();
-        let g = Gpgsm { home };
-        let p12 = g.home.path().join("bob.p12");
-        let mut c = Command::new("openssl");
-        c.args(["pkcs12", "-export", "-in"])
-            .arg(v("bob.pem"))
-            .arg("-inkey")
-            .arg(v("bob.key"))
-            .args([
-                "-keypbe",
-                "PBE-SHA1-3DES",
-                "-certpbe",
-                "PBE-SHA1-3DES",
-                "-macalg",
-                "sha1",
-                "-passout",
-                "pass:",
-                "-out",
-            ])
-            .arg(&p12);
-        ok(&run(c, b""), "openssl pkcs12 -export");
-        let mut c = g.cmd();
-        c.args([
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase-fd",
-            "0",
-            "--import",
-        ])
-        .arg(&p12);
-        ok(&run(c, b""), "gpgsm --import bob.p12");
-        let mut c = g.cmd();
-        c.arg("--import").arg(v("ca.pem"));
-        ok(&run(c, b""), "gpgsm --import ca.pem");
-        // Trust the CA for signing ("S"), relaxed (no CRL or chain-model checks).
-        let mut c = Command::new("openssl");
-        c.args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
-            .arg(v("ca.pem"));
-        let out = run(c, b"");
-        let fpr: String = String::from_utf8_lossy(&out.stdout)
-            .split('=')
-            .nth(1)
-            .unwrap()
-            .trim()
-            .replace(':', "");
-        std::fs::write(
-            g.home.path().join("trustlist.txt"),
-            format!("{fpr} S relax\n"),
-        )
-        .unwrap();
-        let mut c = Command::new("gpgconf");
-        c.env("GNUPGHOME", g.home.path())
-            .args(["--reload", "gpg-agent"]);
-        let _ = run(c, b"");
-        g
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("gpgsm");
-        c.env("GNUPGHOME", self.home.path()).arg("--batch");
-        c
-    }
-
-    /// `gpgsm --decrypt` of the message's CMS object.
-    fn decrypt(&self, f: &Fixture, msg: &[u8]) -> Result<Vec<u8>, String> {
-        let top = reseal::mime::Entity::parse(msg).unwrap();
-        let p = f.tmp("for-gpgsm.p7m", &top.decoded_body().unwrap());
-        let mut c = self.cmd();
-        c.args([
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase-fd",
-            "0",
-            "--decrypt",
-        ])
-        .arg(&p);
-        let out = run(c, b"");
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(stderr(&out))
-        }
-    }
-
-    /// `gpgsm --verify` of a multipart/signed entity: the status lines.
-    fn verify(&self, f: &Fixture, entity: &[u8]) -> String {
-        let e = reseal::mime::Entity::parse(entity).unwrap();
-        let mp = e.multipart().unwrap();
-        let content = entity.get(mp.parts[0].clone()).unwrap();
-        let sig = reseal::mime::Entity::parse(entity.get(mp.parts[1].clone()).unwrap())
-            .unwrap()
-            .decoded_body()
-            .unwrap()
-            .into_owned();
-        let sp = f.tmp("sig.p7s", &sig);
-        let cp = f.tmp("content", content);
-        let mut c = self.cmd();
-        c.args(["--status-fd", "1", "--verify"]).arg(&sp).arg(&cp);
-        String::from_utf8_lossy(&run(c, b"").stdout).into_owned()
-    }
-}
-
-impl Drop for Gpgsm {
-    fn drop(&mut self) {
-        let mut c = Command::new("gpgconf");
-        c.env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"]);
-        let _ = c.output();
-    }
 }
 
 /// Reseal's output to carol (no certificate): signed by alice, not encrypted.
@@ -186,7 +63,7 @@ fn the_default_output_opens_in_gpgsm() {
         cbc_pkcs1(&print),
         "not AES-256-CBC with PKCS#1 v1.5:\n{print}"
     );
-    let g = Gpgsm::new();
+    let g = Gpgsm::new(&["bob"]);
     let inner = g
         .decrypt(&f, &out.stdout)
         .unwrap_or_else(|e| panic!("gpgsm cannot decrypt the default output: {e}"));

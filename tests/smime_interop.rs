@@ -233,133 +233,20 @@ fn gpgsm_decrypts_and_verifies_resealed_mail() {
         Some(&cfg),
     );
     ok(&out, "process");
-    let gpg = Gpgsm::new_for_bob();
-    let dec = gpg.decrypt(&out.stdout);
+    let gpg = common::gpgsm::Gpgsm::new(&["bob"]);
+    let dec = gpg
+        .decrypt(&f, &out.stdout)
+        .unwrap_or_else(|e| panic!("gpgsm --decrypt: {e}"));
     // The decrypted entity is multipart/signed; gpgsm verifies the detached signature.
+    let status = gpg.verify(&f, &dec);
+    assert!(
+        status.contains("GOODSIG") && status.contains("VALIDSIG"),
+        "{status}"
+    );
     let e = reseal::mime::Entity::parse(&dec).unwrap();
     let mp = e.multipart().unwrap();
     let signed = &dec[mp.parts[0].clone()];
-    let sig_part = reseal::mime::Entity::parse(&dec[mp.parts[1].clone()]).unwrap();
-    let sig = sig_part.decoded_body().unwrap();
-    gpg.verify_detached(&sig, signed);
     assert_eq!(signed, inner_entity(&read("msg-plain.eml")).as_slice());
-}
-
-/// A private gpgsm home for bob.
-struct Gpgsm {
-    home: tempfile::TempDir,
-}
-
-impl Gpgsm {
-    fn cmd(&self) -> std::process::Command {
-        let mut c = std::process::Command::new("gpgsm");
-        c.env("GNUPGHOME", self.home.path()).args([
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase-fd",
-            "0",
-        ]);
-        c
-    }
-
-    fn new_for_bob() -> Gpgsm {
-        // A short path: gpg-agent's socket must fit in sun_path.
-        let home = tempfile::Builder::new()
-            .prefix("g")
-            .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::write(home.path().join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
-        std::fs::write(
-            home.path().join("gpg-agent.conf"),
-            "allow-loopback-pinentry\n",
-        )
-        .unwrap();
-        let g = Gpgsm { home };
-        // Bob's key as a legacy PKCS#12, the only kind gpgsm reads.
-        let p12 = g.home.path().join("bob.p12");
-        let mut c = std::process::Command::new("openssl");
-        c.args([
-            "pkcs12",
-            "-export",
-            "-keypbe",
-            "PBE-SHA1-3DES",
-            "-certpbe",
-            "PBE-SHA1-3DES",
-            "-macalg",
-            "sha1",
-            "-passout",
-            "pass:",
-            "-inkey",
-        ])
-        .arg(v("bob.key"))
-        .arg("-in")
-        .arg(v("bob.pem"))
-        .arg("-certfile")
-        .arg(v("ica.pem"))
-        .arg("-out")
-        .arg(&p12);
-        ok(&run(c, b""), "openssl pkcs12");
-        let mut c = g.cmd();
-        c.arg("--import")
-            .arg(v("ca.pem"))
-            .arg(v("ica.pem"))
-            .arg(v("alice.pem"));
-        ok(&run(c, b""), "gpgsm import certs");
-        let mut c = g.cmd();
-        c.arg("--import").arg(&p12);
-        ok(&run(c, b""), "gpgsm import p12");
-        // Trust the root.
-        let mut c = std::process::Command::new("openssl");
-        c.args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
-            .arg(v("ca.pem"));
-        let fp = String::from_utf8(run(c, b"").stdout).unwrap();
-        let fp = fp.trim().rsplit('=').next().unwrap().to_owned();
-        std::fs::write(
-            g.home.path().join("trustlist.txt"),
-            format!("{fp} S relax\n"),
-        )
-        .unwrap();
-        g
-    }
-
-    fn decrypt(&self, msg: &[u8]) -> Vec<u8> {
-        // gpgsm reads DER: hand it the decoded pkcs7-mime body.
-        let e = reseal::mime::Entity::parse(msg).unwrap();
-        let der = e.decoded_body().unwrap();
-        let input = self.home.path().join("in.p7m");
-        std::fs::write(&input, &der).unwrap();
-        let mut c = self.cmd();
-        c.arg("--decrypt").arg(&input);
-        let out = run(c, b"");
-        ok(&out, "gpgsm --decrypt");
-        out.stdout
-    }
-
-    fn verify_detached(&self, sig: &[u8], data: &[u8]) {
-        let s = self.home.path().join("sig.p7s");
-        let d = self.home.path().join("data");
-        std::fs::write(&s, sig).unwrap();
-        std::fs::write(&d, data).unwrap();
-        let mut c = self.cmd();
-        c.args(["--status-fd", "1", "--verify"]).arg(&s).arg(&d);
-        let out = run(c, b"");
-        ok(&out, "gpgsm --verify");
-        let status = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            status.contains("GOODSIG") && status.contains("VALIDSIG"),
-            "{status}"
-        );
-    }
-}
-
-impl Drop for Gpgsm {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "all"])
-            .status();
-    }
 }
 
 /// A message made by openssl during the test (not a stored vector), signed without

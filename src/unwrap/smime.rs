@@ -36,10 +36,157 @@ pub enum CmsObject {
     Signed(Box<SignedData>),
 }
 
+/// Deepest TLV nesting [`join_constructed_strings`] follows (CMS objects nest some 12 deep).
+const MAX_BER_DEPTH: usize = 64;
+
+/// Rewrites a BER encoding so that the parser reads it right: every constructed
+/// OCTET STRING (X.690 §8.7.3) becomes one primitive OCTET STRING holding its
+/// segments' contents. Streaming writers (gpgsm, `openssl cms -stream`, NSS) put
+/// eContent in 4096-byte chunks with indefinite lengths, and the `der` crate's BER
+/// reader keeps such a string's chunk headers as if they were content when the string
+/// sits in an ANY (eContent is `[0] EXPLICIT ANY`). Lengths are recomputed where a
+/// definite-length parent's contents changed; indefinite lengths stay indefinite;
+/// everything else is copied as it is. Structure that is not valid BER, or nests
+/// deeper than [`MAX_BER_DEPTH`], is an error.
+pub fn join_constructed_strings(buf: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(buf.len());
+    let used = ber_tlv(buf, 0, &mut out)?;
+    (used == buf.len()).then_some(out)
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        let n = bytes.len() - skip;
+        out.push(0x80 | u8::try_from(n).unwrap_or(0));
+        out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
+    }
+}
+
+/// One TLV at the start of `buf`, appended to `out` in definite form; returns the bytes
+/// of `buf` it took.
+fn ber_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
+    if depth > MAX_BER_DEPTH {
+        return None;
+    }
+    // Identifier octets (X.690 §8.1.2), high tag numbers included.
+    let first = *buf.first()?;
+    let mut id_len = 1;
+    if first & 0x1f == 0x1f {
+        loop {
+            let b = *buf.get(id_len)?;
+            id_len += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            if id_len > 6 {
+                return None;
+            }
+        }
+    }
+    let constructed = first & 0x20 != 0;
+    let l0 = *buf.get(id_len)?;
+    let (len, hdr) = match l0 {
+        0x80 => (None, id_len + 1),
+        n if n < 0x80 => (Some(usize::from(n)), id_len + 1),
+        n => {
+            let k = usize::from(n & 0x7f);
+            if k > 8 {
+                return None;
+            }
+            let mut l = 0usize;
+            for b in buf.get(id_len + 1..id_len + 1 + k)? {
+                l = l.checked_mul(256)?.checked_add(usize::from(*b))?;
+            }
+            (Some(l), id_len + 1 + k)
+        }
+    };
+    let id = buf.get(..id_len)?;
+    if !constructed {
+        // Primitive: definite length only (§8.1.3.2).
+        let l = len?;
+        let body = buf.get(hdr..hdr.checked_add(l)?)?;
+        out.extend_from_slice(id);
+        push_len(out, l);
+        out.extend_from_slice(body);
+        return Some(hdr + l);
+    }
+    // Constructed: the children, up to the length or the end-of-contents octets.
+    let mut children = Vec::new();
+    let end = match len {
+        Some(l) => {
+            let stop = hdr.checked_add(l)?;
+            let mut pos = hdr;
+            while pos < stop {
+                pos += ber_tlv(buf.get(pos..stop)?, depth + 1, &mut children)?;
+            }
+            stop
+        }
+        None => {
+            let mut pos = hdr;
+            loop {
+                if buf.get(pos..pos + 2)? == [0, 0] {
+                    break pos + 2;
+                }
+                pos += ber_tlv(buf.get(pos..)?, depth + 1, &mut children)?;
+            }
+        }
+    };
+    if first == 0x24 {
+        // A constructed OCTET STRING: its value is its segments' values, in order
+        // (§8.7.3.2); each segment is itself an OCTET STRING.
+        let mut joined = Vec::with_capacity(children.len());
+        let mut pos = 0;
+        while pos < children.len() {
+            let seg = children.get(pos..)?;
+            if *seg.first()? != 0x04 {
+                return None;
+            }
+            let (l, h) = der_len(seg.get(1..)?)?;
+            joined.extend_from_slice(seg.get(1 + h..1 + h + l)?);
+            pos += 1 + h + l;
+        }
+        out.push(0x04);
+        push_len(out, joined.len());
+        out.extend_from_slice(&joined);
+    } else if len.is_none() {
+        // Kept indefinite: the `der` crate's BER reader handles indefinite lengths,
+        // and an IMPLICIT-tagged constructed string ([0] encryptedContent) reads only
+        // in that form.
+        out.extend_from_slice(id);
+        out.push(0x80);
+        out.extend_from_slice(&children);
+        out.extend_from_slice(&[0, 0]);
+    } else {
+        out.extend_from_slice(id);
+        push_len(out, children.len());
+        out.extend_from_slice(&children);
+    }
+    Some(end)
+}
+
+/// A definite length as [`push_len`] writes it: (length, octets it took).
+fn der_len(b: &[u8]) -> Option<(usize, usize)> {
+    let l0 = *b.first()?;
+    if l0 < 0x80 {
+        return Some((usize::from(l0), 1));
+    }
+    let k = usize::from(l0 & 0x7f);
+    let mut l = 0usize;
+    for x in b.get(1..1 + k)? {
+        l = l.checked_mul(256)?.checked_add(usize::from(*x))?;
+    }
+    Some((l, 1 + k))
+}
+
 /// Parses a ContentInfo (DER or BER) and its content.
 pub fn parse(der_or_ber: &[u8]) -> Result<CmsObject, Failure> {
     let bad = |what: &str| Failure::malformed(format!("Malformed S/MIME object: {what}"));
-    let ci = ContentInfo::from_ber(der_or_ber).map_err(|_| bad("not a CMS ContentInfo"))?;
+    let normal = join_constructed_strings(der_or_ber).ok_or_else(|| bad("not valid BER"))?;
+    let ci = ContentInfo::from_ber(&normal).map_err(|_| bad("not a CMS ContentInfo"))?;
     // The inner content is itself BER: re-read it under BER rules.
     let inner = ci.content.to_der().map_err(|_| bad("content"))?;
     match ci.content_type {
@@ -369,19 +516,13 @@ pub fn micalg(sd: &SignedData) -> String {
     names.join(",")
 }
 
-/// The encapsulated content of an opaque SignedData (the eContent OCTET STRING).
+/// The encapsulated content of an opaque SignedData (the eContent OCTET STRING; a
+/// streamed, chunked one was joined by [`join_constructed_strings`] before parsing).
 pub fn econtent(sd: &SignedData) -> Option<Vec<u8>> {
     let any = sd.encap_content_info.econtent.as_ref()?;
     any.decode_as::<OctetString>()
         .ok()
         .map(|o| o.as_bytes().to_vec())
-        .or_else(|| {
-            // BER constructed OCTET STRING inside [0] EXPLICIT: re-read under BER rules.
-            let der = any.to_der().ok()?;
-            OctetString::from_ber(&der)
-                .ok()
-                .map(|o| o.as_bytes().to_vec())
-        })
 }
 
 /// The certificate a SignerInfo's sid names, among `certs`.
@@ -587,5 +728,65 @@ pub fn verify_signed(
         technology: Technology::Smime,
         detached,
         signers,
+    }
+}
+
+#[cfg(test)]
+mod ber_tests {
+    use super::*;
+
+    #[test]
+    fn constructed_octet_strings_are_joined() {
+        // SEQUENCE (indefinite) { OCTET STRING (constructed, indefinite) { "ab", {"c"} } }
+        let ber = [
+            0x30, 0x80, 0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x24, 0x03, 0x04, 0x01, b'c', 0x00,
+            0x00, 0x00, 0x00,
+        ];
+        assert_eq!(
+            join_constructed_strings(&ber),
+            Some(vec![0x30, 0x80, 0x04, 0x03, b'a', b'b', b'c', 0, 0])
+        );
+        // A definite-length parent gets its new length.
+        let ber = [0x30, 0x08, 0x24, 0x06, 0x04, 0x01, b'a', 0x04, 0x01, b'b'];
+        assert_eq!(
+            join_constructed_strings(&ber),
+            Some(vec![0x30, 0x04, 0x04, 0x02, b'a', b'b'])
+        );
+        // DER stays DER; a long chunk gets a long-form length.
+        let der = [0x30, 0x03, 0x02, 0x01, 0x05];
+        assert_eq!(join_constructed_strings(&der).as_deref(), Some(&der[..]));
+        let mut big = vec![0x24, 0x80];
+        for _ in 0..3 {
+            big.extend_from_slice(&[0x04, 0x81, 0x80]);
+            big.extend_from_slice(&[b'x'; 0x80]);
+        }
+        big.extend_from_slice(&[0, 0]);
+        let got = join_constructed_strings(&big).unwrap_or_default();
+        assert_eq!(got.get(..4), Some(&[0x04, 0x82, 0x01, 0x80][..]));
+        assert_eq!(got.len(), 4 + 384);
+    }
+
+    #[test]
+    fn broken_ber_is_refused() {
+        // No end-of-contents; a segment that is not an OCTET STRING; trailing bytes;
+        // an indefinite primitive; nesting past the bound.
+        assert_eq!(
+            join_constructed_strings(&[0x24, 0x80, 0x04, 0x01, b'a']),
+            None
+        );
+        assert_eq!(
+            join_constructed_strings(&[0x24, 0x80, 0x02, 0x01, 0x01, 0, 0]),
+            None
+        );
+        assert_eq!(join_constructed_strings(&[0x04, 0x01, b'a', 0xff]), None);
+        assert_eq!(join_constructed_strings(&[0x04, 0x80, b'a', 0, 0]), None);
+        let mut deep = vec![0x04, 0x00];
+        for _ in 0..100 {
+            let mut t = vec![0x30, 0x80];
+            t.extend_from_slice(&deep);
+            t.extend_from_slice(&[0, 0]);
+            deep = t;
+        }
+        assert_eq!(join_constructed_strings(&deep), None);
     }
 }

@@ -2,6 +2,8 @@
 //! made through the CLI, and the real peers (openssl, gpgsm).
 #![allow(dead_code)]
 
+pub mod gpgsm;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
