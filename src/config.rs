@@ -142,6 +142,7 @@ struct RawPolicy {
     key_transport: Option<KeyTransportChoice>,
     technology: Option<TechnologyChoice>,
     preserve_encryption: Option<bool>,
+    foreign_encryption: Option<ForeignEncryption>,
     #[serde(default)]
     domain: BTreeMap<String, RawRecipientPolicy>,
 }
@@ -199,6 +200,20 @@ pub enum TechnologyChoice {
     Openpgp,
     /// Whichever the recipient has keys for (the default).
     Auto,
+}
+
+/// What to do with mail encrypted to keys the gateway does not hold for the sender
+/// (known from the RecipientInfos before any decryption; docs/architecture.md,
+/// "Mail encrypted to someone else").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForeignEncryption {
+    /// Refuse with a reply that asks the sender to encrypt to the sender's own
+    /// certificate too (the default).
+    Refuse,
+    /// Deliver the ciphertext unopened, neither signed nor re-encrypted; services still
+    /// run, and one that must read the content fails closed on it.
+    Passthrough,
 }
 
 /// What to do with CBC EnvelopedData, which has no integrity protection (DESIGN §3 rule 2).
@@ -274,6 +289,8 @@ pub struct Config {
     /// Treat `if-possible` as `required` for mail that arrived encrypted, so the gateway
     /// never downgrades a sender's encryption to plaintext.
     pub preserve_encryption: bool,
+    /// Mail encrypted, but to no key the gateway holds for the sender.
+    pub foreign_encryption: ForeignEncryption,
     pub max_message_bytes: usize,
     /// The most message bytes the pipeline holds in memory at once, over all messages
     /// in progress (`limits.max_inflight_bytes`): a memory budget for `serve`/`milter`.
@@ -488,6 +505,7 @@ impl Config {
             default_policy: RecipientPolicy::DEFAULT,
             domain_policy: BTreeMap::new(),
             preserve_encryption: true,
+            foreign_encryption: ForeignEncryption::Refuse,
             max_message_bytes: DEFAULT_MAX_MESSAGE,
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT,
             process_admitted: true,
@@ -624,6 +642,10 @@ impl Config {
             default_policy,
             domain_policy,
             preserve_encryption: raw.policy.preserve_encryption.unwrap_or(true),
+            foreign_encryption: raw
+                .policy
+                .foreign_encryption
+                .unwrap_or(ForeignEncryption::Refuse),
             max_message_bytes,
             max_inflight_bytes,
         })

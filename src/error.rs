@@ -45,6 +45,10 @@ pub struct Failure {
     pub service_failed: bool,
 }
 
+/// The reply for mail encrypted to no key the gateway holds for the sender. It is
+/// known from the RecipientInfos (public) before any decryption, so it is no oracle.
+pub const FOREIGN_ENCRYPTION_TEXT: &str = "The message is encrypted, but not to a key the gateway holds for the sender: encrypt it to your own certificate too, or send it to the gateway unencrypted";
+
 /// The one reply for every decryption and integrity failure (DESIGN §3 rule 3): no
 /// padding, tag or key-selection oracle.
 pub const UNIFORM_CRYPTO_TEXT: &str =
@@ -82,6 +86,16 @@ impl Failure {
     /// The uniform decryption/integrity failure (RFC 3463 5.7.5, cryptographic failure).
     pub fn crypto() -> Failure {
         Failure::new(Class::Refused, 554, "5.7.5", UNIFORM_CRYPTO_TEXT)
+    }
+
+    /// Mail encrypted to others only ([`FOREIGN_ENCRYPTION_TEXT`]); RFC 3463 5.7.1.
+    pub fn foreign_encryption() -> Failure {
+        Failure::new(Class::Refused, 554, "5.7.1", FOREIGN_ENCRYPTION_TEXT)
+    }
+
+    /// Whether this is [`Failure::foreign_encryption`].
+    pub fn is_foreign_encryption(&self) -> bool {
+        self.text == FOREIGN_ENCRYPTION_TEXT
     }
 
     /// RFC 3463 5.7.6: cryptographic algorithm not supported.

@@ -188,7 +188,28 @@ impl Gateway {
             max_plaintext: self.config.max_message_bytes,
             trial_decryption: false,
         };
-        let unwrapped = unwrap::unwrap(&message, &ctx)?;
+        let (unwrapped, foreign) = match unwrap::unwrap(&message, &ctx) {
+            // Encrypted to others only, and the operator lets that through: the
+            // ciphertext goes on unopened, neither signed nor re-encrypted; services
+            // see it as one part they cannot read (docs/architecture.md).
+            Err(f)
+                if f.is_foreign_encryption()
+                    && self.config.foreign_encryption
+                        == crate::config::ForeignEncryption::Passthrough =>
+            {
+                tracing::info!("encrypted to others only: passed through unopened");
+                let content = unwrap::content_entity(&top);
+                (
+                    unwrap::Unwrapped {
+                        content,
+                        layers: Vec::new(),
+                        signed_entity: None,
+                    },
+                    true,
+                )
+            }
+            r => (r?, false),
+        };
 
         // A signature that does not verify is never re-signed or passed on: refusing is
         // the only way not to launder a forgery (DESIGN §3 rule 5).
@@ -293,8 +314,14 @@ impl Gateway {
             now,
             capabilities: capabilities.as_ref(),
         };
-        let encrypt = policy::plan_encryption(&self.config, ks, &facts)?;
-        let signer = if submitter.may_sign {
+        let encrypt = if foreign {
+            None
+        } else {
+            policy::plan_encryption(&self.config, ks, &facts)?
+        };
+        let signer = if foreign {
+            None
+        } else if submitter.may_sign {
             policy::signer(
                 &self.config,
                 ks,

@@ -34,8 +34,11 @@ fn refused(out: &std::process::Output, code: i32, what: &str) {
 }
 
 /// DESIGN §3 rule 3: every decryption and integrity failure gives the same reply text
-/// and code: tampered GCM tag or ciphertext, bad CBC padding, no usable key, CBC without
-/// an inner signature, a tampered signature or signed body.
+/// and code: tampered GCM tag or ciphertext, bad CBC padding, CBC without an inner
+/// signature, a tampered signature or signed body. Mail whose RecipientInfos name no key
+/// the gateway holds is told so, distinctly: that is read from public data before any
+/// decryption, so it is no oracle (docs/architecture.md, "Mail encrypted to someone
+/// else").
 #[test]
 fn rule3_one_reply_for_every_decryption_and_integrity_failure() {
     let f = Fixture::new();
@@ -44,7 +47,6 @@ fn rule3_one_reply_for_every_decryption_and_integrity_failure() {
         "openssl-enc-gcm-tampered-tag.eml",
         "openssl-enc-gcm-tampered-ct.eml",
         "openssl-enc-cbc-tampered-padding.eml",
-        "openssl-enc-to-bob-only.eml",
         "openssl-enc-aes256cbc.eml",
         "openssl-signed-tampered-sig.eml",
         "openssl-signed-tampered-body.eml",
@@ -63,6 +65,17 @@ fn rule3_one_reply_for_every_decryption_and_integrity_failure() {
     for (vector, r) in &replies {
         assert_eq!(r, &first, "{vector} must give the uniform reply");
     }
+    let out = f.process(
+        &read("openssl-enc-to-bob-only.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    refused(&out, 77, "to bob only");
+    assert_eq!(
+        reply_without_trace(&out),
+        format!("554 5.7.1 {}", reseal::error::FOREIGN_ENCRYPTION_TEXT)
+    );
 }
 
 /// DESIGN §3 rule 1: a failed GCM tag releases nothing; rule 2: CBC is accepted only

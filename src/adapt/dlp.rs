@@ -188,6 +188,18 @@ fn is_opaque(bytes: &[u8]) -> bool {
         || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
 }
 
+/// S/MIME enveloped data (RFC 8551 §3.2: `smime-type` other than signed-data, or none),
+/// PGP/MIME encrypted data (RFC 3156 §4), or an armored OpenPGP message (RFC 9580 §6.2).
+fn is_encrypted(ct: &crate::mime::ContentType, body: &[u8]) -> bool {
+    let pkcs7 = ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime");
+    let signed_only = ct
+        .param("smime-type")
+        .is_some_and(|t| t.eq_ignore_ascii_case("signed-data"));
+    (pkcs7 && !signed_only)
+        || ct.is("application/pgp-encrypted")
+        || memchr::memmem::find(body, b"-----BEGIN PGP MESSAGE-----").is_some()
+}
+
 /// What the scan of one leaf found: the rule, and the decoded text when the part is a
 /// text part that can be written back (for redaction).
 struct Found {
@@ -209,6 +221,11 @@ fn scan_leaf(
     // Unknown transfer encodings come back as they are: scanned as bytes (RFC 2045 §6.4).
     let decoded = e.decoded_body().map_err(|e| unreadable("dlp", place, e))?;
     let ct = &part.content_type;
+    // Ciphertext a reader may be able to open (an encrypted attachment, a message
+    // passed through unopened) is content DLP cannot read: a failure, never "clean".
+    if is_encrypted(ct, &decoded) {
+        return Err(unreadable("dlp", place, "it is encrypted"));
+    }
     if is_attached_message(ct) {
         let inner = open_attached("dlp", place, &decoded, nested)?;
         for leaf in inner.leaves() {

@@ -289,6 +289,19 @@ fn key_transport(alg: &spki::AlgorithmIdentifierOwned) -> Result<KeyTransport, F
     }
 }
 
+/// RFC 5652 §6.2: refuses, before any decryption, mail whose RecipientInfos name no
+/// key the gateway holds for these parties. The RecipientInfos are public, so this
+/// distinct reply is no oracle (docs/architecture.md, "Mail encrypted to someone
+/// else").
+fn addressed_to_gateway(recips: &RecipientInfos, ctx: &UnwrapContext<'_>) -> Result<(), Failure> {
+    if ctx.trial_decryption || !candidates(recips, ctx)?.is_empty() {
+        Ok(())
+    } else {
+        tracing::info!("encrypted to no key the gateway holds for the sender");
+        Err(Failure::foreign_encryption())
+    }
+}
+
 /// The keystore keys that can open `recips`, with the RecipientInfo each opens.
 fn candidates<'a>(
     recips: &'a RecipientInfos,
@@ -387,6 +400,7 @@ pub fn decrypt_enveloped(
     ed: &EnvelopedData,
     ctx: &UnwrapContext<'_>,
 ) -> Result<Decrypted, Failure> {
+    addressed_to_gateway(&ed.recip_infos, ctx)?;
     let eci = &ed.encrypted_content;
     let cipher = content_cipher(eci)?;
     let ContentCipher::Cbc { key_len, iv } = &cipher else {
@@ -426,6 +440,7 @@ pub fn decrypt_auth_enveloped(
     aed: &AuthEnvelopedData,
     ctx: &UnwrapContext<'_>,
 ) -> Result<Decrypted, Failure> {
+    addressed_to_gateway(&aed.recip_infos, ctx)?;
     let eci = &aed.auth_encrypted_content_info;
     let ContentCipher::Gcm {
         key_len,
