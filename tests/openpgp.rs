@@ -717,3 +717,54 @@ fn junk_after_the_literal_packet_is_bounded() {
         assert_eq!(reply_line_without_trace(&r.stderr), reference, "{env:?}");
     }
 }
+
+/// NeoMutt marks inline-PGP parts with `x-action=pgp-encrypted|pgp-signed`. Once the
+/// gateway has removed the protection the marker describes, it goes too: NeoMutt
+/// would otherwise look for an armor block that is gone ("could not find beginning of
+/// PGP message"). Other parameters stay.
+#[test]
+fn protection_markers_leave_with_the_protection() {
+    let f = pgp_fixture();
+    let gpg = Gpg::for_bob();
+    for (vector, action) in [
+        ("gpg-inline-encrypted.eml", "pgp-encrypted"),
+        ("gpg-inline-clearsigned.eml", "pgp-signed"),
+    ] {
+        let input = String::from_utf8(pread(vector)).unwrap().replacen(
+            "Content-Type: text/plain; charset=us-ascii",
+            &format!(
+                "Content-Type: text/plain; charset=us-ascii; format=flowed; x-action={action}"
+            ),
+            1,
+        );
+        assert!(
+            input.contains("x-action"),
+            "{vector}: the marker is in the input"
+        );
+        // Encrypted mail stays encrypted (to bob); signed-only mail goes to zed, who has
+        // no key, signed.
+        let encrypted = action == "pgp-encrypted";
+        let rcpt = if encrypted {
+            "bob@example.org"
+        } else {
+            "zed@example.net"
+        };
+        let out = f.process(input.as_bytes(), "alice@example.com", &[rcpt], None);
+        ok(&out, vector);
+        let seen = if encrypted {
+            gpg.decrypt(&armored_part(&out.stdout)).0
+        } else {
+            out.stdout.clone()
+        };
+        let text = String::from_utf8_lossy(&seen);
+        assert!(
+            text.contains("Content-Type: text/plain"),
+            "{vector}:\n{text}"
+        );
+        assert!(!text.contains("x-action"), "{vector}: marker left:\n{text}");
+        assert!(
+            text.contains("format=flowed"),
+            "{vector}: other parameters stay:\n{text}"
+        );
+    }
+}

@@ -177,12 +177,39 @@ fn kind(e: &Entity<'_>, ct: &mime::ContentType) -> Result<Kind, Failure> {
     )
 }
 
-/// A text/plain entity for inline-PGP plaintext, keeping the original Content-Type.
+/// Content-Type parameters that describe a protection the gateway removed: NeoMutt's
+/// `x-action=pgp-encrypted|pgp-signed|pgp-clearsigned` (and the old Mutt spelling).
+/// Left on the plaintext, they make a client look for an armor block that is gone
+/// ("could not find beginning of PGP message").
+const PROTECTION_PARAMS: &[&str] = &["x-action", "x-mutt-action"];
+
+/// A text/plain entity for inline-PGP plaintext, keeping the original Content-Type
+/// except for parameters that described the protection ([`PROTECTION_PARAMS`]).
 fn text_entity(original: &Entity<'_>, text: &[u8]) -> Vec<u8> {
     let ct = original
         .get_all("Content-Type")
         .next()
-        .map(|f| original.field_raw(f).to_vec())
+        .map(|f| {
+            let raw = original.field_raw(f).to_vec();
+            match original.content_type() {
+                Ok(mut parsed)
+                    if parsed
+                        .params
+                        .iter()
+                        .any(|(k, _)| PROTECTION_PARAMS.contains(&k.as_str())) =>
+                {
+                    parsed
+                        .params
+                        .retain(|(k, _)| !PROTECTION_PARAMS.contains(&k.as_str()));
+                    format!(
+                        "Content-Type: {}\r\n",
+                        mime::tree::render_content_type(&parsed)
+                    )
+                    .into_bytes()
+                }
+                _ => raw,
+            }
+        })
         .unwrap_or_else(|| b"Content-Type: text/plain; charset=utf-8\r\n".to_vec());
     let cte: &[u8] = if text.is_ascii() { b"7bit" } else { b"8bit" };
     let mut out = ct;
