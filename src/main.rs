@@ -151,6 +151,13 @@ struct KeystoreArgs {
     passphrase_file: Option<PathBuf>,
 }
 
+/// One kind of OPES identity certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum IdentityFormat {
+    X509,
+    Openpgp,
+}
+
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Create a new, empty keystore.
@@ -223,10 +230,14 @@ enum KeysCommand {
         ks: KeystoreArgs,
         id: String,
     },
-    /// Write the gateway's OPES identity certificate (PEM, then its OpenPGP key) to stdout.
+    /// Write the gateway's OPES identity to stdout: its X.509 certificate and chain (PEM)
+    /// and its OpenPGP certificate (armored), or only the one `--format` names, for
+    /// tools that want one kind per file.
     ExportIdentity {
         #[command(flatten)]
         ks: KeystoreArgs,
+        #[arg(long, value_enum)]
+        format: Option<IdentityFormat>,
     },
     /// Replace the X.509 OPES identity with a key and certificate issued by your CA.
     ImportIdentity {
@@ -282,14 +293,20 @@ fn ks_failure(e: reseal_keystore::Error) -> Failure {
     }
 }
 
+/// An input file that is not what it should be: exit 65, naming the file.
+fn bad_input(file: &Path, e: &dyn std::fmt::Display) -> Failure {
+    Failure::malformed(format!(
+        "{}: {}",
+        reseal::sanitize::log_text(&file.display().to_string()),
+        reseal::sanitize::log_text(&e.to_string())
+    ))
+}
+
 /// A keystore failure about the input file `file`: a file that is not what it should be
 /// (an import error) is bad input, exit 65, naming the file.
 fn input_failure(file: &Path) -> impl Fn(reseal_keystore::Error) -> Failure + '_ {
     move |e| match e {
-        reseal_keystore::Error::Import(_) => Failure::malformed(format!(
-            "{}: {e}",
-            reseal::sanitize::log_text(&file.display().to_string())
-        )),
+        reseal_keystore::Error::Import(_) => bad_input(file, &e),
         e => ks_failure(e),
     }
 }
@@ -476,10 +493,11 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
             store.remove(&id).map_err(ks_failure)?;
             println!("removed {id}");
         }
-        KeysCommand::ExportIdentity { ks } => {
+        KeysCommand::ExportIdentity { ks, format } => {
             let store = open_keystore(&ks)?;
             let mut out = String::new();
-            if let Some(id) = store.identity() {
+            let want = |f: IdentityFormat| format.is_none_or(|w| w == f);
+            if let Some(id) = store.identity().filter(|_| want(IdentityFormat::X509)) {
                 for c in std::iter::once(&id.certificate).chain(id.chain.iter()) {
                     use der::EncodePem as _;
                     out.push_str(
@@ -488,7 +506,10 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
                     );
                 }
             }
-            if let Some(pgp) = store.identity_pgp() {
+            if let Some(pgp) = store
+                .identity_pgp()
+                .filter(|_| want(IdentityFormat::Openpgp))
+            {
                 use sequoia_openpgp::serialize::SerializeInto as _;
                 let a = pgp
                     .armored()
@@ -772,7 +793,13 @@ fn main() -> ExitCode {
         }
         Command::Verify(args) => run_verify(args).unwrap_or_else(|f| {
             eprintln!("reseal verify: {}", f.text);
-            2
+            // A file that is not what it should be is bad input (65, naming the file);
+            // anything else is a usage error.
+            if f.class == reseal::error::Class::Malformed {
+                exit::DATAERR
+            } else {
+                2
+            }
         }),
         Command::Quarantine(cmd) => match run_quarantine(cmd) {
             Ok(code) => code,
@@ -807,14 +834,12 @@ fn run_verify(args: VerifyArgs) -> Result<i32, Failure> {
     let mut anchors = Vec::new();
     for t in &args.trust {
         anchors.extend(
-            reseal_keystore::parse_certificates(&read_file(t)?)
-                .map_err(|e| Failure::config(e.to_string()))?,
+            reseal_keystore::parse_certificates(&read_file(t)?).map_err(|e| bad_input(t, &e))?,
         );
     }
     let mut identities = Identities::default();
     for p in &args.opes_cert {
-        let ids = Identities::load(&read_file(p)?)
-            .map_err(|e| Failure::config(format!("{}: {e}", p.display())))?;
+        let ids = Identities::load(&read_file(p)?).map_err(|e| bad_input(p, &e))?;
         identities.x509.extend(ids.x509);
         identities.openpgp.extend(ids.openpgp);
     }
@@ -826,16 +851,14 @@ fn run_verify(args: VerifyArgs) -> Result<i32, Failure> {
         if reseal_keystore::looks_like_openpgp(&data) {
             use sequoia_openpgp::parse::Parse as _;
             for cert in sequoia_openpgp::cert::CertParser::from_bytes(&data)
-                .map_err(|e| Failure::config(format!("{}: {e}", c.display())))?
+                .map_err(|e| bad_input(c, &e))?
                 .flatten()
             {
                 pgp_certs.push(cert.strip_secret_key_material());
             }
         } else {
-            known_certs.extend(
-                reseal_keystore::parse_certificates(&data)
-                    .map_err(|e| Failure::config(format!("{}: {e}", c.display())))?,
-            );
+            known_certs
+                .extend(reseal_keystore::parse_certificates(&data).map_err(|e| bad_input(c, &e))?);
         }
         cert_files.push(data);
     }

@@ -224,3 +224,59 @@ fn certificates_in_the_forms_operators_have_them() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("no END line"), "{}", stderr(&out));
 }
+
+/// `keys export-identity --format` writes one kind per file.
+#[test]
+fn export_identity_one_kind_per_file() {
+    let f = Fixture::new();
+    let both = String::from_utf8(f.keys(&["export-identity"]).stdout).unwrap();
+    assert!(both.contains("BEGIN CERTIFICATE") && both.contains("BEGIN PGP PUBLIC KEY"));
+    let x509 = String::from_utf8(f.keys(&["export-identity", "--format", "x509"]).stdout).unwrap();
+    assert!(
+        x509.contains("BEGIN CERTIFICATE") && !x509.contains("BEGIN PGP"),
+        "{x509}"
+    );
+    let pgp =
+        String::from_utf8(f.keys(&["export-identity", "--format", "openpgp"]).stdout).unwrap();
+    assert!(
+        pgp.contains("BEGIN PGP PUBLIC KEY") && !pgp.contains("CERTIFICATE"),
+        "{pgp}"
+    );
+}
+
+/// `reseal verify` reads trust anchors as operators have them (a CA with 76-character
+/// lines and text around it), and a file that is no certificate is exit 65, named.
+#[test]
+fn verify_reads_lax_pem_and_names_bad_files() {
+    let f = Fixture::new();
+    let mut c = std::process::Command::new("openssl");
+    c.args(["x509", "-outform", "DER", "-in"]).arg(v("ca.pem"));
+    let der = run(c, b"").stdout;
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let ca = f.tmp(
+        "ca-76.pem",
+        format!(
+            "subject=CN = Reseal Test CA\n-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+        .as_bytes(),
+    );
+    let mut c = reseal();
+    c.args(["verify", "--json", "--trust"]).arg(&ca);
+    let out = run(c, &read("openssl-signed-plain.eml"));
+    let j: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(j["outer"]["valid"], true, "{j:#}");
+    let bad = f.tmp("not-a-cert.pem", b"hello\n");
+    let mut c = reseal();
+    c.args(["verify", "--json", "--cert"]).arg(&bad);
+    let out = run(c, &read("openssl-signed-plain.eml"));
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not-a-cert.pem"), "{}", stderr(&out));
+}
