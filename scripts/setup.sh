@@ -29,6 +29,10 @@ PACKAGES=(
   # SASL, and without them it dies with "fatal: no SASL authentication mechanisms"
   # (a Recommends of libsasl2-2, so --no-install-recommends skips it).
   postfix libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  # Real mail clients: notmuch (GMime + gpgme) reads what Reseal delivers in the tests;
+  # NeoMutt and s-nail (driven through tmux) composed vectors/clients/ and can make it
+  # again (scripts/make-client-vectors.sh)
+  notmuch neomutt s-nail tmux
 )
 
 missing=()

@@ -87,6 +87,11 @@ impl Gpgsm {
         g
     }
 
+    /// The GNUPGHOME, for other gpgme users (notmuch).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::new("gpgsm");
         c.env("GNUPGHOME", self.home.path()).arg("--batch");
