@@ -10,12 +10,15 @@
 #                                certificate, the first of the list mapped to the
 #                                recipient, so the list starts with the sender's (the
 #                                gateway holds that key)
+#   neomutt-gpgme-pgpmime.eml    NeoMutt (gpgme backend), PGP/MIME signed and encrypted
+#   neomutt-classic-pgpmime.eml  NeoMutt (classic backend, gpg --textmode), the same
+# NeoMutt also needs gpg and tmux.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 V="$here/vectors/smime"
 out="$here/vectors/clients"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 mkdir -p "$out"
 
 cat "$V/alice.key" "$V/alice.pem" > "$work/alice-key+cert.pem"
@@ -44,3 +47,82 @@ snail s-nail-signed.eml -s 'Report (s-nail, signed)'
 snail s-nail-signed-encrypted.eml -s 'Report (s-nail, signed and encrypted)' \
   "-Ssmime-encrypt-bob@example.org=$work/alice+bob.pem"
 cp "$work/report.pdf" "$out/report.pdf"
+
+# NeoMutt, as a user sends: batch mode ignores crypt_autosign/crypt_autoencrypt, so it
+# runs in a private tmux server and the compose screen is confirmed with "y" once it
+# shows "Security:" (PEERS: NeoMutt). alice's OpenPGP key signs; encryption is to bob
+# and, with pgp_self_encrypt, to alice (the key the gateway holds).
+export GNUPGHOME="$work/gnupg"
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --import "$here/vectors/openpgp/alice.sec.asc" "$here/vectors/openpgp/bob.pub.asc" 2>/dev/null
+gpg --batch --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/ && !seen[$10]++ {print $10 ":6:"}' \
+  | gpg --batch --import-ownertrust 2>/dev/null
+mkdir -p "$work/Mail/cur" "$work/Mail/new" "$work/Mail/tmp"
+printf '%s' "$body" > "$work/body.txt"
+printf '#!/bin/sh\ncat > "%s/sent.eml"\n' "$work" > "$work/sendmail.sh"
+chmod +x "$work/sendmail.sh"
+
+neomutt_send() {
+  local name=$1 subject=$2 extra=$3 attach=${4:--a $work/report.pdf}
+  cat > "$work/neomuttrc" <<RC
+set from="Alice <alice@example.com>"
+set use_from=yes
+set sendmail="$work/sendmail.sh"
+set editor="true"
+set crypt_autosign=yes
+set crypt_autoencrypt=yes
+set pgp_self_encrypt=yes
+set pgp_default_key="alice@example.com"
+set pgp_sign_as="alice@example.com"
+set askcc=no
+set fast_reply=yes
+set edit_headers=no
+set copy=no
+set record=""
+set postpone=no
+set abort_noattach=no
+set mbox_type=Maildir
+set folder="$work/Mail"
+set spoolfile="$work/Mail"
+$extra
+RC
+  rm -f "$work/sent.eml"
+  tmux -L reseal-vectors kill-server 2>/dev/null || true
+  tmux -L reseal-vectors new-session -d -x 200 -y 50 \
+    "GNUPGHOME='$GNUPGHOME' neomutt -n -F '$work/neomuttrc' -s '$subject' -i '$work/body.txt' $attach -- bob@example.org 2>'$work/neomutt.err'"
+  for _ in $(seq 100); do
+    screen=$(tmux -L reseal-vectors capture-pane -p 2>/dev/null || true)
+    if grep -q 'Security:' <<<"$screen"; then break; fi
+    # A To:, Cc: or Subject: prompt on the last line: take what is there.
+    if grep -Eq '^(To|Cc|Bcc|Subject): ' <<<"$(grep -v '^ *$' <<<"$screen" | tail -1)"; then
+      tmux -L reseal-vectors send-keys Enter
+    fi
+    sleep 0.1
+  done
+  tmux -L reseal-vectors capture-pane -p > "$work/screen" 2>/dev/null || true
+  tmux -L reseal-vectors send-keys y 2>/dev/null || true
+  for _ in $(seq 200); do
+    [ -s "$work/sent.eml" ] && break
+    sleep 0.1
+  done
+  tmux -L reseal-vectors kill-server 2>/dev/null || true
+  [ -s "$work/sent.eml" ] || {
+    echo "NeoMutt sent nothing for $name; its screen was:" >&2
+    cat "$work/screen" "$work/neomutt.err" >&2 2>/dev/null || true
+    exit 1
+  }
+  cp "$work/sent.eml" "$out/$name"
+  chmod 644 "$out/$name"
+  echo "wrote vectors/clients/$name" >&2
+}
+
+# gpgme backend (the default; KMail-like): PGP/MIME, the entity signed in binary mode
+# with LF line ends, inside one OpenPGP message (RFC 3156 §6.2).
+neomutt_send neomutt-gpgme-pgpmime.eml 'Report (NeoMutt gpgme, PGP/MIME)' 'set crypt_use_gpgme=yes'
+# Classic backend (crypt_use_gpgme=no with Debian's gpg.rc): PGP/MIME signed in text
+# mode (--textmode), signed-and-encrypted likewise.
+neomutt_send neomutt-classic-pgpmime.eml 'Report (NeoMutt classic, PGP/MIME)' \
+  'set crypt_use_gpgme=no
+source /etc/neomuttrc.d/gpg.rc'
+gpgconf --kill all 2>/dev/null || true
+chmod 644 "$out"/*

@@ -31,9 +31,41 @@ fn client(name: &str) -> Vec<u8> {
 const VECTORS: [&str; 2] = ["s-nail-signed.eml", "s-nail-signed-encrypted.eml"];
 const DISCLAIMER_TEXT: &str = "Example Corp ... This e-mail is confidential.";
 
+/// `name` through `reseal process`, alice to bob, with or without the disclaimer
+/// service: (what, for messages; the delivered message).
+fn through_gateway(f: &Fixture, name: &str, with_disclaimer: bool) -> (String, Vec<u8>) {
+    let cfg = f.config(&if with_disclaimer {
+        format!("{OPES_HEAD}{DISCLAIMER_SERVICE}")
+    } else {
+        OPES_HEAD.to_owned()
+    });
+    let what = format!("{name}, disclaimer: {with_disclaimer}");
+    let out = f.process(
+        &client(name),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, &what);
+    (what, out.stdout)
+}
+
+/// `reseal verify --json` with `args` over `msg`: the report.
+fn reseal_verify(what: &str, msg: &[u8], args: &[std::ffi::OsString]) -> serde_json::Value {
+    let mut c = reseal();
+    c.args(["verify", "--json"]).args(args);
+    let r = run(c, msg);
+    serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("{what}: {e}: {}", stderr(&r)))
+}
+
 /// notmuch over a Maildir holding `msg`, with gpgme's keys in `g`: the JSON of `show
 /// --decrypt=true --verify`.
 fn notmuch_show(f: &Fixture, g: &Gpgsm, msg: &[u8]) -> serde_json::Value {
+    notmuch_show_in(f, g.home(), msg)
+}
+
+/// notmuch over a Maildir holding `msg`, gpgme reading the keys in `home`.
+fn notmuch_show_in(f: &Fixture, home: &std::path::Path, msg: &[u8]) -> serde_json::Value {
     let root = f.dir.path().join("notmuch");
     let _ = std::fs::remove_dir_all(&root);
     for d in ["cur", "new", "tmp"] {
@@ -52,7 +84,7 @@ fn notmuch_show(f: &Fixture, g: &Gpgsm, msg: &[u8]) -> serde_json::Value {
     let nm = |args: &[&str]| {
         let mut c = Command::new("notmuch");
         c.env("NOTMUCH_CONFIG", &config)
-            .env("GNUPGHOME", g.home())
+            .env("GNUPGHOME", home)
             .args(args);
         let out = run(c, b"");
         ok(&out, &format!("notmuch {args:?}"));
@@ -100,23 +132,11 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
     let g = Gpgsm::new(&["bob", "alice"]);
     let pdf = client("report.pdf");
     for with_disclaimer in [false, true] {
-        let cfg = f.config(&if with_disclaimer {
-            format!("{OPES_HEAD}{DISCLAIMER_SERVICE}")
-        } else {
-            OPES_HEAD.to_owned()
-        });
         for name in VECTORS {
-            let what = format!("{name}, disclaimer: {with_disclaimer}");
-            let out = f.process(
-                &client(name),
-                "alice@example.com",
-                &["bob@example.org"],
-                Some(&cfg),
-            );
-            ok(&out, &what);
+            let (what, out) = through_gateway(&f, name, with_disclaimer);
             // gpgsm: decrypts, alice's signature is good, the PDF is intact.
             let inner = g
-                .decrypt(&f, &out.stdout)
+                .decrypt(&f, &out)
                 .unwrap_or_else(|e| panic!("{what}: gpgsm cannot decrypt: {e}"));
             let inner = reseal::mime::to_crlf(&inner).into_owned();
             let status = g.verify(&f, &inner);
@@ -134,7 +154,7 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
             // calls s-nail's signed multipart/mixed (it has a preamble) bad even
             // straight from s-nail (PEERS: notmuch), while gpgsm above calls the same
             // signature good: the gateway must make it no worse.
-            let j = notmuch_show(&f, &g, &out.stdout);
+            let j = notmuch_show(&f, &g, &out);
             // (For the encrypted vector, the baseline is the same s-nail signature
             // unencrypted: notmuch shows no signature inside s-nail's encryption.)
             let original = notmuch_show(&f, &g, &client("s-nail-signed.eml"));
@@ -165,18 +185,20 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
                 "{what}: notmuch says {now:?}, on the original {before:?}"
             );
             // reseal verify: pass, and alice's original signature valid.
-            let mut c = reseal();
-            c.args(["verify", "--json", "--trust"])
-                .arg(v("ca.pem"))
-                .arg("--opes-cert")
-                .arg(f.identity())
-                .arg("--key")
-                .arg(v("bob.key"))
-                .arg("--cert")
-                .arg(v("bob.pem"));
-            let r = run(c, &out.stdout);
-            let report: serde_json::Value = serde_json::from_slice(&r.stdout)
-                .unwrap_or_else(|e| panic!("{what}: {e}: {}", stderr(&r)));
+            let report = reseal_verify(
+                &what,
+                &out,
+                &[
+                    "--trust".into(),
+                    v("ca.pem").into(),
+                    "--opes-cert".into(),
+                    f.identity().into(),
+                    "--key".into(),
+                    v("bob.key").into(),
+                    "--cert".into(),
+                    v("bob.pem").into(),
+                ],
+            );
             assert_eq!(report["verdict"], "pass", "{what}: {report:#}");
             if with_disclaimer {
                 assert_eq!(report["original"]["signed"], true, "{what}: {report:#}");
@@ -184,4 +206,97 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
             }
         }
     }
+}
+
+/// NeoMutt vectors this test runs. `neomutt-gpgme-pgpmime.eml` (the gpgme backend,
+/// binary-mode LF signature inside the encryption) is added once the record carries
+/// that signature's exact bytes (issue 13, item 3): today its original signature does
+/// not survive a disclaimer.
+const NEOMUTT: [&str; 1] = ["neomutt-classic-pgpmime.eml"];
+
+/// NeoMutt's PGP/MIME (gpgme backend: the entity signed in binary mode with LF line
+/// ends inside one OpenPGP message; classic backend: gpg --textmode), through the
+/// gateway with and without a disclaimer: gpg and notmuch find alice's signature good,
+/// the text (with the disclaimer) and the attachment are there, and `reseal verify`
+/// passes with alice's original signature valid.
+#[test]
+fn neomutt_pgp_mime_goes_through_and_opens_in_gpg_and_notmuch() {
+    let f = Fixture::with_openpgp();
+    let gpg = common::gpg::Gpg::for_bob();
+    let pdf = client("report.pdf");
+    for with_disclaimer in [false, true] {
+        for name in NEOMUTT {
+            let (what, out) = through_gateway(&f, name, with_disclaimer);
+            // gpg: decrypts; the signature inside is alice's and good.
+            let top = reseal::mime::Entity::parse(&out).unwrap();
+            let mp = top.multipart().unwrap();
+            let armored = reseal::mime::Entity::parse(&out[mp.parts[1].clone()])
+                .unwrap()
+                .decoded_body()
+                .unwrap()
+                .into_owned();
+            let (plain, status) = gpg.decrypt(&armored);
+            let plain = reseal::mime::to_crlf(&plain).into_owned();
+            let signed = if status.contains("GOODSIG") {
+                status.clone()
+            } else {
+                // Signed, then encrypted (RFC 3156 §6.1): a multipart/signed inside.
+                let e = reseal::mime::Entity::parse(&plain).unwrap();
+                let mp = e.multipart().unwrap();
+                let sig = reseal::mime::Entity::parse(&plain[mp.parts[1].clone()])
+                    .unwrap()
+                    .decoded_body()
+                    .unwrap()
+                    .into_owned();
+                gpg.verify_detached(&sig, &plain[mp.parts[0].clone()])
+            };
+            assert!(
+                signed.contains("GOODSIG") && signed.contains("alice@example.com"),
+                "{what}: gpg:\n{signed}"
+            );
+            assert!(contains(&plain, b"Please transfer 100 EUR"), "{what}");
+            assert_eq!(
+                attachment(&plain, "report.pdf").as_deref(),
+                Some(pdf.as_slice()),
+                "{what}: the attachment changed"
+            );
+            if with_disclaimer {
+                assert!(contains(&plain, DISCLAIMER_TEXT.as_bytes()), "{what}");
+            }
+            // notmuch (gpgme, bob's keys): alice's signature good.
+            let j = notmuch_show_gpg(&f, gpg.home(), &out);
+            let (mut sigs, mut texts) = (Vec::new(), Vec::new());
+            walk(&j, &mut sigs, &mut texts);
+            let statuses: Vec<serde_json::Value> = sigs
+                .iter()
+                .flat_map(|s| s.as_array().cloned().unwrap_or_default())
+                .collect();
+            assert!(
+                !statuses.is_empty() && statuses.iter().all(|s| s["status"] == "good"),
+                "{what}: notmuch sigstatus {statuses:?}"
+            );
+            // reseal verify: pass, and alice's original signature valid.
+            let report = reseal_verify(
+                &what,
+                &out,
+                &[
+                    "--opes-cert".into(),
+                    f.identity().into(),
+                    "--cert".into(),
+                    pv("alice.pub.asc").into(),
+                    "--openpgp-key".into(),
+                    pv("bob.sec.asc").into(),
+                ],
+            );
+            assert_eq!(report["verdict"], "pass", "{what}: {report:#}");
+            if with_disclaimer {
+                assert_eq!(report["original"]["valid"], true, "{what}: {report:#}");
+            }
+        }
+    }
+}
+
+/// [`notmuch_show`] with gpg's home instead of gpgsm's.
+fn notmuch_show_gpg(f: &Fixture, home: &std::path::Path, msg: &[u8]) -> serde_json::Value {
+    notmuch_show_in(f, home, msg)
 }
