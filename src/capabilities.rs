@@ -294,6 +294,58 @@ pub fn from_signed_message(
     Ok(signers)
 }
 
+/// `reseal keys import-cert signature.p7s`: a detached S/MIME signature (DER, or PEM
+/// `PKCS7`/`CMS`) without its content. Each signer's signature over its signed
+/// attributes is verified and its certificate validated to a trust anchor of `store`;
+/// then what it announced is learned into `cache`. Returns `Ok(None)` when `data` is
+/// not a signed-data with signers (a certificate or a `.p7b` bundle: imported as such).
+pub fn from_signature_file(
+    store: &reseal_keystore::Keystore,
+    cache: &mut Cache,
+    data: &[u8],
+) -> Result<Option<Vec<Certificate>>, crate::Failure> {
+    let der = if reseal_keystore::pem::is_pem(data) {
+        match reseal_keystore::pem::blocks(data).ok().and_then(|b| {
+            b.into_iter()
+                .find(|b| b.label == "PKCS7" || b.label == "CMS")
+        }) {
+            Some(b) => b.der,
+            None => return Ok(None),
+        }
+    } else {
+        data.to_vec()
+    };
+    let Ok(crate::unwrap::smime::CmsObject::Signed(sd)) = crate::unwrap::smime::parse(&der) else {
+        return Ok(None);
+    };
+    if sd.signer_infos.0.is_empty() {
+        return Ok(None);
+    }
+    let now_dt = OffsetDateTime::now_utc();
+    let now = u64::try_from(now_dt.unix_timestamp()).unwrap_or(0);
+    let anchors: Vec<Certificate> = store
+        .trust_anchors()
+        .iter()
+        .map(|a| a.certificate.clone())
+        .collect();
+    let mut certs = crate::unwrap::smime::certificates(&sd);
+    certs.extend(store.certificates().iter().map(|c| c.certificate.clone()));
+    let mut signers = Vec::new();
+    for si in sd.signer_infos.0.iter().take(16) {
+        let cert = crate::unwrap::smime::find_signer_cert(si, &certs)
+            .ok_or_else(|| crate::Failure::policy("The signer's certificate is not in the file"))?;
+        crate::unwrap::smime::verify_signed_attributes(si, cert)
+            .map_err(|r| crate::Failure::policy(format!("The signature does not verify: {r}")))?;
+        crate::pki::validate(cert, &certs, &anchors, now, crate::pki::Purpose::Sign)
+            .map_err(|e| crate::Failure::policy(format!("The signer is not trusted: {e}")))?;
+        if let Some((caps, time)) = announced(si) {
+            cache.learn(cert, &caps, time, now_dt);
+        }
+        signers.push(cert.clone());
+    }
+    Ok(Some(signers))
+}
+
 /// The CMS signature of a signed entity, DER or BER as received.
 fn signature_der(entity: &[u8]) -> Option<Vec<u8>> {
     let e = crate::mime::Entity::parse(entity).ok()?;

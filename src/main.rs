@@ -430,28 +430,38 @@ fn run_keys(cmd: KeysCommand) -> Result<(), Failure> {
             let mut cache = reseal::capabilities::Cache::load(&dir);
             for f in files {
                 let data = read_file(&f)?;
-                // A signed message: its verified signers' certificates, and what they
-                // announced they can decrypt (RFC 8551 §2.7.1).
-                let der: Vec<Vec<u8>> = if reseal::capabilities::looks_like_message(&data) {
-                    let signers = reseal::capabilities::from_signed_message(
-                        &store,
-                        &mut cache,
-                        &data,
-                        reseal::config::DEFAULT_MAX_MESSAGE,
-                    )
-                    .map_err(|e| {
-                        Failure::malformed(format!(
-                            "{}: {}",
-                            reseal::sanitize::log_text(&f.display().to_string()),
-                            e.text
-                        ))
-                    })?;
-                    signers
+                // A detached signature (.p7s) or a signed message: its verified signers'
+                // certificates, and what they announced they can decrypt (RFC 8551
+                // §2.7.1). Anything else: certificates.
+                let file_failure = |e: Failure| {
+                    Failure::malformed(format!(
+                        "{}: {}",
+                        reseal::sanitize::log_text(&f.display().to_string()),
+                        e.text
+                    ))
+                };
+                let signers =
+                    match reseal::capabilities::from_signature_file(&store, &mut cache, &data)
+                        .map_err(file_failure)?
+                    {
+                        Some(s) => Some(s),
+                        None if reseal::capabilities::looks_like_message(&data) => Some(
+                            reseal::capabilities::from_signed_message(
+                                &store,
+                                &mut cache,
+                                &data,
+                                reseal::config::DEFAULT_MAX_MESSAGE,
+                            )
+                            .map_err(file_failure)?,
+                        ),
+                        None => None,
+                    };
+                let der: Vec<Vec<u8>> = match signers {
+                    Some(s) => s
                         .iter()
                         .filter_map(|c| der::Encode::to_der(c).ok())
-                        .collect()
-                } else {
-                    vec![data]
+                        .collect(),
+                    None => vec![data],
                 };
                 for d in der {
                     for id in store.import_certificates(&d).map_err(input_failure(&f))? {

@@ -151,3 +151,57 @@ fn an_unverified_announcement_is_refused() {
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(stderr(&out).contains("notes.txt"), "{}", stderr(&out));
 }
+
+/// A detached signature file (.p7s, as clients attach it) teaches what its signer
+/// announced: openssl's signer announces AES-256-CBC first, so bob gets CBC even where
+/// the policy asks for GCM; a .p7s whose signature does not verify is refused, named.
+#[test]
+fn a_detached_signature_file_teaches_too() {
+    let f = Fixture::new();
+    let data = f.tmp("note.txt", b"any content\r\n");
+    let p7s = f.dir.path().join("bob.p7s");
+    let mut c = Command::new("openssl");
+    c.args(["cms", "-sign", "-binary", "-outform", "DER", "-signer"])
+        .arg(v("bob.pem"))
+        .arg("-inkey")
+        .arg(v("bob.key"))
+        .arg("-certfile")
+        .arg(v("ica.pem"))
+        .arg("-in")
+        .arg(&data)
+        .arg("-out")
+        .arg(&p7s);
+    ok(&run(c, b""), "openssl cms -sign");
+    f.keys(&["import-cert", &p7s.display().to_string()]);
+    let list = f.keys(&["list", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let bob = j["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["addresses"][0] == "bob@example.org")
+        .unwrap();
+    assert_eq!(bob["announced"]["cipher"], "aes-256-cbc", "{bob:#}");
+    let cfg = f.config("[policy]\ncipher = \"aes-256-gcm\"\nkey_transport = \"rsa-oaep\"\n");
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, "to bob");
+    assert!(cbc_pkcs1(&algorithms(&f, &out.stdout)), "bob announced CBC");
+
+    // The last bytes of the file are the signature value: flip one.
+    let mut bad = std::fs::read(&p7s).unwrap();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let badp = f.tmp("tampered.p7s", &bad);
+    let out = f.keys_raw(&["import-cert", &badp.display().to_string()]);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tampered.p7s") && stderr(&out).contains("does not verify"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -673,6 +673,29 @@ fn check_crypto(
     .map_err(sig_reason)
 }
 
+/// The signature over the signed attributes alone (RFC 5652 §5.4), for a detached
+/// signature whose content is not at hand (`reseal keys import-cert signature.p7s`):
+/// it proves that the attributes come from the holder of `cert`'s key, and says
+/// nothing about any content.
+pub fn verify_signed_attributes(si: &SignerInfo, cert: &Certificate) -> Result<(), Reason> {
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| Reason::BadAttributes("no signed attributes".into()))?;
+    let digest_alg = crypto::signature_digest(&si.digest_alg.oid).map_err(sig_reason)?;
+    let der = attrs
+        .to_der()
+        .map_err(|_| Reason::Malformed("signed attributes".into()))?;
+    crypto::verify(
+        cert.tbs_certificate().subject_public_key_info(),
+        &si.signature_algorithm,
+        Some(digest_alg),
+        &der,
+        si.signature.as_bytes(),
+    )
+    .map_err(sig_reason)
+}
+
 /// Verifies a detached SignedData with exactly one signer over `content` against a
 /// fixed set of trusted certificates (the gateway's OPES identity or the CA that issued
 /// it): the signer must be one of them or chain to one. Returns the signer certificate.
