@@ -166,6 +166,12 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
                 texts.iter().any(|t| t.contains("Please transfer 100 EUR")),
                 "{what}: notmuch shows no text: {j:#}"
             );
+            // The record travels in header fields of the protected entity: never as
+            // text a reader sees.
+            assert!(
+                !texts.iter().any(|t| t.contains("OPES-Record")),
+                "{what}: the record shows as text: {texts:?}"
+            );
             if with_disclaimer {
                 assert!(
                     texts.iter().any(|t| t.contains(DISCLAIMER_TEXT)),
@@ -274,6 +280,10 @@ fn neomutt_pgp_mime_goes_through_and_opens_in_gpg_and_notmuch() {
             assert!(
                 !statuses.is_empty() && statuses.iter().all(|s| s["status"] == "good"),
                 "{what}: notmuch sigstatus {statuses:?}"
+            );
+            assert!(
+                !texts.iter().any(|t| t.contains("OPES-Record")),
+                "{what}: the record shows as text: {texts:?}"
             );
             // reseal verify: pass, and alice's original signature valid.
             let report = reseal_verify(
