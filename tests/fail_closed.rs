@@ -434,3 +434,13 @@ fn a_disclaimer_goes_into_its_own_part_when_the_text_cannot_be_edited() {
     );
     assert!(contains(&content, b"Hello in an odd charset."));
 }
+
+#[test]
+fn dlp_reads_html_as_a_reader_sees_it() {
+    let f = Fixture::new();
+    let msg = message(
+        "Content-Type: text/html; charset=utf-8\r\n",
+        b"<html><body><p>Card 4111&#32;1111<b></b>1111&nbsp;1111</p></body></html>\r\n",
+    );
+    assert_dlp_refuses(&f, &msg, "card split by entities and tags in HTML");
+}

@@ -200,6 +200,74 @@ fn is_encrypted(ct: &crate::mime::ContentType, body: &[u8]) -> bool {
         || memchr::memmem::find(body, b"-----BEGIN PGP MESSAGE-----").is_some()
 }
 
+/// The text an HTML reader shows, roughly: tags removed (an element boundary such as
+/// `<br>` or `</p>` becomes a space, inline ones like `<b>` vanish), numeric character
+/// references and the common named ones decoded (HTML Living Standard §13.2.5.72-80).
+/// Rough on purpose: it only has to keep digits a reader would see next to each other.
+fn html_text(html: &str) -> String {
+    const BLOCK: &[&str] = &[
+        "br", "p", "div", "tr", "td", "th", "li", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+    ];
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let Some(end) = rest.find('>') else {
+                out.push_str(rest);
+                break;
+            };
+            let tag = rest
+                .get(1..end)
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if BLOCK.contains(&tag.as_str()) {
+                out.push(' ');
+            }
+            rest = rest.get(end + 1..).unwrap_or_default();
+        } else if c == '&' {
+            let end = rest.get(..12).and_then(|h| h.find(';'));
+            let decoded = end.and_then(|e| {
+                let name = rest.get(1..e)?;
+                let ch = if let Some(n) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
+                    char::from_u32(u32::from_str_radix(n, 16).ok()?)
+                } else if let Some(n) = name.strip_prefix('#') {
+                    char::from_u32(n.parse().ok()?)
+                } else {
+                    match name {
+                        "nbsp" | "ensp" | "emsp" | "thinsp" => Some(' '),
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        "hyphen" | "dash" | "ndash" => Some('-'),
+                        _ => None,
+                    }
+                }?;
+                Some((ch, e + 1))
+            });
+            match decoded {
+                Some((ch, len)) => {
+                    out.push(ch);
+                    rest = rest.get(len..).unwrap_or_default();
+                }
+                None => {
+                    out.push('&');
+                    rest = rest.get(1..).unwrap_or_default();
+                }
+            }
+        } else {
+            out.push(c);
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        }
+    }
+    out
+}
+
 /// What the scan of one leaf found: the rule, and the decoded text when the part is a
 /// text part that can be written back (for redaction).
 struct Found {
@@ -247,6 +315,16 @@ fn scan_leaf(
                 rule,
                 text: Some(t),
             }));
+        }
+        // HTML as a reader sees it: tags gone, character references decoded, so that
+        // `4111&#32;1111...` or `4111<b></b>1111...` is the number it shows. Found only
+        // there, it cannot be redacted in the source.
+        if ct.is("text/html")
+            && let Some((_, rule)) = matches(rules, html_text(&t.text).as_bytes())
+                .into_iter()
+                .next()
+        {
+            return Ok(Some(Found { rule, text: None }));
         }
         // Decoded cleanly; the bytes may still hold what a reader sees as UTF-16.
         if !decoded.contains(&0) {
@@ -376,6 +454,31 @@ mod tests {
         assert!(matches(&rules, &utf16le).is_empty(), "not as plain bytes");
         assert!(first_in_bytes(&rules, &utf16le).is_some());
         assert!(first_in_bytes(&rules, &utf16be).is_some());
+    }
+
+    #[test]
+    fn html_is_read_as_a_reader_sees_it() {
+        let rules = card_rules();
+        for html in [
+            "<p>Card 4111&#32;1111&#x20;1111&nbsp;1111</p>",
+            "<p>Card 4111<b></b>1111<span>1111</span>1111</p>",
+            "<p>Card &#52;111 1111 1111 1111</p>",
+        ] {
+            assert_eq!(
+                matches(&rules, html_text(html).as_bytes()).len(),
+                1,
+                "{html}"
+            );
+        }
+        // Block boundaries separate: two numbers in two cells are not one.
+        assert!(
+            matches(
+                &rules,
+                html_text("<td>4111 1111</td><td>1111 1111</td>").as_bytes()
+            )
+            .is_empty()
+        );
+        assert_eq!(html_text("a &unknown; & b"), "a &unknown; & b");
     }
 
     #[test]
