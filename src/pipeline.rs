@@ -14,7 +14,9 @@ use crate::envelope::Envelope;
 use crate::error::Failure;
 use crate::mime::{self, Entity};
 use crate::policy;
-use crate::record::{self, Frame, OriginalSignature};
+use crate::record::{
+    self, Frame, FrameArmor, FrameContent, LineEnds, LostSignature, OriginalSignature,
+};
 use crate::reseal;
 use crate::trace::{self, Trace};
 use crate::unwrap::{self, Layer, Technology, UnwrapContext, is_content_field};
@@ -76,6 +78,64 @@ fn original_header(top: &Entity<'_>, entity_header: &[u8]) -> Vec<u8> {
         out.extend_from_slice(entity_header);
     }
     out
+}
+
+/// How the record carries the sender's innermost signature (docs/modification-record.md
+/// §3.3): the signature and its frame, or why it cannot be carried, and the original
+/// entity the record's recipe rebuilds.
+fn original_signature(
+    u: &unwrap::Unwrapped,
+) -> (Option<OriginalSignature>, Option<LostSignature>, &[u8]) {
+    let technology = match u.signatures().last().map(|v| v.technology) {
+        Some(Technology::Openpgp) => "openpgp".to_owned(),
+        _ => "smime".to_owned(),
+    };
+    let signer = u
+        .signatures()
+        .last()
+        .and_then(|v| v.signer().map(str::to_owned));
+    let lost = |reason: &str| LostSignature {
+        technology: technology.clone(),
+        signer: signer.clone(),
+        reason: reason.to_owned(),
+    };
+    let carried = |frame: Frame| OriginalSignature {
+        technology: technology.clone(),
+        signer: signer.clone(),
+        frame,
+    };
+    match &u.original {
+        None => (None, None, &u.content),
+        Some(unwrap::SignedOriginal::Multipart { entity, lf }) => match Frame::of(entity) {
+            Some(mut frame) => {
+                if *lf {
+                    frame.line_ends = Some(LineEnds::Lf);
+                }
+                (Some(carried(frame)), None, &u.content)
+            }
+            None => (None, Some(lost(record::LOST_NO_FRAME)), &u.content),
+        },
+        Some(unwrap::SignedOriginal::Inline { entity }) => {
+            // The entity as received is the original entity; the frame adds nothing
+            // around its body.
+            let mut frame = Frame::new(&header_of(entity), b"", b"");
+            frame.content = Some(FrameContent::Body);
+            (Some(carried(frame)), None, entity)
+        }
+        Some(unwrap::SignedOriginal::Message {
+            header,
+            prefix,
+            suffix,
+            lf,
+        }) => {
+            let mut frame = Frame::new(header, prefix, suffix);
+            frame.content = Some(FrameContent::Body);
+            frame.line_ends = lf.then_some(LineEnds::Lf);
+            frame.armor = Some(FrameArmor::Message);
+            (Some(carried(frame)), None, &u.content)
+        }
+        Some(unwrap::SignedOriginal::Lost(reason)) => (None, Some(lost(reason)), &u.content),
+    }
 }
 
 fn header_of(entity: &[u8]) -> Vec<u8> {
@@ -204,6 +264,7 @@ impl Gateway {
                         content,
                         layers: Vec::new(),
                         signed_entity: None,
+                        original: None,
                     },
                     true,
                 )
@@ -373,18 +434,7 @@ impl Gateway {
             }
         } else {
             // Record.
-            let frame = unwrapped.signed_entity.as_deref().and_then(Frame::of);
-            let signature = frame.map(|frame| OriginalSignature {
-                technology: match unwrapped.signatures().last().map(|v| v.technology) {
-                    Some(Technology::Openpgp) => "openpgp".into(),
-                    _ => "smime".into(),
-                },
-                signer: unwrapped
-                    .signatures()
-                    .last()
-                    .and_then(|v| v.signer().map(str::to_owned)),
-                frame,
-            });
+            let (signature, signature_lost, original_entity) = original_signature(&unwrapped);
             let entity_header = match &signature {
                 Some(s) => s.frame.header_bytes().unwrap_or_default(),
                 None => header_of(&unwrapped.content),
@@ -400,8 +450,9 @@ impl Gateway {
                 trace,
                 technology: tech,
                 original_header: &original_header,
-                original_entity: &unwrapped.content,
+                original_entity,
                 signature,
+                signature_lost,
                 delivered_header: &delivered_header,
                 delivered_entity: &w.entity,
                 changes: changes.clone(),

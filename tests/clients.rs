@@ -214,11 +214,7 @@ fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
     }
 }
 
-/// NeoMutt vectors this test runs. `neomutt-gpgme-pgpmime.eml` (the gpgme backend,
-/// binary-mode LF signature inside the encryption) is added once the record carries
-/// that signature's exact bytes (issue 13, item 3): today its original signature does
-/// not survive a disclaimer.
-const NEOMUTT: [&str; 1] = ["neomutt-classic-pgpmime.eml"];
+const NEOMUTT: [&str; 2] = ["neomutt-gpgme-pgpmime.eml", "neomutt-classic-pgpmime.eml"];
 
 /// NeoMutt's PGP/MIME (gpgme backend: the entity signed in binary mode with LF line
 /// ends inside one OpenPGP message; classic backend: gpg --textmode), through the

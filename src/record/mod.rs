@@ -8,6 +8,7 @@
 //! recipes rebuild it byte for byte and the sender's original signature verifies; where
 //! a change cannot be undone, the record commits to the original's digest instead).
 
+pub mod armor;
 pub mod binding;
 pub mod recipe;
 pub mod seal;
@@ -31,13 +32,53 @@ pub const VERSION: u32 = 1;
 /// The most bytes a record (or its signature) may take when read from a message.
 pub const MAX_RECORD: usize = 4 << 20;
 
+/// What a frame puts between its prefix and suffix (docs/modification-record.md §3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameContent {
+    /// The original entity, header fields included (the first part of a multipart/signed).
+    Entity,
+    /// The original entity's body only (an inline OpenPGP signature: the signed text).
+    Body,
+}
+
+/// The line ends of what a frame puts between its prefix and suffix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineEnds {
+    /// As the original entity has them: CRLF, the MIME canonical form.
+    Crlf,
+    /// Each CRLF replaced by LF: what a binary-mode OpenPGP signature covers when the
+    /// sender signed LF text (RFC 9580 §5.2.1.1, §5.2.4).
+    Lf,
+}
+
+/// What a frame's prefix, content and suffix are wrapped in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameArmor {
+    /// The three are a binary OpenPGP message, written as ASCII Armor ([`armor::message`]).
+    Message,
+}
+
 /// The signed entity around the original content: `header` fields of the signed
 /// entity, and the body bytes before (`prefix`) and after (`suffix`) the signed part.
+///
+/// Three optional members (docs/modification-record.md §3.3) describe forms where the
+/// sender's signature does not cover the original entity as it is: `content` (absent:
+/// the entity), `line_ends` (absent: CRLF) and `armor` (absent: none). A record without
+/// them reads as before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
     pub header: String,
     pub prefix: String,
     pub suffix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<FrameContent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ends: Option<LineEnds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armor: Option<FrameArmor>,
 }
 
 impl Frame {
@@ -55,7 +96,23 @@ impl Frame {
             header: B64.encode(signed_entity.get(..e.header_end())?),
             prefix: B64.encode(signed_entity.get(body_start..first.start)?),
             suffix: B64.encode(signed_entity.get(first.end..)?),
+            content: None,
+            line_ends: None,
+            armor: None,
         })
+    }
+
+    /// A frame from its parts: the signed entity's `header` fields, and the bytes
+    /// `prefix` and `suffix` around what `content` names.
+    pub fn new(header: &[u8], prefix: &[u8], suffix: &[u8]) -> Frame {
+        Frame {
+            header: B64.encode(header),
+            prefix: B64.encode(prefix),
+            suffix: B64.encode(suffix),
+            content: None,
+            line_ends: None,
+            armor: None,
+        }
     }
 
     fn part(s: &str) -> Option<Vec<u8>> {
@@ -66,6 +123,42 @@ impl Frame {
     pub fn header_bytes(&self) -> Option<Vec<u8>> {
         Frame::part(&self.header)
     }
+
+    /// What the frame wraps the original entity into (docs/modification-record.md
+    /// §3.3): the body of the original message.
+    pub fn wrap(&self, entity: &[u8]) -> Option<Vec<u8>> {
+        let inner: &[u8] = match self.content {
+            None | Some(FrameContent::Entity) => entity,
+            Some(FrameContent::Body) => Entity::parse(entity).ok()?.body(),
+        };
+        let inner = match self.line_ends {
+            None | Some(LineEnds::Crlf) => std::borrow::Cow::Borrowed(inner),
+            Some(LineEnds::Lf) => std::borrow::Cow::Owned(crlf_to_lf(inner)),
+        };
+        let mut out = Frame::part(&self.prefix)?;
+        out.extend_from_slice(&inner);
+        out.extend_from_slice(&Frame::part(&self.suffix)?);
+        Some(match self.armor {
+            None => out,
+            Some(FrameArmor::Message) => armor::message(&out),
+        })
+    }
+}
+
+/// `text` with each CRLF replaced by LF; any other CR or LF stays.
+pub fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'\r' && text.get(i + 1) == Some(&b'\n') {
+            out.push(b'\n');
+            i += 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The original signature, as it can be re-attached to the rebuilt original.
@@ -87,6 +180,40 @@ pub struct Original {
     /// SHA-256 of the original header block.
     pub header_digest: String,
     pub signature: Option<OriginalSignature>,
+    /// Set when the sender's message carried a signature that verified but that the
+    /// rebuilt original cannot carry (`signature` is then null). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_lost: Option<LostSignature>,
+}
+
+/// A verified original signature that cannot travel with the rebuilt original, and why
+/// (docs/modification-record.md §3.3). A verifier fails the verdict on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostSignature {
+    /// "smime" or "openpgp".
+    pub technology: String,
+    /// The signer's address, as verified when the gateway received the message.
+    pub signer: Option<String>,
+    /// A named reason ([`LOST_MIXED_LINE_ENDS`], [`LOST_NO_FRAME`]).
+    pub reason: String,
+}
+
+/// A binary-mode OpenPGP signature over text whose line ends mix CRLF and LF: the CRLF
+/// text the gateway holds cannot give the signed bytes back (RFC 9580 §5.2.1.1).
+pub const LOST_MIXED_LINE_ENDS: &str = "binary-signature-mixed-line-ends";
+/// The signed form could not be written as a frame.
+pub const LOST_NO_FRAME: &str = "no-frame";
+
+/// What a named reason means, for reports.
+pub fn lost_reason_text(reason: &str) -> &'static str {
+    match reason {
+        LOST_MIXED_LINE_ENDS => {
+            "the sender's binary-mode signature covers text with mixed CRLF and LF line ends, \
+             which the canonical (CRLF) message cannot reproduce"
+        }
+        LOST_NO_FRAME => "the signed form could not be rebuilt around the original",
+        _ => "reason not known to this verifier",
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +264,7 @@ pub struct Inputs<'a> {
     /// The original content entity.
     pub original_entity: &'a [u8],
     pub signature: Option<OriginalSignature>,
+    pub signature_lost: Option<LostSignature>,
     /// The delivered header block (as `Delivered::header_digest` describes it).
     pub delivered_header: &'a [u8],
     /// The delivered content entity, without the record.
@@ -144,7 +272,7 @@ pub struct Inputs<'a> {
     pub changes: Vec<Change>,
 }
 
-/// The original message bytes from its parts (see docs/modification-record.md §4).
+/// The original message bytes from its parts (see docs/modification-record.md §3.3).
 pub fn original_message(
     header: &[u8],
     entity: &[u8],
@@ -153,11 +281,7 @@ pub fn original_message(
     let mut m = header.to_vec();
     m.extend_from_slice(b"\r\n");
     match signature {
-        Some(s) => {
-            m.extend_from_slice(&Frame::part(&s.frame.prefix)?);
-            m.extend_from_slice(entity);
-            m.extend_from_slice(&Frame::part(&s.frame.suffix)?);
-        }
+        Some(s) => m.extend_from_slice(&s.frame.wrap(entity)?),
         None => {
             let e = Entity::parse(entity).ok()?;
             m.extend_from_slice(e.body());
@@ -222,6 +346,7 @@ pub fn build(i: Inputs<'_>) -> Record {
             entity_digest: digest(i.original_entity),
             header_digest: digest(i.original_header),
             signature: i.signature,
+            signature_lost: i.signature_lost,
         },
         delivered: Delivered {
             entity_digest: digest(i.delivered_entity),
@@ -345,5 +470,67 @@ mod tests {
         .concat();
         assert_eq!(rebuilt, m);
         assert!(Frame::of(b"Content-Type: text/plain\r\n\r\nx").is_none());
+        // Without the optional members, wrapping is prefix, entity, suffix.
+        assert_eq!(
+            f.wrap(b"SIGNED").unwrap(),
+            m.get(e_body_start(m)..).unwrap()
+        );
+    }
+
+    fn e_body_start(m: &[u8]) -> usize {
+        Entity::parse(m).unwrap().body_offset()
+    }
+
+    #[test]
+    fn frame_forms() {
+        let entity = b"Content-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n";
+        let mut f = Frame::new(b"Content-Type: x\r\n", b"<", b">");
+        assert_eq!(f.wrap(entity).unwrap(), [b"<", &entity[..], b">"].concat());
+        f.line_ends = Some(LineEnds::Lf);
+        assert_eq!(
+            f.wrap(entity).unwrap(),
+            b"<Content-Type: text/plain\n\nline 1\nline 2\n>"
+        );
+        f.content = Some(FrameContent::Body);
+        assert_eq!(f.wrap(entity).unwrap(), b"<line 1\nline 2\n>");
+        f.armor = Some(FrameArmor::Message);
+        assert_eq!(
+            f.wrap(entity).unwrap(),
+            armor::message(b"<line 1\nline 2\n>")
+        );
+        assert_eq!(crlf_to_lf(b"a\r\nb\rc\nd\r"), b"a\nb\rc\nd\r");
+    }
+
+    #[test]
+    fn optional_members_are_absent_unless_used() {
+        let f = Frame::new(b"h", b"p", b"s");
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, r#"{"header":"aA==","prefix":"cA==","suffix":"cw=="}"#);
+        // A frame of an earlier gateway reads as before.
+        let old: Frame = serde_json::from_str(&json).unwrap();
+        assert_eq!(old, f);
+        let new: Frame = serde_json::from_str(
+            r#"{"header":"","prefix":"","suffix":"","content":"body","line_ends":"lf","armor":"message"}"#,
+        )
+        .unwrap();
+        assert_eq!(new.content, Some(FrameContent::Body));
+        assert_eq!(new.line_ends, Some(LineEnds::Lf));
+        assert_eq!(new.armor, Some(FrameArmor::Message));
+        assert!(
+            serde_json::from_str::<Frame>(
+                r#"{"header":"","prefix":"","suffix":"","line_ends":"cr"}"#
+            )
+            .is_err()
+        );
+        let o: Original = serde_json::from_str(
+            r#"{"digest":"d","entity_digest":"e","header_digest":"h","signature":null}"#,
+        )
+        .unwrap();
+        assert_eq!(o.signature_lost, None);
+        assert!(
+            !serde_json::to_string(&o)
+                .unwrap()
+                .contains("signature_lost")
+        );
     }
 }

@@ -389,7 +389,16 @@ fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
                         );
                         None
                     } else {
-                        original_message(&header, &entity, record.original.signature.as_ref())
+                        let m =
+                            original_message(&header, &entity, record.original.signature.as_ref());
+                        if m.is_none() {
+                            r.problems.push(
+                                "original: the record's signature frame does not apply to the \
+                                 rebuilt entity"
+                                    .into(),
+                            );
+                        }
+                        m
                     }
                 }
                 _ => {
@@ -406,6 +415,17 @@ fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
         Some(orig) if digest(&orig) == record.original.digest => {
             r.original.reconstructible = true;
             check_original(&orig, input, r);
+            if record.original.signature.is_some()
+                && !r.original.signed
+                && r.original.reason.is_none()
+            {
+                // The record carries a signature the rebuilt original does not show:
+                // never a pass with the signature gone.
+                let why = "the record carries the sender's signature, but the rebuilt \
+                           original holds none";
+                r.original.reason = Some(why.to_owned());
+                r.problems.push(format!("original: {why}"));
+            }
             r.original_message = Some(orig);
         }
         Some(_) => r
@@ -424,6 +444,21 @@ fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
                     .into(),
             );
         }
+    }
+    if let Some(lost) = &record.original.signature_lost {
+        // The sender's message was signed, the signature verified at the gateway, and it
+        // cannot travel with the original (docs/modification-record.md §3.3).
+        let why = format!(
+            "the sender's {} signature cannot be carried with the original: {} ({})",
+            log_text(&lost.technology),
+            log_text(&lost.reason),
+            super::lost_reason_text(&lost.reason)
+        );
+        r.original.signed = true;
+        r.original.valid = false;
+        r.original.signer = lost.signer.clone();
+        r.original.reason = Some(why.clone());
+        r.problems.push(format!("original signature: {why}"));
     }
     Scope::Record(Binding {
         id: record.id.clone(),

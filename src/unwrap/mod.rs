@@ -57,6 +57,45 @@ pub struct Unwrapped {
     /// The innermost signed entity exactly as received, when nothing but cleartext lies
     /// inside it: it can be passed on with its original signature intact.
     pub signed_entity: Option<Vec<u8>>,
+    /// How the innermost signature travels with the original when services change the
+    /// content: what the modification record's frame is made of.
+    pub original: Option<SignedOriginal>,
+}
+
+/// How a verified signature is carried with the rebuilt original
+/// (docs/modification-record.md §3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedOriginal {
+    /// A multipart/signed entity whose first part is the content. With `lf`, the
+    /// signature covers that part with LF line ends (a binary-mode OpenPGP signature over
+    /// LF text inside the encryption, RFC 3156 §6.2; [`openpgp::SignedLineEnds::Lf`]).
+    Multipart { entity: Vec<u8>, lf: bool },
+    /// The signed entity carries its signature inline with the text (the OpenPGP
+    /// Cleartext Signature Framework, RFC 9580 §7): it is itself the original entity,
+    /// armor and all, which the record's recipe rebuilds byte for byte.
+    Inline { entity: Vec<u8> },
+    /// An inline OpenPGP message (`-----BEGIN PGP MESSAGE-----` as the whole body),
+    /// rebuilt as a signed message without its encryption or compression: a text/plain
+    /// entity with `header` whose body is the armored packets `prefix`, the literal data
+    /// (the content's body, with LF line ends when `lf`) and `suffix`
+    /// ([`openpgp::signed_message_frame`]).
+    Message {
+        header: Vec<u8>,
+        prefix: Vec<u8>,
+        suffix: Vec<u8>,
+        lf: bool,
+    },
+    /// A signature that verified but cannot travel with the original: one of the named
+    /// reasons of [`crate::record`] (`LOST_*`).
+    Lost(&'static str),
+}
+
+/// The form of a multipart/signed entity whose first part is the content as it is.
+fn multipart_original(signed_entity: &Option<Vec<u8>>) -> Option<SignedOriginal> {
+    signed_entity.as_ref().map(|e| SignedOriginal::Multipart {
+        entity: e.clone(),
+        lf: false,
+    })
 }
 
 impl Unwrapped {
@@ -186,6 +225,15 @@ const PROTECTION_PARAMS: &[&str] = &["x-action", "x-mutt-action"];
 /// A text/plain entity for inline-PGP plaintext, keeping the original Content-Type
 /// except for parameters that described the protection ([`PROTECTION_PARAMS`]).
 fn text_entity(original: &Entity<'_>, text: &[u8]) -> Vec<u8> {
+    let cte: &[u8] = if text.is_ascii() { b"7bit" } else { b"8bit" };
+    let mut out = text_header(original, cte);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&mime::to_crlf(text));
+    out
+}
+
+/// The header fields of [`text_entity`]: the Content-Type and a Content-Transfer-Encoding.
+fn text_header(original: &Entity<'_>, cte: &[u8]) -> Vec<u8> {
     let ct = original
         .get_all("Content-Type")
         .next()
@@ -211,12 +259,10 @@ fn text_entity(original: &Entity<'_>, text: &[u8]) -> Vec<u8> {
             }
         })
         .unwrap_or_else(|| b"Content-Type: text/plain; charset=utf-8\r\n".to_vec());
-    let cte: &[u8] = if text.is_ascii() { b"7bit" } else { b"8bit" };
     let mut out = ct;
     out.extend_from_slice(b"Content-Transfer-Encoding: ");
     out.extend_from_slice(cte);
-    out.extend_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(&mime::to_crlf(text));
+    out.extend_from_slice(b"\r\n");
     out
 }
 
@@ -376,6 +422,7 @@ fn unwrap_layers(
     let mut cur = content_entity(&top);
     let mut layers = Vec::new();
     let mut signed_entity: Option<Vec<u8>> = None;
+    let mut original: Option<SignedOriginal> = None;
     for _ in 0..=MAX_LAYERS {
         let e = Entity::parse(&cur)?;
         let ct = e.content_type()?;
@@ -386,6 +433,7 @@ fn unwrap_layers(
                     content: cur,
                     layers,
                     signed_entity,
+                    original,
                 });
             }
             _ if layers.len() >= MAX_LAYERS => {
@@ -408,6 +456,7 @@ fn unwrap_layers(
                             authenticated: d.authenticated,
                         });
                         signed_entity = None;
+                        original = None;
                         mime::to_crlf(&d.plaintext).into_owned()
                     }
                     smime::CmsObject::AuthEnveloped(aed) => {
@@ -418,6 +467,7 @@ fn unwrap_layers(
                             authenticated: d.authenticated,
                         });
                         signed_entity = None;
+                        original = None;
                         mime::to_crlf(&d.plaintext).into_owned()
                     }
                     smime::CmsObject::Signed(sd) => {
@@ -443,6 +493,7 @@ fn unwrap_layers(
                             None if after_cbc => return Err(Failure::crypto()),
                             None => Some(cur.clone()),
                         };
+                        original = multipart_original(&signed_entity);
                         content
                     }
                 }
@@ -500,6 +551,7 @@ fn unwrap_layers(
                 } else {
                     Some(cur.clone())
                 };
+                original = multipart_original(&signed_entity);
                 signed_bytes
             }
             Kind::MultipartSignedPgp => {
@@ -515,14 +567,18 @@ fn unwrap_layers(
                 } else {
                     Some(cur.clone())
                 };
-                signed_bytes
+                original = multipart_original(&signed_entity);
+                // The signed part of a rebuilt original may have LF line ends (a frame
+                // with `"line_ends": "lf"`, docs/modification-record.md §3.3): verified
+                // as it stands, it is read on as MIME in CRLF form.
+                mime::to_crlf(&signed_bytes).into_owned()
             }
             Kind::MultipartEncryptedPgp => {
                 // RFC 3156 §4 (and §6.2 when the data is also signed).
                 let (_, data) = pgp_parts(&cur, &e, "application/pgp-encrypted", true)?;
                 let r = openpgp::decrypt(&data, ctx)?;
                 let content = mime::to_crlf(&r.content).into_owned();
-                signed_entity = passthrough_pgp(&r, &content);
+                (signed_entity, original) = combined_pgp(&r, &content);
                 layers.extend(r.layers);
                 content
             }
@@ -539,26 +595,32 @@ fn unwrap_layers(
                 let body = e.decoded_body()?;
                 // An armored "PGP MESSAGE" may be signed only (gpg --sign --armor):
                 // verifying does not decrypt, so it succeeds only for such a message.
-                if let Ok((text, verdict)) = openpgp::verify_inline(&body, ctx)
-                    && !verdict.signers.is_empty()
+                if let Ok(v) = openpgp::verify_inline(&body, ctx)
+                    && !v.verdict.signers.is_empty()
                 {
-                    layers.push(Layer::Signed(verdict));
+                    layers.push(Layer::Signed(v.verdict));
+                    // The armored message as received verifies in transit as it is.
                     signed_entity = Some(cur.clone());
-                    cur = text_entity(&e, &text);
+                    original = inline_signed(&e, &v.content, v.literal.as_ref(), &v.signatures).1;
+                    cur = text_entity(&e, &v.content);
                     continue;
                 }
                 let r = openpgp::decrypt(&body, ctx)?;
                 let content = text_entity(&e, &r.content);
-                signed_entity = passthrough_pgp(&r, &content);
+                (signed_entity, original) =
+                    inline_signed(&e, &r.content, r.literal.as_ref(), &r.signatures);
                 layers.extend(r.layers);
                 content
             }
             Kind::InlinePgp(Inline::Signed) => {
                 let body = e.decoded_body()?;
-                let (text, verdict) = openpgp::verify_inline(&body, ctx)?;
-                layers.push(Layer::Signed(verdict));
+                let v = openpgp::verify_inline(&body, ctx)?;
+                layers.push(Layer::Signed(v.verdict));
                 signed_entity = Some(cur.clone());
-                text_entity(&e, &text)
+                original = Some(SignedOriginal::Inline {
+                    entity: cur.clone(),
+                });
+                text_entity(&e, &v.content)
             }
         };
         cur = next;
@@ -573,6 +635,103 @@ fn passthrough_pgp(r: &openpgp::PgpResult, content: &[u8]) -> Option<Vec<u8>> {
     let sig = r.signatures.first()?;
     let armored = openpgp::armored_signatures(&r.signatures)?;
     crate::reseal::openpgp::multipart_signed(content, &armored, sig.hash_algo()).ok()
+}
+
+/// RFC 3156 §6.2: the signatures of a combined signed-and-encrypted PGP/MIME message,
+/// "rewritten as a multipart/signed object using the signature data embedded in the
+/// encrypted version". Returns the entity to pass on, and how the record carries them.
+///
+/// RFC 3156 §6.2 requires "the same canonicalization rules as multipart/signed objects"
+/// (CRLF, §5), but gpgme-based clients sign the entity with LF line ends in binary mode.
+/// That signature covers the LF bytes only: the record's frame then says so
+/// (`lf`), and nothing is passed on, since a part with bare LF line ends cannot travel by
+/// SMTP (RFC 5321 §2.3.8) and a CRLF one would not verify.
+fn combined_pgp(
+    r: &openpgp::PgpResult,
+    content: &[u8],
+) -> (Option<Vec<u8>>, Option<SignedOriginal>) {
+    if r.signatures.is_empty() {
+        return (None, None);
+    }
+    let Some(lf) = needs_lf(&r.content, &r.signatures) else {
+        return (
+            None,
+            Some(SignedOriginal::Lost(crate::record::LOST_MIXED_LINE_ENDS)),
+        );
+    };
+    let Some(entity) = passthrough_pgp(r, content) else {
+        return (
+            None,
+            Some(SignedOriginal::Lost(crate::record::LOST_NO_FRAME)),
+        );
+    };
+    let passed_on = (!lf).then(|| entity.clone());
+    (passed_on, Some(SignedOriginal::Multipart { entity, lf }))
+}
+
+/// Whether the record must rebuild `data` with LF line ends for `sigs` to verify
+/// (binary-mode signatures over LF text); `None` when no line-end form can (mixed).
+fn needs_lf(data: &[u8], sigs: &[sequoia_openpgp::packet::Signature]) -> Option<bool> {
+    match openpgp::signed_line_ends(data, sigs) {
+        openpgp::SignedLineEnds::Crlf => Some(false),
+        openpgp::SignedLineEnds::Lf => Some(true),
+        openpgp::SignedLineEnds::Mixed => None,
+    }
+}
+
+/// The signatures of an inline OpenPGP message (signed, or signed and encrypted) over
+/// its literal data `literal`, as a signed message the gateway rebuilds (RFC 9580 §10.3:
+/// one-pass signature packets, the literal data, the signatures; no encryption, no
+/// compression) and armors ([`crate::record::armor::message`]) as the body of a text/plain
+/// entity with `e`'s Content-Type (less the markers of the removed protection). The
+/// signatures cover the literal data only, never a MIME header (RFC 9580 §5.2.4), so no
+/// multipart/signed can carry them. Returns that entity, to pass on, and how the record
+/// carries the signatures.
+fn inline_signed(
+    e: &Entity<'_>,
+    literal: &[u8],
+    meta: Option<&openpgp::LiteralMeta>,
+    sigs: &[sequoia_openpgp::packet::Signature],
+) -> (Option<Vec<u8>>, Option<SignedOriginal>) {
+    if sigs.is_empty() {
+        return (None, None);
+    }
+    let Some(lf) = needs_lf(literal, sigs) else {
+        return (
+            None,
+            Some(SignedOriginal::Lost(crate::record::LOST_MIXED_LINE_ENDS)),
+        );
+    };
+    // The literal data as the record rebuilds it: the body of the text entity (CRLF),
+    // in the line ends the signatures need.
+    let body = mime::to_crlf(literal);
+    let data = if lf {
+        crate::record::crlf_to_lf(&body)
+    } else {
+        body.into_owned()
+    };
+    let Some((prefix, suffix)) = openpgp::signed_message_frame(meta, sigs, &data) else {
+        return (
+            None,
+            Some(SignedOriginal::Lost(crate::record::LOST_NO_FRAME)),
+        );
+    };
+    // The armor is 7bit text whatever the literal data holds.
+    let header = text_header(e, b"7bit");
+    let mut entity = header.clone();
+    entity.extend_from_slice(b"\r\n");
+    entity.extend_from_slice(&crate::record::armor::message(
+        &[prefix.as_slice(), &data, &suffix].concat(),
+    ));
+    (
+        Some(entity),
+        Some(SignedOriginal::Message {
+            header,
+            prefix,
+            suffix,
+            lf,
+        }),
+    )
 }
 
 /// DESIGN §3 rule 2: CBC EnvelopedData carries no integrity protection. We accept its

@@ -43,6 +43,20 @@ pub struct PgpResult {
     pub layers: Vec<Layer>,
     /// Signatures that verified, to pass on detached when the gateway cannot re-sign.
     pub signatures: Vec<Signature>,
+    /// The Literal Data packet's metadata (RFC 9580 §5.9), to rebuild a signed message
+    /// around the same data ([`signed_message_frame`]).
+    pub literal: Option<LiteralMeta>,
+}
+
+/// The metadata of a Literal Data packet (RFC 9580 §5.9): its format octet, file name
+/// and date. No signature covers them (§5.9: "OpenPGP signatures do not include the
+/// formatting octet, the file name, and the date field"); the gateway keeps them only so
+/// that a rebuilt signed message shows what the sender's did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiteralMeta {
+    pub format: openpgp::types::DataFormat,
+    pub filename: Option<Vec<u8>>,
+    pub date: Option<std::time::SystemTime>,
 }
 
 struct Helper<'a, 'b> {
@@ -57,6 +71,8 @@ struct Helper<'a, 'b> {
     message: Option<&'a [u8]>,
     /// What that check found; `None` while nothing has been decrypted.
     integrity: Option<Integrity>,
+    /// The first Literal Data packet's metadata.
+    literal: Option<LiteralMeta>,
 }
 
 impl<'a, 'b> Helper<'a, 'b> {
@@ -74,6 +90,7 @@ impl<'a, 'b> Helper<'a, 'b> {
             too_deep: false,
             message: None,
             integrity: None,
+            literal: None,
         }
     }
 }
@@ -268,6 +285,15 @@ impl VerificationHelper for Helper<'_, '_> {
         if pp.recursion_depth() > MAX_PACKET_DEPTH {
             self.too_deep = true;
             return Err(anyhow::anyhow!("OpenPGP packets nested too deeply"));
+        }
+        if let Packet::Literal(l) = &pp.packet
+            && self.literal.is_none()
+        {
+            self.literal = Some(LiteralMeta {
+                format: l.format(),
+                filename: l.filename().map(<[u8]>::to_vec),
+                date: l.date(),
+            });
         }
         Ok(())
     }
@@ -592,6 +618,7 @@ fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, F
         content,
         layers: h.layers,
         signatures: h.signatures,
+        literal: h.literal,
     })
 }
 
@@ -634,11 +661,18 @@ fn verify_detached_inner(
     }
 }
 
+/// What verifying an inline (cleartext-signed or signed) message found.
+pub struct InlineVerified {
+    /// The signed text (the literal data).
+    pub content: Vec<u8>,
+    pub verdict: SignatureVerdict,
+    /// The signatures that verified, as for [`PgpResult::signatures`].
+    pub signatures: Vec<Signature>,
+    pub literal: Option<LiteralMeta>,
+}
+
 /// Verifies an inline (cleartext-signed or signed) message; returns the signed text.
-fn verify_inline_inner(
-    message: &[u8],
-    ctx: &UnwrapContext<'_>,
-) -> Result<(Vec<u8>, SignatureVerdict), Failure> {
+fn verify_inline_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<InlineVerified, Failure> {
     let p = StandardPolicy::new();
     let helper = Helper::new(ctx);
     let mut v = VerifierBuilder::from_bytes(message)
@@ -662,7 +696,12 @@ fn verify_inline_inner(
             Layer::Encrypted { .. } => None,
         })
         .ok_or_else(Failure::crypto)?;
-    Ok((content, verdict))
+    Ok(InlineVerified {
+        content,
+        verdict,
+        signatures: h.signatures,
+        literal: h.literal,
+    })
 }
 
 /// Runs a sequoia operation, turning a panic inside the library into `on_panic`.
@@ -700,10 +739,7 @@ pub fn verify_detached(signature: &[u8], data: &[u8], ctx: &UnwrapContext<'_>) -
 }
 
 /// Verifies an inline (cleartext-signed or signed) message; returns the signed text.
-pub fn verify_inline(
-    message: &[u8],
-    ctx: &UnwrapContext<'_>,
-) -> Result<(Vec<u8>, SignatureVerdict), Failure> {
+pub fn verify_inline(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<InlineVerified, Failure> {
     guarded(
         || Err(Failure::crypto()),
         || verify_inline_inner(message, ctx),
@@ -746,4 +782,158 @@ pub fn armored_signatures(sigs: &[Signature]) -> Option<Vec<u8>> {
         w.finalize().ok()?;
     }
     Some(out)
+}
+
+/// How the literal data that signatures cover stands to its CRLF form
+/// (`mime::to_crlf`), the form the gateway hands to services and the record rebuilds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignedLineEnds {
+    /// The signatures verify over the CRLF form: the literal data has CRLF line ends
+    /// already, or every signature is a text signature, whose hash makes line ends CRLF
+    /// first (RFC 9580 §5.2.1.2, §5.2.4).
+    Crlf,
+    /// A binary signature (RFC 9580 §5.2.1.1: "the document data is hashed directly")
+    /// over literal data with LF line ends and no CR: replacing each CRLF of the CRLF
+    /// form by LF gives the signed bytes back. gpgme-based clients (NeoMutt's gpgme
+    /// backend, KMail) sign PGP/MIME this way inside the encryption (RFC 3156 §6.2).
+    Lf,
+    /// A binary signature over literal data with CRLF and LF line ends mixed: the CRLF
+    /// form cannot give the signed bytes back.
+    Mixed,
+}
+
+/// See [`SignedLineEnds`].
+pub fn signed_line_ends(literal: &[u8], sigs: &[Signature]) -> SignedLineEnds {
+    if sigs
+        .iter()
+        .all(|s| s.typ() == openpgp::types::SignatureType::Text)
+    {
+        SignedLineEnds::Crlf
+    } else if matches!(crate::mime::to_crlf(literal), std::borrow::Cow::Borrowed(_)) {
+        // No LF without its CR: the CRLF form is the literal data itself.
+        SignedLineEnds::Crlf
+    } else if !literal.contains(&b'\r') {
+        SignedLineEnds::Lf
+    } else {
+        SignedLineEnds::Mixed
+    }
+}
+
+/// A signed OpenPGP message around literal data `data`, split where the data goes
+/// (RFC 9580 §10.3, "One-Pass Signed Message"): before it the One-Pass Signature packets
+/// (§5.4) and the Literal Data packet's header (§5.9, definite length, OpenPGP framing
+/// §4.2.1), after it the Signature packets. The one-pass packets follow the order of
+/// `sigs` and only the last has its flag set (§5.4: 0 means the next packet is another
+/// one-pass signature over the same data); the signatures close them in reverse order.
+///
+/// This is the message the sender's signatures verify over once the encryption around
+/// them is gone: `gpg --verify` and `sq verify` check it as it is. No signature covers
+/// the literal packet's metadata (§5.9), which `literal` carries over when known.
+/// `None` if there is no signature or a packet cannot be written.
+pub fn signed_message_frame(
+    literal: Option<&LiteralMeta>,
+    sigs: &[Signature],
+    data: &[u8],
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    guarded(
+        || None,
+        || {
+            use openpgp::packet::{Literal, OnePassSig};
+            use openpgp::serialize::Serialize as _;
+            if sigs.is_empty() || sigs.len() > 64 {
+                return None;
+            }
+            let mut prefix = Vec::new();
+            for (i, s) in sigs.iter().enumerate() {
+                let mut ops = OnePassSig::try_from(s).ok()?;
+                ops.set_last(i + 1 == sigs.len());
+                Packet::from(ops).serialize(&mut prefix).ok()?;
+            }
+            let mut lit =
+                Literal::new(literal.map_or(openpgp::types::DataFormat::Binary, |l| l.format));
+            if let Some(name) = literal.and_then(|l| l.filename.as_ref()) {
+                lit.set_filename(name).ok()?;
+            }
+            lit.set_date(literal.and_then(|l| l.date)).ok()?;
+            lit.set_body(data.to_vec());
+            let mut packet = Vec::with_capacity(data.len() + 32);
+            Packet::from(lit).serialize(&mut packet).ok()?;
+            let header_len = packet.len().checked_sub(data.len())?;
+            if packet.get(header_len..)? != data {
+                return None;
+            }
+            prefix.extend_from_slice(packet.get(..header_len)?);
+            let mut suffix = Vec::new();
+            for s in sigs.iter().rev() {
+                Packet::from(s.clone()).serialize(&mut suffix).ok()?;
+            }
+            Some((prefix, suffix))
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use openpgp::types::SignatureType;
+
+    fn sig(typ: SignatureType) -> Signature {
+        use openpgp::cert::CertBuilder;
+        use openpgp::packet::signature::SignatureBuilder;
+        let (cert, _) = CertBuilder::general_purpose(Some("a@example.com"))
+            .generate()
+            .unwrap();
+        let mut keypair = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        SignatureBuilder::new(typ)
+            .sign_message(&mut keypair, b"x")
+            .unwrap()
+    }
+
+    #[test]
+    fn line_ends_the_signatures_need() {
+        let binary = [sig(SignatureType::Binary)];
+        let text = [sig(SignatureType::Text)];
+        let both = [text[0].clone(), binary[0].clone()];
+        use SignedLineEnds::*;
+        for (literal, sigs, want) in [
+            (&b"a\r\nb\r\n"[..], &binary[..], Crlf),
+            (b"a\nb\n", &binary, Lf),
+            (b"a\nb\r\n", &binary, Mixed),
+            (b"a\nb\r\n", &text, Crlf),
+            (b"a\nb\n", &text, Crlf),
+            (b"a\nb\n", &both, Lf),
+            (b"a\nb\r\n", &both, Mixed),
+            (b"no line end", &binary, Crlf),
+        ] {
+            assert_eq!(signed_line_ends(literal, sigs), want, "{literal:?}");
+        }
+    }
+
+    #[test]
+    fn a_signed_message_frame_splits_around_the_data() {
+        let sigs = [sig(SignatureType::Binary), sig(SignatureType::Binary)];
+        let data = b"Hello\n";
+        let (prefix, suffix) = signed_message_frame(None, &sigs, data).unwrap();
+        let message = [prefix.as_slice(), data, &suffix].concat();
+        let packets: Vec<Packet> = openpgp::PacketPile::from_bytes(&message)
+            .unwrap()
+            .into_children()
+            .collect();
+        assert!(matches!(packets.as_slice(), [
+                Packet::OnePassSig(a),
+                Packet::OnePassSig(b),
+                Packet::Literal(l),
+                Packet::Signature(_),
+                Packet::Signature(_),
+            ] if !a.last() && b.last() && l.body() == data));
+        assert!(signed_message_frame(None, &[], data).is_none());
+    }
 }
