@@ -85,3 +85,42 @@ fn passthrough_delivers_the_ciphertext_unopened() {
         "{r}"
     );
 }
+
+/// The same for OpenPGP: PKESKs that name only bob's key (RFC 9580 §5.1).
+#[test]
+fn openpgp_to_others_only_is_refused_with_the_same_reply() {
+    let f = Fixture::with_openpgp();
+    let gpg = common::gpg::Gpg::for_bob();
+    let mut c = gpg.cmd();
+    c.args([
+        "--armor",
+        "--trust-model",
+        "always",
+        "--encrypt",
+        "-r",
+        "bob@example.org",
+    ]);
+    let out = run(
+        c,
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\nPlease transfer 100 EUR.\r\n",
+    );
+    ok(&out, "gpg --encrypt to bob");
+    let armored = String::from_utf8(out.stdout).unwrap().replace('\n', "\r\n");
+    let msg = format!(
+        "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: pgp\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"E\"\r\n\r\n\
+         --E\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
+         --E\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--E--\r\n"
+    );
+    let out = f.process(
+        msg.as_bytes(),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(
+        reply_without_trace(&out),
+        format!("554 5.7.1 {}", reseal::error::FOREIGN_ENCRYPTION_TEXT)
+    );
+}

@@ -429,7 +429,9 @@ fn protected_secret_key_import_needs_its_passphrase() {
 }
 
 /// DESIGN §3 rules 1-3 for OpenPGP: SED and MDC stripping refused, a bad MDC releases
-/// nothing, a key we do not hold; all with the same reply as S/MIME's failures.
+/// nothing; all with the same reply as S/MIME's failures. A message encrypted to a key
+/// the gateway does not hold is told so distinctly (read from the PKESKs before any key
+/// is used: no oracle; tests/foreign_encryption.rs).
 /// The reply to an S/MIME message with a tampered GCM tag, without its trace: every
 /// OpenPGP decryption and integrity failure must get exactly this (DESIGN §3 rule 3).
 fn uniform_decryption_reply() -> String {
@@ -449,7 +451,6 @@ fn integrity_failures_are_uniform_and_release_nothing() {
         "sed-encrypted.eml",
         "mdc-altered.eml",
         "mdc-stripped.eml",
-        "wrong-key-encrypted.eml",
         "tampered-signed.eml",
     ] {
         let out = f.process(
@@ -462,6 +463,17 @@ fn integrity_failures_are_uniform_and_release_nothing() {
         assert!(out.stdout.is_empty(), "{vector}: released output");
         assert_eq!(reply_without_trace(&out), reference, "{vector}");
     }
+    let out = f.process(
+        &pread("wrong-key-encrypted.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    assert_eq!(
+        reply_without_trace(&out),
+        format!("554 5.7.1 {}", reseal::error::FOREIGN_ENCRYPTION_TEXT),
+        "wrong-key-encrypted.eml"
+    );
 }
 
 #[test]

@@ -571,7 +571,60 @@ fn seipd_v2_intact(mut pp: PacketParser<'_>, sk: &SessionKey) -> bool {
 }
 
 /// Decrypts (and verifies any signature inside) an OpenPGP message.
+/// RFC 9580 §5.1, §10.3: whether the message's public-key encrypted session keys all
+/// name recipients the gateway holds no key for (for these parties). Read from the
+/// packets before the container, before any key is used, so saying so is no oracle
+/// (docs/architecture.md, "Mail encrypted to someone else"). An anonymous recipient
+/// (wildcard key ID), a password (SKESK) or anything unreadable is not "foreign".
+fn addressed_to_others_only(message: &[u8], ctx: &UnwrapContext<'_>) -> bool {
+    if ctx.trial_decryption {
+        return false;
+    }
+    let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    let ours: Vec<KeyHandle> = ctx
+        .keystore
+        .map(|ks| {
+            ks.openpgp_decryption_keys(&parties)
+                .flat_map(|k| {
+                    k.cert
+                        .keys()
+                        .map(|ka| ka.key().key_handle())
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Ok(mut ppr) = PacketParser::from_bytes(message) else {
+        return false;
+    };
+    let mut named = 0usize;
+    while let PacketParserResult::Some(pp) = ppr {
+        match &pp.packet {
+            Packet::PKESK(pkesk) => match pkesk.recipient() {
+                Some(h) if !ours.iter().any(|o| o.aliases(&h)) => named += 1,
+                // Ours, or anonymous: try the keys.
+                _ => return false,
+            },
+            Packet::Marker(_) | Packet::Padding(_) => {}
+            Packet::SEIP(_) => return named > 0,
+            _ => return false,
+        }
+        if named > 64 {
+            return false;
+        }
+        ppr = match pp.next() {
+            Ok((_, next)) => next,
+            Err(_) => return false,
+        };
+    }
+    false
+}
+
 fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
+    if addressed_to_others_only(message, ctx) {
+        tracing::info!("OpenPGP: encrypted to no key the gateway holds for the sender");
+        return Err(Failure::foreign_encryption());
+    }
     let p = StandardPolicy::new();
     let limit = ctx.max_plaintext;
     let mut helper = Helper::new(ctx);
