@@ -111,8 +111,43 @@ fn chunked(der: &[u8]) -> bool {
 }
 
 /// Through the gateway to bob: delivered, alice's signature verifies in openssl, and
-/// bob reads exactly `entity`.
+/// bob reads exactly `entity`; then again through a disclaimer service, where `reseal
+/// verify` passes with alice's original signature valid, and openssl verifies the
+/// extracted original as it is.
 fn check(f: &Fixture, msg: &[u8], entity: &[u8], what: &str) {
+    check_plain(f, msg, entity, what);
+    let cfg = f.config(&format!("{OPES_HEAD}{DISCLAIMER_SERVICE}"));
+    let out = f.process(msg, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    ok(&out, &format!("{what}, disclaimer"));
+    let orig = f.dir.path().join("original.eml");
+    let _ = std::fs::remove_file(&orig);
+    let mut c = reseal();
+    c.args(["verify", "--json", "--trust"])
+        .arg(v("ca.pem"))
+        .arg("--opes-cert")
+        .arg(f.identity())
+        .arg("--key")
+        .arg(v("bob.key"))
+        .arg("--cert")
+        .arg(v("bob.pem"))
+        .arg("--extract-original")
+        .arg(&orig);
+    let r = run(c, &out.stdout);
+    let report: serde_json::Value =
+        serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("{what}: {e}: {}", stderr(&r)));
+    assert_eq!(report["verdict"], "pass", "{what}: {report:#}");
+    assert_eq!(report["original"]["valid"], true, "{what}: {report:#}");
+    let original = std::fs::read(&orig).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let content = openssl_verify(&original)
+        .unwrap_or_else(|e| panic!("{what}: openssl does not verify the original: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&content),
+        String::from_utf8_lossy(entity),
+        "{what}: the original is not what alice signed"
+    );
+}
+
+fn check_plain(f: &Fixture, msg: &[u8], entity: &[u8], what: &str) {
     let out = f.process(msg, "alice@example.com", &["bob@example.org"], None);
     ok(&out, what);
     let dec = openssl_decrypt(&out.stdout, "bob").unwrap_or_else(|e| panic!("{what}: {e}"));
