@@ -12,6 +12,7 @@
 #                                gateway holds that key)
 #   neomutt-gpgme-pgpmime.eml    NeoMutt (gpgme backend), PGP/MIME signed and encrypted
 #   neomutt-classic-pgpmime.eml  NeoMutt (classic backend, gpg --textmode), the same
+#   neomutt-classic-inline.eml   NeoMutt (classic backend), inline PGP, text only
 # NeoMutt also needs gpg and tmux.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,7 +64,15 @@ printf '#!/bin/sh\ncat > "%s/sent.eml"\n' "$work" > "$work/sendmail.sh"
 chmod +x "$work/sendmail.sh"
 
 neomutt_send() {
-  local name=$1 subject=$2 extra=$3 attach=${4:--a $work/report.pdf}
+  local name=$1 subject=$2 extra=$3 mode=${4:-attach}
+  local args
+  if [ "$mode" = attach ]; then
+    args="-s '$subject' -i '$work/body.txt' -a '$work/report.pdf' -- bob@example.org"
+  else
+    # Text only, from a draft (-i without -a makes NeoMutt exit at once here).
+    printf 'To: bob@example.org\nSubject: %s\n\n%s' "$subject" "$body" > "$work/draft"
+    args="-H '$work/draft'"
+  fi
   cat > "$work/neomuttrc" <<RC
 set from="Alice <alice@example.com>"
 set use_from=yes
@@ -89,7 +98,7 @@ RC
   rm -f "$work/sent.eml"
   tmux -L reseal-vectors kill-server 2>/dev/null || true
   tmux -L reseal-vectors new-session -d -x 200 -y 50 \
-    "GNUPGHOME='$GNUPGHOME' neomutt -n -F '$work/neomuttrc' -s '$subject' -i '$work/body.txt' $attach -- bob@example.org 2>'$work/neomutt.err'"
+    "GNUPGHOME='$GNUPGHOME' neomutt -n -F '$work/neomuttrc' $args 2>'$work/neomutt.err'"
   for _ in $(seq 100); do
     screen=$(tmux -L reseal-vectors capture-pane -p 2>/dev/null || true)
     if grep -q 'Security:' <<<"$screen"; then break; fi
@@ -124,5 +133,11 @@ neomutt_send neomutt-gpgme-pgpmime.eml 'Report (NeoMutt gpgme, PGP/MIME)' 'set c
 neomutt_send neomutt-classic-pgpmime.eml 'Report (NeoMutt classic, PGP/MIME)' \
   'set crypt_use_gpgme=no
 source /etc/neomuttrc.d/gpg.rc'
+# Inline PGP (pgp_autoinline), text only (with an attachment NeoMutt asks to fall back
+# to PGP/MIME); NeoMutt marks the part x-action=pgp-encrypted.
+neomutt_send neomutt-classic-inline.eml 'Report (NeoMutt classic, inline)' \
+  'set crypt_use_gpgme=no
+source /etc/neomuttrc.d/gpg.rc
+set pgp_autoinline=yes' text
 gpgconf --kill all 2>/dev/null || true
 chmod 644 "$out"/*
