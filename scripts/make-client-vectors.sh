@@ -13,6 +13,7 @@
 #   neomutt-gpgme-pgpmime.eml    NeoMutt (gpgme backend), PGP/MIME signed and encrypted
 #   neomutt-classic-pgpmime.eml  NeoMutt (classic backend, gpg --textmode), the same
 #   neomutt-classic-inline.eml   NeoMutt (classic backend), inline PGP, text only
+#   neomutt-smime.eml            NeoMutt (gpgme + gpgsm), S/MIME signed and encrypted
 # NeoMutt also needs gpg and tmux.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -139,5 +140,23 @@ neomutt_send neomutt-classic-inline.eml 'Report (NeoMutt classic, inline)' \
   'set crypt_use_gpgme=no
 source /etc/neomuttrc.d/gpg.rc
 set pgp_autoinline=yes' text
+# S/MIME through gpgme and gpgsm (smime_is_default), signed and encrypted to bob and,
+# with smime_self_encrypt, to alice. gpgsm 2.2 reads only legacy PKCS#12 (PEERS: gpgsm).
+echo disable-crl-checks > "$GNUPGHOME/gpgsm.conf"
+echo allow-loopback-pinentry > "$GNUPGHOME/gpg-agent.conf"
+openssl pkcs12 -export -in "$V/alice.pem" -inkey "$V/alice.key" -certfile "$V/ica.pem" \
+  -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -passout pass: -out "$work/alice.p12"
+gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$work/alice.p12" </dev/null 2>/dev/null
+gpgsm --batch --import "$V/ca.pem" "$V/ica.pem" "$V/bob.pem" 2>/dev/null
+echo "$(openssl x509 -noout -fingerprint -sha1 -in "$V/ca.pem" | cut -d= -f2 | tr -d :) S relax" \
+  > "$GNUPGHOME/trustlist.txt"
+gpgconf --reload gpg-agent
+alice_smime=$(gpgsm --with-colons --list-secret-keys 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
+neomutt_send neomutt-smime.eml 'Report (NeoMutt, S/MIME)' \
+  "set crypt_use_gpgme=yes
+set smime_is_default=yes
+set smime_self_encrypt=yes
+set smime_default_key=0x$alice_smime
+set smime_sign_as=0x$alice_smime"
 gpgconf --kill all 2>/dev/null || true
 chmod 644 "$out"/*

@@ -5,7 +5,8 @@
     clippy::panic
 )]
 //! What real mail clients send (vectors/clients/, made by scripts/make-client-vectors.sh
-//! with s-nail), through the gateway with and without a disclaimer, opened the way
+//! with s-nail and NeoMutt), through the gateway with and without a disclaimer, opened
+//! the way
 //! their readers open it: notmuch (GMime + gpgme) and gpgsm, the S/MIME engine of
 //! KMail, Mutt/NeoMutt with gpgme and Claws. Each must show alice's signature as good,
 //! the text with the disclaimer when one was added, the attachment byte for byte, and
@@ -28,7 +29,11 @@ fn client(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-const VECTORS: [&str; 2] = ["s-nail-signed.eml", "s-nail-signed-encrypted.eml"];
+const VECTORS: [&str; 3] = [
+    "s-nail-signed.eml",
+    "s-nail-signed-encrypted.eml",
+    "neomutt-smime.eml",
+];
 const DISCLAIMER_TEXT: &str = "Example Corp ... This e-mail is confidential.";
 
 /// `name` through `reseal process`, alice to bob, with or without the disclaimer
@@ -126,7 +131,7 @@ fn attachment(entity: &[u8], name: &str) -> Option<Vec<u8>> {
 }
 
 #[test]
-fn s_nail_mail_goes_through_and_opens_in_notmuch_and_gpgsm() {
+fn s_nail_and_neomutt_smime_goes_through_and_opens_in_notmuch_and_gpgsm() {
     let f = Fixture::new();
     // bob reads; alice's key opens the originals s-nail encrypted to her.
     let g = Gpgsm::new(&["bob", "alice"]);
