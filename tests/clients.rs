@@ -321,3 +321,89 @@ fn neomutt_pgp_mime_goes_through_and_opens_in_gpg_and_notmuch() {
 fn notmuch_show_gpg(f: &Fixture, home: &std::path::Path, msg: &[u8]) -> serde_json::Value {
     notmuch_show_in(f, home, msg)
 }
+
+/// NeoMutt as the reader (gpgme): the message opened in its pager, in a private tmux
+/// server. Returns the screen once it shows the end of the protected data, or what it
+/// shows after `secs` seconds.
+fn neomutt_read(f: &Fixture, home: &std::path::Path, msg: &[u8], secs: u64) -> String {
+    let root = f.dir.path().join("neomutt-reader");
+    let _ = std::fs::remove_dir_all(&root);
+    for d in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(root.join("Mail").join(d)).unwrap();
+    }
+    std::fs::write(root.join("Mail/new/1:2,"), msg).unwrap();
+    let mail = root.join("Mail");
+    std::fs::write(
+        root.join("rc"),
+        format!(
+            "set mbox_type=Maildir\nset folder=\"{m}\"\nset spoolfile=\"{m}\"\n\
+             set crypt_use_gpgme=yes\nset crypt_verify_sig=yes\nset header_cache=\"\"\n",
+            m = mail.display()
+        ),
+    )
+    .unwrap();
+    let server = format!("reseal-reader-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &server])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let _ = tmux(&["kill-server"]);
+    let cmd = format!(
+        "GNUPGHOME='{}' neomutt -n -F '{}'",
+        home.display(),
+        root.join("rc").display()
+    );
+    tmux(&["new-session", "-d", "-x", "160", "-y", "80", &cmd]);
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    // The index shows the message (its subject): open it.
+    while !screen().contains("Report (") && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    tmux(&["send-keys", "Enter"]);
+    let mut s = screen();
+    while !(s.contains("-- End of") || s.contains("Error")) && std::time::Instant::now() < deadline
+    {
+        std::thread::yield_now();
+        s = screen();
+    }
+    let _ = tmux(&["kill-server"]);
+    s
+}
+
+/// What Reseal sends, opened in NeoMutt: alice's signature good, the text and the
+/// disclaimer shown, no modification record and no error as body text.
+#[test]
+fn neomutt_reads_what_reseal_sends() {
+    let f = Fixture::with_openpgp();
+    let gpg = common::gpg::Gpg::for_bob();
+    let g = Gpgsm::new(&["bob"]);
+    for name in [
+        "neomutt-gpgme-pgpmime.eml",
+        "neomutt-classic-inline.eml",
+        "neomutt-smime.eml",
+        "s-nail-signed-encrypted.eml",
+    ] {
+        let (what, out) = through_gateway(&f, name, true);
+        let home = if name.contains("smime") || name.starts_with("s-nail") {
+            g.home()
+        } else {
+            gpg.home()
+        };
+        let s = neomutt_read(&f, home, &out, 30);
+        assert!(
+            s.contains("Good signature from") && s.contains("alice@example.com"),
+            "{what}: NeoMutt shows no good signature by alice:\n{s}"
+        );
+        assert!(s.contains("Please transfer 100 EUR"), "{what}:\n{s}");
+        assert!(s.contains(DISCLAIMER_TEXT), "{what}: no disclaimer:\n{s}");
+        assert!(!s.contains("OPES-Record"), "{what}: the record shows:\n{s}");
+        assert!(
+            !s.contains("Error"),
+            "{what}: NeoMutt reports an error:\n{s}"
+        );
+    }
+}
