@@ -77,16 +77,19 @@ fn tls_acceptor(cfg: &SmtpConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, F
         return Ok(None);
     };
     let bad = |what: &str, e: String| Failure::config(format!("smtp TLS {what}: {e}"));
-    let certs: Vec<_> = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(cert).map_err(|e| bad("certificate", e.to_string()))?,
-    ))
-    .collect::<Result<_, _>>()
-    .map_err(|e| bad("certificate", e.to_string()))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(key).map_err(|e| bad("key", e.to_string()))?,
-    ))
-    .map_err(|e| bad("key", e.to_string()))?
-    .ok_or_else(|| bad("key", "no private key in the file".into()))?;
+    // rustls-pki-types' PEM reader (rustls-pemfile is unmaintained, RUSTSEC-2025-0134).
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert_pem = std::fs::read(cert).map_err(|e| bad("certificate", e.to_string()))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("certificate", e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("certificate", "no certificate in the file".into()));
+    }
+    let key_pem =
+        zeroize::Zeroizing::new(std::fs::read(key).map_err(|e| bad("key", e.to_string()))?);
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| bad("key", e.to_string()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let sc = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
