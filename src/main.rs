@@ -875,8 +875,13 @@ fn run_verify(args: VerifyArgs) -> Result<i32, Failure> {
     // The recipient's key goes into a throwaway keystore, so that decryption runs
     // through the same keystore operations as in the gateway.
     let parties = recipient_parties(&input);
-    let tmp = std::env::temp_dir().join(format!("reseal-verify-{}", std::process::id()));
-    let _cleanup = RemoveOnDrop(tmp.clone());
+    // A private, unpredictable folder (mode 0700, random name), removed on return: a
+    // predictable path in a shared temp folder could be planted by another user.
+    let tmpdir = tempfile::Builder::new()
+        .prefix("reseal-verify-")
+        .tempdir()
+        .map_err(|e| Failure::temporary(format!("cannot create a temporary folder: {e}")))?;
+    let tmp = tmpdir.path().join("keystore");
     let mut keystore = None;
     if args.key.is_some() || args.pkcs12.is_some() || args.openpgp_key.is_some() {
         let pass = SecretString::from(reseal::crypto::random_hex(16)?);
@@ -1088,14 +1093,6 @@ fn recipient_parties(message: &[u8]) -> Vec<String> {
     out.sort();
     out.dedup();
     out
-}
-
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn run_quarantine(cmd: QuarantineCommand) -> Result<i32, Failure> {
