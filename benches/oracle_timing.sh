@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Padding-oracle timing benchmark (DESIGN §3 rule 3): builds benches/oracle-timing in
+# Padding-oracle timing benchmark (SECURITY.md invariant 3): builds benches/oracle-timing in
 # release and times Keystore::unwrap_cek and unwrap::smime::decrypt_enveloped on valid,
 # bad-padding and bad-length PKCS#1 v1.5 key transports. Run it on a quiet machine (no
 # fuzzers or builds beside it); it prints Markdown tables. Needs openssl.

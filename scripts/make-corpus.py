@@ -1564,7 +1564,7 @@ def build_attacks(t):
        "invariants": ["no-secret"], "extract_original": True},
       "CBC plaintext = a valid multipart/signed by dave (From dave) whose EPILOGUE holds alice's original "
       "blocks 2..14 (the secret). Built with the CEK, as an idealised gadget attacker: the signature "
-      "covers only part 1, so the epilogue is unauthenticated CBC plaintext (DESIGN §3 rule 2) and must "
+      "covers only part 1, so the epilogue is unauthenticated CBC plaintext (SECURITY.md invariant 2) and must "
       "never be released. `reseal verify` may call dave's signature over part 1 valid (it is), but must not "
       "extract the epilogue")
     # Same, with the secret in the preamble.
@@ -1863,7 +1863,7 @@ def build_attacks(t):
       "rcpts": ["alice@example.com", "bob@example.org"]}, None,
       "the same with envelope sender alice: whoever may submit as alice can have any message encrypted TO "
       "alice re-encrypted to bob — accepted by design: a submitter admitted for alice acts for alice "
-      "(DESIGN §3 rule 6); admission and the users file's senders decide who may")
+      "(SECURITY.md invariant 6); admission and the users file's senders decide who may")
 
     # --- Signature and record stripping (gateway outputs made now) --------------------------------
     outs = t.gateway_outputs()
@@ -2176,7 +2176,7 @@ ATTACKS_META = {
         "verify.args": "`reseal verify --json` arguments (placeholders above)",
         "verify.expect": "dotted JSON paths and the values they must have",
         "verify.invariants": "no-secret: neither the JSON nor the extracted original holds the secret",
-        "known_issue": "the expected outcome is what DESIGN/SECURITY require; Reseal 0.1.0 does not do it yet",
+        "known_issue": "the expected outcome is what SECURITY.md requires; Reseal 0.1.0 does not do it yet",
         "process.config": "TOML for the run's --config (services, admission); none when absent",
         "process.reply": "the start of the one reply line on stderr",
     },

@@ -2,7 +2,7 @@
 # Runs every test of the workspace against the real peers, after installing them.
 # The suite runs with RESEAL_TRANSCRIPTS set: every `reseal` run's output and every
 # daemon log is kept, and afterwards tests/secrets.rs searches all of it for the test
-# passphrase, passwords and private-key bytes (DESIGN §3 rule 8).
+# passphrase, passwords and private-key bytes (SECURITY.md invariant 8).
 #
 # Usage: scripts/test.sh [CARGO TEST ARGS ...]
 #   No arguments: the whole suite (every test binary runs, even after one fails:

@@ -216,7 +216,7 @@ pub enum ForeignEncryption {
     Passthrough,
 }
 
-/// What to do with CBC EnvelopedData, which has no integrity protection (DESIGN §3 rule 2).
+/// What to do with CBC EnvelopedData, which has no integrity protection (SECURITY.md invariant 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CbcPolicy {

@@ -49,7 +49,7 @@ pub struct Failure {
 /// known from the RecipientInfos (public) before any decryption, so it is no oracle.
 pub const FOREIGN_ENCRYPTION_TEXT: &str = "The message is encrypted, but not to a key the gateway holds for the sender: encrypt it to your own certificate too, or send it to the gateway unencrypted";
 
-/// The one reply for every decryption and integrity failure (DESIGN §3 rule 3): no
+/// The one reply for every decryption and integrity failure (SECURITY.md invariant 3): no
 /// padding, tag or key-selection oracle.
 pub const UNIFORM_CRYPTO_TEXT: &str =
     "The message could not be decrypted or failed an integrity check";

@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
 //! The `reseal` command: a thin layer that parses flags, calls the library, and maps
-//! failures to sysexits codes (DESIGN §6).
+//! failures to sysexits codes (README.md, "Exit codes").
 
 use std::io::{Read as _, Write as _};
 

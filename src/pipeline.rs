@@ -27,14 +27,14 @@ pub struct Gateway {
     pub keystore: Option<Keystore>,
 }
 
-/// Who submitted the message (DESIGN §5: what a client may request depends on it).
+/// Who submitted the message (docs/smtp-extension.md: what a client may request depends on it).
 #[derive(Clone, Debug, Default)]
 pub struct Submitter {
     /// Admitted by network or authentication: may request bypass.
     pub admitted: bool,
     /// A bypass request made in the SMTP dialog (XOPES-BYPASS).
     pub bypass: Bypass,
-    /// Whether the gateway may sign for this submitter's sender (DESIGN §3 rule 6: only
+    /// Whether the gateway may sign for this submitter's sender (SECURITY.md invariant 6: only
     /// an admitted client, and an authenticated one only for its own senders).
     pub may_sign: bool,
 }
@@ -273,7 +273,7 @@ impl Gateway {
         };
 
         // A signature that does not verify is never re-signed or passed on: refusing is
-        // the only way not to launder a forgery (DESIGN §3 rule 5).
+        // the only way not to launder a forgery (SECURITY.md invariant 5).
         for v in unwrapped.signatures() {
             if !v.valid() {
                 let reason = v.reason().unwrap_or(unwrap::Reason::NoSigner);

@@ -265,7 +265,7 @@ pub fn plan_encryption(
     Ok(None)
 }
 
-/// The key to sign with, applying DESIGN §3 rule 6: a key delegated for the envelope
+/// The key to sign with, applying SECURITY.md invariant 6: a key delegated for the envelope
 /// sender, and only where the message's single From equals the envelope sender. The
 /// keystore re-checks the delegation when it signs. `tech` forces the technology (the
 /// encryption's); otherwise the recipients' policies, then the incoming message's

@@ -5,7 +5,7 @@
     clippy::panic
 )]
 //! The attack corpus (tests/corpus/attacks, made by scripts/make-corpus.py from the
-//! published attack classes of DESIGN §3): Efail direct exfiltration, CBC and CFB gadgets,
+//! published attack classes of SECURITY.md): Efail direct exfiltration, CBC and CFB gadgets,
 //! MDC stripping, the "Johnny, you are fired" CMS, GPG API, MIME wrapping and ID classes,
 //! REPLY-style hidden ciphertext, signature and record stripping; and DLP evasions
 //! (card numbers in forms a fail-open DLP skipped), run with the case's configuration.
@@ -28,7 +28,7 @@ use common::*;
 
 const SECRET: &[u8] = b"transfer 100 EUR";
 const UNIFORM: &str = "554 5.7.5 The message could not be decrypted or failed an integrity check";
-/// Every class of DESIGN §3 the corpus must cover, each with at least [`MIN_PER_CLASS`].
+/// Every class of SECURITY.md, "Invariants" the corpus must cover, each with at least [`MIN_PER_CLASS`].
 const CLASSES: &[&str] = &[
     "efail-direct",
     "efail-cbc",

@@ -428,12 +428,12 @@ fn protected_secret_key_import_needs_its_passphrase() {
     assert!(!k["certificate"]["subkeys"].as_array().unwrap().is_empty());
 }
 
-/// DESIGN §3 rules 1-3 for OpenPGP: SED and MDC stripping refused, a bad MDC releases
+/// SECURITY.md invariants 1-3 for OpenPGP: SED and MDC stripping refused, a bad MDC releases
 /// nothing; all with the same reply as S/MIME's failures. A message encrypted to a key
 /// the gateway does not hold is told so distinctly (read from the PKESKs before any key
 /// is used: no oracle; tests/foreign_encryption.rs).
 /// The reply to an S/MIME message with a tampered GCM tag, without its trace: every
-/// OpenPGP decryption and integrity failure must get exactly this (DESIGN §3 rule 3).
+/// OpenPGP decryption and integrity failure must get exactly this (SECURITY.md invariant 3).
 fn uniform_decryption_reply() -> String {
     reply_without_trace(&Fixture::new().process(
         &read("openssl-enc-gcm-tampered-tag.eml"),
@@ -520,7 +520,7 @@ fn compression_bomb_is_bounded() {
     assert!(stderr(&out).contains("5.3.4"), "{}", stderr(&out));
 }
 
-/// DESIGN §3 rule 4: an armored block inside an otherwise plain message, or an
+/// SECURITY.md invariant 4: an armored block inside an otherwise plain message, or an
 /// encrypted part wrapped between attacker HTML parts, is never decrypted.
 #[test]
 fn embedded_and_wrapped_ciphertext_is_never_decrypted() {

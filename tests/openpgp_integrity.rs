@@ -10,7 +10,7 @@
 //! the final AEAD tag (§5.13.2) only at the end of the container, after everything inside
 //! has been decompressed. That told an attacker something about plaintext he had
 //! malleated. Now the container is checked on its own, before anything inside it is
-//! inflated: a tampered one gets the uniform 554 5.7.5 whatever its size (DESIGN §3
+//! inflated: a tampered one gets the uniform 554 5.7.5 whatever its size (SECURITY.md, "Invariants"
 //! rule 3), an intact one over the limit still gets 5.3.4, and the check costs one pass
 //! over the ciphertext, never the decompression of the bomb.
 //!

@@ -4,7 +4,7 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-//! End to end with a real Postfix on loopback (DESIGN §7): swaks submits as
+//! End to end with a real Postfix on loopback (docs/architecture.md, "Testing"): swaks submits as
 //! alice@example.com to bob@example.org, Postfix hands the message to Reseal, and the
 //! result lands in a Maildir sink, where the real peers check it: `openssl cms -decrypt`
 //! with bob's key, `openssl cms -verify` against the test root, the OPES trace in the
@@ -617,7 +617,7 @@ fn postfix_milter_refusals_carry_opes_trace() {
     assert!(reply.starts_with("552 5.3.4 "), "{}", s.transcript);
     assert!(reply.contains(&format!("[OPES {SYSTEM}; id=")), "{reply}");
 
-    // A forged signature is refused, not re-signed (DESIGN §3 rule 5).
+    // A forged signature is refused, not re-signed (SECURITY.md invariant 5).
     let forged = v("openssl-signed-tampered-body.eml");
     let s = swaks(pf.entry(), "alice@example.com", "bob@example.org", &forged);
     let reply = s.data_reply();

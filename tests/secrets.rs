@@ -4,7 +4,7 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-//! DESIGN §3 rule 8 and STYLE "Secrets": no passphrase, password or private-key byte
+//! SECURITY.md invariant 8: no passphrase, password or private-key byte
 //! ever leaves the keystore in the clear. An operator's realistic session (init, every
 //! kind of import, listing, identity export, processing good and bad mail, verifying,
 //! wrong passphrases), all at `RESEAL_LOG=trace`, must not print a secret on stdout or
@@ -481,7 +481,7 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
         "openssl-enc-truncated.eml",
         "openssl-signed-tampered-sig.eml",
         // Decrypted with bob's PEM key (delegated for the recipient), then refused:
-        // unsigned CBC (DESIGN §3 rule 2).
+        // unsigned CBC (SECURITY.md invariant 2).
         "openssl-enc-to-bob-only.eml",
     ];
     let mut delivered = Vec::new();

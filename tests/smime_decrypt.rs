@@ -5,7 +5,7 @@
     clippy::panic
 )]
 //! Every content cipher and key transport the peers produce decrypts to the exact entity
-//! the sender encrypted. (The pipeline refuses unsigned CBC by policy, DESIGN §3 rule 2;
+//! the sender encrypted. (The pipeline refuses unsigned CBC by policy, SECURITY.md invariant 2;
 //! this checks the decryption underneath that policy.)
 
 mod common;

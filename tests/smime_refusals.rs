@@ -4,7 +4,7 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-//! What `reseal process` must refuse, and how: the rules of DESIGN §3 that apply to
+//! What `reseal process` must refuse, and how: the rules of SECURITY.md, "Invariants" that apply to
 //! S/MIME, bad input, and policy refusals. Every failure gives one clear line on stderr,
 //! the right sysexits code, and nothing on stdout.
 
@@ -33,7 +33,7 @@ fn refused(out: &std::process::Output, code: i32, what: &str) {
     );
 }
 
-/// DESIGN §3 rule 3: every decryption and integrity failure gives the same reply text
+/// SECURITY.md invariant 3: every decryption and integrity failure gives the same reply text
 /// and code: tampered GCM tag or ciphertext, bad CBC padding, CBC without an inner
 /// signature, a tampered signature or signed body. Mail whose RecipientInfos name no key
 /// the gateway holds is told so, distinctly: that is read from public data before any
@@ -78,7 +78,7 @@ fn rule3_one_reply_for_every_decryption_and_integrity_failure() {
     );
 }
 
-/// DESIGN §3 rule 1: a failed GCM tag releases nothing; rule 2: CBC is accepted only
+/// SECURITY.md invariant 1: a failed GCM tag releases nothing; rule 2: CBC is accepted only
 /// when a valid inner signature covers the whole decrypted entity.
 #[test]
 fn rule2_cbc_needs_an_inner_signature_or_is_refused_by_policy() {
@@ -128,7 +128,7 @@ fn rule2_cbc_needs_an_inner_signature_or_is_refused_by_policy() {
     ok(&out, "gcm");
 }
 
-/// DESIGN §3 rule 4: ciphertext nested in an otherwise plain message is never decrypted
+/// SECURITY.md invariant 4: ciphertext nested in an otherwise plain message is never decrypted
 /// (Efail direct exfiltration, REPLY attacks).
 #[test]
 fn rule4_nested_ciphertext_is_never_decrypted() {
@@ -168,7 +168,7 @@ fn rule4_nested_ciphertext_is_never_decrypted() {
     }
 }
 
-/// DESIGN §3 rule 5: only a signature by the single From address counts; anything else
+/// SECURITY.md invariant 5: only a signature by the single From address counts; anything else
 /// is refused with its reason (never re-signed).
 #[test]
 fn rule5_untrusted_or_misattributed_signatures_are_refused_with_reason() {
@@ -218,7 +218,7 @@ fn rule5_untrusted_or_misattributed_signatures_are_refused_with_reason() {
     );
 }
 
-/// DESIGN §3 rule 6: the gateway signs only for the envelope sender its key is
+/// SECURITY.md invariant 6: the gateway signs only for the envelope sender its key is
 /// delegated for, and only when From equals the envelope sender.
 #[test]
 fn rule6_no_signature_when_from_or_sender_do_not_match() {

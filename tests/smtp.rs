@@ -256,7 +256,7 @@ fn bypass_in_the_dialog_for_admitted_clients_only_and_forwarded() {
     let got = sink2.wait(1, 20);
     assert!(contains(&got[0].data, b"status=bypass-refused"), "traced");
     assert!(contains(&got[0].data, b"submitter not admitted"));
-    // And an unadmitted client gets no signature from a delegated key (DESIGN §3 rule 6).
+    // And an unadmitted client gets no signature from a delegated key (SECURITY.md invariant 6).
     let dec = openssl_decrypt(&got[0].data, "bob").unwrap();
     assert!(contains(&dec, b"DISCLAIMER-TEXT"));
     assert!(
@@ -417,7 +417,7 @@ fn authenticated_client_over_tls_with_swaks() {
     assert!(contains(&got[1].data, b"status=bypassed"));
 }
 
-/// DESIGN §3 rule 6 in the dialog: a client authenticated for alice gets no signature
+/// SECURITY.md invariant 6 in the dialog: a client authenticated for alice gets no signature
 /// when it sends as carol, even though the keystore holds a key for carol.
 #[test]
 fn no_signature_for_a_sender_the_client_was_not_admitted_for() {
@@ -536,7 +536,7 @@ fn serve_never_captures_error_backtraces() {
     assert!(quit.starts_with("221"), "{quit}");
 }
 
-/// DESIGN §3 rule 8: no core file can carry key material out of `reseal serve`.
+/// SECURITY.md invariant 8: no core file can carry key material out of `reseal serve`.
 #[test]
 fn serve_disables_core_dumps() {
     let f = Fixture::new();

@@ -6,7 +6,7 @@
 //!
 //! Checks beyond "no panic": the session ends when the input does; every reply line is
 //! `DDD` followed by a space or a hyphen (RFC 5321 §4.2); every `250 ... queued as ID`
-//! after DATA has its message durably in the spool (DESIGN: nothing accepted is lost).
+//! after DATA has its message durably in the spool (docs/smtp-server.md: nothing accepted is lost).
 #![no_main]
 
 use std::net::SocketAddr;

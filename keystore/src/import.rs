@@ -38,7 +38,7 @@ pub enum KeySource<'a> {
     PemKeyOnly { key: &'a [u8] },
 }
 
-/// The minimum RSA modulus we accept (DESIGN §3 rule 7, RFC 8551 §2.3).
+/// The minimum RSA modulus we accept (SECURITY.md invariant 7, RFC 8551 §2.3).
 const MIN_RSA_BITS: u32 = 2048;
 
 fn to_pkcs8(pkey: &PKey<Private>) -> Result<Zeroizing<Vec<u8>>, Error> {

@@ -66,7 +66,7 @@ pub(crate) fn pgp_id(cert: &Cert) -> String {
     format!("pgp-{}", cert.fingerprint().to_hex().to_ascii_lowercase())
 }
 
-/// Refuses keys below the algorithm floor (DESIGN §3 rule 7).
+/// Refuses keys below the algorithm floor (SECURITY.md invariant 7).
 fn check_algorithms(cert: &Cert) -> Result<(), Error> {
     for k in cert.keys() {
         let key = k.key();
@@ -163,7 +163,7 @@ impl openpgp::crypto::Signer for PgpSigner {
     }
 
     fn acceptable_hashes(&self) -> &[HashAlgorithm] {
-        // DESIGN §3 rule 7: never SHA-1.
+        // SECURITY.md invariant 7: never SHA-1.
         &[
             HashAlgorithm::SHA512,
             HashAlgorithm::SHA384,
@@ -395,7 +395,7 @@ impl Keystore {
     }
 
     /// A signer with key `key_id` for `sender`. The delegation is checked here, in the
-    /// keystore (DESIGN §3 rule 6).
+    /// keystore (SECURITY.md invariant 6).
     pub fn openpgp_signer(&self, key_id: &str, sender: &str) -> Result<PgpSigner, Error> {
         let k = self
             .pgp_keys
@@ -453,7 +453,7 @@ impl Keystore {
     }
 
     /// Decrypts `pkesk` with key `key_id` for a message whose envelope names `parties`.
-    /// Returns `None` for every failure alike (DESIGN §3 rule 3); a delegation or use
+    /// Returns `None` for every failure alike (SECURITY.md invariant 3); a delegation or use
     /// violation is an error, since it depends on public facts only.
     pub fn openpgp_decrypt_pkesk(
         &self,

@@ -156,7 +156,7 @@ fn rsa_sign(key: &rsa::PrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Vec<u
         HashAlg::Sha256 => key.pkcs1v15_sign_prehash::<Sha256>(digest),
         HashAlg::Sha384 => key.pkcs1v15_sign_prehash::<Sha384>(digest),
         HashAlg::Sha512 => key.pkcs1v15_sign_prehash::<Sha512>(digest),
-        // RFC 8551 §2.1 and DESIGN §3 rule 7: we never make SHA-1 signatures.
+        // RFC 8551 §2.1 and SECURITY.md invariant 7: we never make SHA-1 signatures.
         HashAlg::Sha1 => return Err(Error::Unsupported("SHA-1 signature".into())),
     };
     r.map_err(|_| Error::Operation)
@@ -186,7 +186,7 @@ fn oaep_decrypt(
 impl Keystore {
     /// Signs `digest` (already hashed with `hash`) with key `key_id` on behalf of
     /// `sender`. The keystore itself refuses a sender the key is not delegated for
-    /// (DESIGN §3 rule 6: never a signing oracle).
+    /// (SECURITY.md invariant 6: never a signing oracle).
     pub fn sign_digest(
         &self,
         key_id: &str,
@@ -213,7 +213,7 @@ impl Keystore {
     /// Unwraps a content-encryption key of `cek_len` bytes that was encrypted to key
     /// `key_id` with `scheme`, for a message whose envelope names `parties`.
     ///
-    /// DESIGN §3 rule 3 (no padding oracle): once the delegation checks pass, this
+    /// SECURITY.md invariant 3 (no padding oracle): once the delegation checks pass, this
     /// never reports *why* an unwrap failed. A ciphertext that does not decrypt, or that
     /// decrypts to a key of the wrong length, yields a random key of `cek_len` bytes
     /// (RSA implicit rejection, extended to OAEP and to the length check), so that every

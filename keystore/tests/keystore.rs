@@ -193,7 +193,7 @@ fn uses_are_enforced() {
     assert_eq!(store.decryption_keys(&["alice@example.com"]).count(), 0);
 }
 
-/// DESIGN §3 rule 3: a bad key-transport ciphertext yields a key of the right length,
+/// SECURITY.md invariant 3: a bad key-transport ciphertext yields a key of the right length,
 /// not an error (implicit rejection), so the failure surfaces as the uniform integrity
 /// error at the content layer.
 #[test]

@@ -419,7 +419,7 @@ impl Bypass {
 
 /// Context for a run.
 pub struct Context<'a> {
-    /// Whether the submitter may request bypass (DESIGN §5).
+    /// Whether the submitter may request bypass (docs/smtp-extension.md).
     pub admitted: bool,
     pub bypass: Bypass,
     pub system: &'a str,

@@ -1,7 +1,7 @@
 //! Public-key and symmetric primitives Reseal uses outside the keystore: hashing,
 //! signature verification, and content encryption. No private key ever reaches here.
 //!
-//! Algorithm floor (DESIGN §3 rule 7, RFC 8551 §2): SHA-256/384/512 only (SHA-1 and MD5
+//! Algorithm floor (SECURITY.md invariant 7, RFC 8551 §2): SHA-256/384/512 only (SHA-1 and MD5
 //! signatures are refused), RSA ≥ 2048 bits, ECDSA on P-256/P-384, AES-CBC accepted on
 //! input, AES-GCM preferred.
 
@@ -40,7 +40,7 @@ struct PssParams {
     trailer: Option<u8>,
 }
 
-/// The smallest RSA modulus we accept anywhere (RFC 8551 §2.3, DESIGN §3 rule 7).
+/// The smallest RSA modulus we accept anywhere (RFC 8551 §2.3, SECURITY.md invariant 7).
 pub const MIN_RSA_BITS: usize = 2048;
 
 pub fn hash(alg: HashAlg, data: &[u8]) -> Vec<u8> {

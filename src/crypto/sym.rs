@@ -1,7 +1,7 @@
 //! Content encryption: AES-CBC (RFC 3565) and AES-GCM (RFC 5084).
 //!
 //! Decryption functions return `Err(Opaque)` for every failure, on purpose: the caller maps
-//! all of them to one uniform integrity error (DESIGN §3 rule 3). GCM checks the tag
+//! all of them to one uniform integrity error (SECURITY.md invariant 3). GCM checks the tag
 //! before any plaintext exists (rule 1); the buffer that would have held it is zeroized.
 
 use aes::cipher::block_padding::Pkcs7;

@@ -1,4 +1,4 @@
-//! The modification record (DESIGN §4, docs/modification-record.md): what the gateway
+//! The modification record (docs/modification-record.md): what the gateway
 //! changed, bound to what it delivered, signed by the gateway's OPES identity, carried
 //! inside the protected layer as two header fields of the delivered entity.
 //!

@@ -78,7 +78,7 @@ fn smime_capabilities() -> Result<Attribute, Failure> {
 }
 
 /// Makes a detached CMS SignedData over `content` with the delegated key `key`, acting
-/// for `sender`. The keystore enforces the delegation (DESIGN §3 rule 6).
+/// for `sender`. The keystore enforces the delegation (SECURITY.md invariant 6).
 pub fn sign_detached(
     content: &[u8],
     ks: &Keystore,

@@ -1,7 +1,7 @@
 //! Unwrap: peel the S/MIME (and, later, OpenPGP) layers off a message, decrypting with
 //! delegated keys and verifying every signature.
 //!
-//! Only the root entity is ever unwrapped (DESIGN §3 rule 4): an encrypted or signed
+//! Only the root entity is ever unwrapped (SECURITY.md invariant 4): an encrypted or signed
 //! object nested in a multipart/mixed, a message/rfc822 attachment or a quoted reply is
 //! left alone, never decrypted, never counted as a signature over the message. Each
 //! layer's result is recorded as a [`Layer`] with a verdict; what to do with an invalid
@@ -165,7 +165,7 @@ enum Inline {
     Signed,
 }
 
-/// Inline PGP counts only when one armored block is the whole body (DESIGN §3 rule 4):
+/// Inline PGP counts only when one armored block is the whole body (SECURITY.md invariant 4):
 /// a block with text around it, or two blocks, is left alone.
 fn inline_kind(body: &[u8]) -> Option<Inline> {
     let t = body.trim_ascii();
@@ -304,7 +304,7 @@ fn pgp_parts(
 /// Once an unauthenticated (CBC) layer has been opened, every later failure, whether a
 /// parse error of the plaintext or a bad inner signature, is the one uniform crypto
 /// failure: a distinct reply would tell an attacker something about plaintext he
-/// malleated (Efail CBC gadgets; DESIGN §3 rules 2 and 3).
+/// malleated (Efail CBC gadgets; SECURITY.md invariants 2 and 3).
 pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Failure> {
     let mut opened_cbc = false;
     let r = unwrap_layers(message, ctx, &mut opened_cbc);
@@ -358,7 +358,7 @@ fn derived_boundary(parts: &[&[u8]]) -> Option<String> {
 /// first part is attacker-malleable and covered by nothing: the entity's header (the
 /// IV alone rewrites its first 16 bytes), the preamble, the epilogue, the delimiter
 /// lines and the signature part's header. None of them may leave the gateway or enter
-/// the modification record (DESIGN §3 rule 2; SECURITY.md, "Unsigned bytes under CBC"),
+/// the modification record (SECURITY.md invariant 2; SECURITY.md, "Unsigned bytes under CBC"),
 /// so the wrapper is rebuilt from verified data only: a flip that still parses and
 /// verifies changes nothing in what is delivered.
 fn rebuilt_signed(signed: &[u8], content_type: &str, signature_part: &[u8]) -> Option<Vec<u8>> {
@@ -445,7 +445,7 @@ fn unwrap_layers(
                     smime::CmsObject::Enveloped(ed) => {
                         if !ctx.allow_cbc {
                             return Err(Failure::algorithm(
-                                "Unauthenticated (CBC) S/MIME encryption is refused by policy (DESIGN §3 rule 2)",
+                                "Unauthenticated (CBC) S/MIME encryption is refused by policy (SECURITY.md invariant 2)",
                             ));
                         }
                         let d = smime::decrypt_enveloped(&ed, ctx)?;
@@ -489,7 +489,7 @@ fn unwrap_layers(
                         signed_entity = match rebuilt {
                             Some(r) => Some(r),
                             // After CBC the received entity's header is not signed: it
-                            // never leaves (DESIGN §3 rule 2).
+                            // never leaves (SECURITY.md invariant 2).
                             None if after_cbc => return Err(Failure::crypto()),
                             None => Some(cur.clone()),
                         };
@@ -542,7 +542,7 @@ fn unwrap_layers(
                 let after_cbc = follows_unauthenticated(&layers);
                 layers.push(Layer::Signed(verdict));
                 signed_entity = if after_cbc {
-                    // DESIGN §3 rule 2: only what the signature covers may leave; the
+                    // SECURITY.md invariant 2: only what the signature covers may leave; the
                     // wrapper around it is the gateway's own.
                     Some(
                         rebuilt_smime_signed(&signed_bytes, &der, &sd)
@@ -586,7 +586,7 @@ fn unwrap_layers(
                 // An inline signature covers the text, not the entity's header (its
                 // charset and transfer encoding decide what the text says), and after
                 // CBC that header is attacker-malleable: no signature covers the whole
-                // entity, so DESIGN §3 rule 2 refuses it (SECURITY.md, "Unsigned bytes
+                // entity, so SECURITY.md invariant 2 refuses it (SECURITY.md, "Unsigned bytes
                 // under CBC").
                 tracing::debug!("inline OpenPGP directly inside CBC: header not covered");
                 return Err(Failure::crypto());
@@ -734,7 +734,7 @@ fn inline_signed(
     )
 }
 
-/// DESIGN §3 rule 2: CBC EnvelopedData carries no integrity protection. We accept its
+/// SECURITY.md invariant 2: CBC EnvelopedData carries no integrity protection. We accept its
 /// plaintext only when the entity it decrypted to is, as a whole, signed with a valid
 /// signature. Anything else is the uniform integrity failure.
 fn check_cbc_rule(layers: &[Layer]) -> Result<(), Failure> {

@@ -1,6 +1,6 @@
 //! OpenPGP layers: PGP/MIME encrypted (RFC 3156 §4), signed (§5), signed and encrypted
 //! combined (§6.2) and nested (§6.1), and inline PGP in a text/plain body when the armored
-//! block is the whole body (DESIGN §3 rule 4).
+//! block is the whole body (SECURITY.md invariant 4).
 //!
 //! Sequoia (crypto-openssl back-end) parses and checks. On top of its StandardPolicy we
 //! refuse SED packets explicitly (rule 2), bound the packet nesting and the decompressed
@@ -276,7 +276,7 @@ impl Helper<'_, '_> {
 
 impl VerificationHelper for Helper<'_, '_> {
     fn inspect(&mut self, pp: &openpgp::parse::PacketParser<'_>) -> openpgp::Result<()> {
-        // DESIGN §3 rule 2: Symmetrically Encrypted Data (tag 9) has no integrity
+        // SECURITY.md invariant 2: Symmetrically Encrypted Data (tag 9) has no integrity
         // protection at all; refuse it whatever a policy says.
         if pp.packet.tag() == openpgp::packet::Tag::SED {
             self.sed_seen = true;
@@ -436,7 +436,7 @@ enum Integrity {
 /// bomb for its size before that gave a tampered ciphertext (MDC flipped or cut, a bad
 /// final tag) 5.3.4 instead of the uniform 5.7.5, and even with one reply the time spent
 /// inflating tampered plaintext up to the limit, or failing early, said something about
-/// it: the format oracle RFC 9580 §13.7 warns about and DESIGN §3 rule 3 forbids.
+/// it: the format oracle RFC 9580 §13.7 warns about and SECURITY.md invariant 3 forbids.
 /// Reading the decompressed stream to its end first is no answer: 1 KB of deflate
 /// inflates to about 1 MB, so its cost has no bound (RFC 9580 §13.14).
 ///

@@ -4,7 +4,7 @@
 //!
 //! Decryption never releases unauthenticated plaintext as final: GCM is checked before
 //! any byte exists; CBC output is handed back marked unauthenticated, and the caller
-//! refuses it unless an inner signature covers it (DESIGN §3 rules 1-2). Every failure
+//! refuses it unless an inner signature covers it (SECURITY.md invariants 1-2). Every failure
 //! from the key unwrap to the content layer is the same [`Failure::crypto`] (rule 3).
 
 use cms::authenveloped_data::AuthEnvelopedData;
@@ -606,7 +606,7 @@ fn check_signer(
     let anchors: Vec<Certificate> = ctx.anchors.to_vec();
     pki::validate(cert, certs, &anchors, ctx.now, pki::Purpose::Sign)
         .map_err(|e| Reason::Untrusted(e.to_string()))?;
-    // DESIGN §3 rule 5: the signer speaks for the single From addr-spec.
+    // SECURITY.md invariant 5: the signer speaks for the single From addr-spec.
     match &ctx.from {
         None => Err(Reason::NoSingleFrom),
         Some(from) if addresses.iter().any(|a| a == from) => Ok(()),
@@ -735,7 +735,7 @@ fn sig_reason(e: crypto::SigError) -> Reason {
 }
 
 /// Verifies every SignerInfo of `sd` over `content` (the detached part's bytes, or the
-/// eContent). Valid only if all of them verify (DESIGN §3 rule 5).
+/// eContent). Valid only if all of them verify (SECURITY.md invariant 5).
 pub fn verify_signed(
     sd: &SignedData,
     content: &[u8],

@@ -1,7 +1,7 @@
 //! Verification results. A verdict is data with reasons, never an error: a message whose
 //! signature fails still parses; what the gateway does with it is policy's decision.
 //! A verdict is `valid` only when every signer verifies, chains to a trust anchor, and
-//! speaks for the single From address (DESIGN §3 rule 5).
+//! speaks for the single From address (SECURITY.md invariant 5).
 
 use serde::Serialize;
 

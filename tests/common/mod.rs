@@ -84,7 +84,7 @@ pub fn reseal() -> Command {
 /// whole suite: every `reseal` run's stdout and stderr, and every daemon's log (at
 /// `RESEAL_LOG=trace`), is kept there, and afterwards `tests/secrets.rs`
 /// (`whole_suite_output_holds_no_secret`) searches all of it for the test passphrase and
-/// the vectors' private-key bytes (DESIGN §3 rule 8).
+/// the vectors' private-key bytes (SECURITY.md invariant 8).
 pub fn transcripts() -> Option<PathBuf> {
     std::env::var_os("RESEAL_TRANSCRIPTS")
         .filter(|v| !v.is_empty())

@@ -1,5 +1,5 @@
 #![forbid(unsafe_code)]
-//! Padding-oracle timing benchmark (DESIGN §3 rule 3, SECURITY.md invariant 3).
+//! Padding-oracle timing benchmark (SECURITY.md invariant 3, SECURITY.md invariant 3).
 //!
 //! Does the time Reseal takes to open an RSA PKCS#1 v1.5 key transport tell an attacker
 //! whether the padding was valid (Bleichenbacher, Marvin)? We time two layers on
