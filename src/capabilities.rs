@@ -34,6 +34,36 @@ use x509_cert::Certificate;
 use crate::config::{Cipher, KeyTransportChoice};
 use crate::crypto::oid;
 
+/// The cache of a keystore folder, read from disk the first time it is needed.
+pub struct Lazy {
+    dir: PathBuf,
+    cell: std::cell::OnceCell<Cache>,
+}
+
+impl Lazy {
+    pub fn new(keystore: &Path) -> Lazy {
+        Lazy {
+            dir: keystore.to_path_buf(),
+            cell: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> &Cache {
+        self.cell.get_or_init(|| Cache::load(&self.dir))
+    }
+
+    /// [`Cache::learn_from_signed_entity`], saving the cache when it changed.
+    pub fn learn_from_signed_entity(&mut self, entity: &[u8], now: OffsetDateTime) {
+        let mut cache = self.cell.take().unwrap_or_else(|| Cache::load(&self.dir));
+        if cache.learn_from_signed_entity(entity, now)
+            && let Err(e) = cache.save(&self.dir)
+        {
+            tracing::warn!("cannot save what the signer announced: {e}");
+        }
+        self.cell = std::cell::OnceCell::from(cache);
+    }
+}
+
 /// The file in the keystore folder.
 pub const FILE: &str = "capabilities.json";
 /// Most capabilities kept per certificate.
@@ -79,16 +109,15 @@ impl Entry {
         Some((cipher, kt))
     }
 
-    /// A short text for `keys list`: the announced algorithms by name.
-    pub fn describe(&self) -> String {
+    /// The announced algorithms by name, for `keys list`.
+    pub fn names(&self) -> Vec<String> {
         self.capabilities
             .iter()
             .map(|c| {
                 c.parse::<ObjectIdentifier>()
                     .map_or_else(|_| c.clone(), |o| oid::name(&o))
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
     }
 }
 
@@ -240,16 +269,8 @@ pub fn from_signed_message(
         parties: Vec::new(),
         from: crate::unwrap::single_from(&top),
         now: u64::try_from(now_dt.unix_timestamp()).unwrap_or(0),
-        anchors: store
-            .trust_anchors()
-            .iter()
-            .map(|a| a.certificate.clone())
-            .collect(),
-        known_certs: store
-            .certificates()
-            .iter()
-            .map(|c| c.certificate.clone())
-            .collect(),
+        anchors: crate::pipeline::anchors(store),
+        known_certs: crate::pipeline::known_certs(store),
         allow_cbc: false,
         pgp_certs: Vec::new(),
         max_plaintext: max_bytes,
@@ -323,13 +344,9 @@ pub fn from_signature_file(
     }
     let now_dt = OffsetDateTime::now_utc();
     let now = u64::try_from(now_dt.unix_timestamp()).unwrap_or(0);
-    let anchors: Vec<Certificate> = store
-        .trust_anchors()
-        .iter()
-        .map(|a| a.certificate.clone())
-        .collect();
+    let anchors = crate::pipeline::anchors(store);
     let mut certs = crate::unwrap::smime::certificates(&sd);
-    certs.extend(store.certificates().iter().map(|c| c.certificate.clone()));
+    certs.extend(crate::pipeline::known_certs(store));
     let mut signers = Vec::new();
     for si in sd.signer_infos.0.iter().take(16) {
         let cert = crate::unwrap::smime::find_signer_cert(si, &certs)

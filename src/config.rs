@@ -178,6 +178,26 @@ pub enum Cipher {
     Aes256Cbc,
 }
 
+impl Cipher {
+    /// The configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cipher::Aes256Gcm => "aes-256-gcm",
+            Cipher::Aes256Cbc => "aes-256-cbc",
+        }
+    }
+}
+
+impl KeyTransportChoice {
+    /// The configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyTransportChoice::RsaOaep => "rsa-oaep",
+            KeyTransportChoice::RsaPkcs1v15 => "rsa-pkcs1v15",
+        }
+    }
+}
+
 /// How to wrap the content-encryption key for an RSA recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum KeyTransportChoice {

@@ -193,14 +193,7 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
         capabilities.get(c).map(|e| {
             let choice = e.choice();
             Announced {
-                capabilities: e
-                    .capabilities
-                    .iter()
-                    .map(|o| {
-                        o.parse::<der::asn1::ObjectIdentifier>()
-                            .map_or_else(|_| o.clone(), |o| crate::crypto::oid::name(&o))
-                    })
-                    .collect(),
+                capabilities: e.names(),
                 signing_time: time::OffsetDateTime::from_unix_timestamp(e.signing_time)
                     .ok()
                     .and_then(|t| {
@@ -208,14 +201,8 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
                             .ok()
                     })
                     .unwrap_or_default(),
-                cipher: choice.map(|(c, _)| match c {
-                    crate::config::Cipher::Aes256Gcm => "aes-256-gcm",
-                    crate::config::Cipher::Aes256Cbc => "aes-256-cbc",
-                }),
-                key_transport: choice.map(|(_, k)| match k {
-                    crate::config::KeyTransportChoice::RsaOaep => "rsa-oaep",
-                    crate::config::KeyTransportChoice::RsaPkcs1v15 => "rsa-pkcs1v15",
-                }),
+                cipher: choice.map(|(c, _)| c.as_str()),
+                key_transport: choice.map(|(_, k)| k.as_str()),
             }
         })
     };

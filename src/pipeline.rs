@@ -156,25 +156,35 @@ pub fn has_bare_newline(m: &[u8]) -> bool {
     })
 }
 
+/// The keystore's trust anchors.
+pub fn anchors(ks: &Keystore) -> Vec<Certificate> {
+    ks.trust_anchors()
+        .iter()
+        .map(|a| a.certificate.clone())
+        .collect()
+}
+
+/// Certificates the keystore knows (the directory, delegated keys and their chains):
+/// for finding signers and intermediates, never trusted by themselves.
+pub fn known_certs(ks: &Keystore) -> Vec<Certificate> {
+    ks.certificates()
+        .iter()
+        .map(|c| c.certificate.clone())
+        .chain(
+            ks.keys().flat_map(|k| {
+                std::iter::once(k.certificate.clone()).chain(k.chain.iter().cloned())
+            }),
+        )
+        .collect()
+}
+
 impl Gateway {
     fn anchors(&self) -> Vec<Certificate> {
-        self.keystore
-            .iter()
-            .flat_map(|k| k.trust_anchors().iter().map(|a| a.certificate.clone()))
-            .collect()
+        self.keystore.as_ref().map(anchors).unwrap_or_default()
     }
 
     fn known_certs(&self) -> Vec<Certificate> {
-        let Some(ks) = &self.keystore else {
-            return Vec::new();
-        };
-        ks.certificates()
-            .iter()
-            .map(|c| c.certificate.clone())
-            .chain(ks.keys().flat_map(|k| {
-                std::iter::once(k.certificate.clone()).chain(k.chain.iter().cloned())
-            }))
-            .collect()
+        self.keystore.as_ref().map(known_certs).unwrap_or_default()
     }
 
     /// Runs one message through the pipeline.
@@ -291,16 +301,16 @@ impl Gateway {
         // RFC 8551 §2.7.1: remember what verified S/MIME signers announced they can
         // decrypt (every signature here verified), for mail to them
         // (crate::capabilities).
-        let mut capabilities = ks.map(|_| crate::capabilities::Cache::load(&self.config.keystore));
-        if let (Some(cache), Some(entity)) =
-            (capabilities.as_mut(), unwrapped.signed_entity.as_ref())
+        // Read from disk only when a message needs it (an S/MIME signature to learn
+        // from, an S/MIME recipient to choose for).
+        let mut capabilities = crate::capabilities::Lazy::new(&self.config.keystore);
+        if ks.is_some()
+            && let Some(entity) = unwrapped.signed_entity.as_ref()
             && unwrapped
                 .signatures()
                 .any(|v| v.technology == Technology::Smime)
-            && cache.learn_from_signed_entity(entity, now_dt)
-            && let Err(e) = cache.save(&self.config.keystore)
         {
-            tracing::warn!("cannot save what the signer announced: {e}");
+            capabilities.learn_from_signed_entity(entity, now_dt);
         }
 
         // Adapt.
@@ -373,7 +383,7 @@ impl Gateway {
             incoming,
             arrived_encrypted: unwrapped.was_encrypted(),
             now,
-            capabilities: capabilities.as_ref(),
+            capabilities: ks.map(|_| &capabilities),
         };
         let encrypt = if foreign {
             None

@@ -106,7 +106,7 @@ pub struct Facts<'a> {
     /// Seconds since the epoch.
     pub now: u64,
     /// What S/MIME recipients announced they can decrypt (crate::capabilities).
-    pub capabilities: Option<&'a crate::capabilities::Cache>,
+    pub capabilities: Option<&'a crate::capabilities::Lazy>,
 }
 
 /// The decision for one message.
@@ -183,7 +183,7 @@ pub fn plan_encryption(
         // policy, then the default every S/MIME client reads (crate::capabilities).
         let announced = smime
             .as_ref()
-            .and_then(|c| capabilities.and_then(|k| k.get(c)))
+            .and_then(|c| capabilities.and_then(|k| k.get().get(c)))
             .and_then(crate::capabilities::Entry::choice);
         let (cipher, kt) = announced.unwrap_or((
             p.cipher.unwrap_or(Cipher::Aes256Cbc),

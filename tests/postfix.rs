@@ -417,7 +417,22 @@ fn postfix_content_filter_signs_only_for_admitted_clients() {
 /// 127.0.0.1.
 #[test]
 fn postfix_content_filter_signs_local_submissions_only_when_configured() {
-    if !preflight("postfix_content_filter_signs_local_submissions_only_when_configured") {
+    local_submissions_signed_only_when_configured(
+        "postfix_content_filter_signs_local_submissions_only_when_configured",
+        |f, smtp| start_content_filter_full(f, smtp, true),
+        "",
+    );
+}
+
+/// sendmail through `start` (Postfix wired to the gateway with `smtp`, the `[smtp]`
+/// table's lines, with local programs' mail passing it too): unsigned and "not
+/// admitted" by default, signed with `admit_local_submission = true`.
+fn local_submissions_signed_only_when_configured(
+    test: &str,
+    start_gateway: impl Fn(&Fixture, &str) -> (Postfix, Daemon),
+    table_header: &str,
+) {
+    if !preflight(test) {
         return;
     }
     let start = Instant::now();
@@ -428,17 +443,16 @@ fn postfix_content_filter_signs_local_submissions_only_when_configured() {
     ] {
         let f = Fixture::new();
         let id = identity(&f);
-        let (pf, gw) = start_content_filter_full(
+        let (pf, gw) = start_gateway(
             &f,
             &format!(
-                "admit_networks = [\"127.0.0.0/8\"]\nadmit_local_submission = {admit_local}\n"
+                "{table_header}admit_networks = [\"127.0.0.0/8\"]\nadmit_local_submission = {admit_local}\n"
             ),
-            true,
         );
         let before = pf.delivered("org");
         pf.sendmail("alice@example.com", "bob@example.org", &msg);
         let got = reseal::mime::to_crlf(&pf.wait_new("org", &before, 30)).into_owned();
-        let what = format!("sendmail, admit_local_submission = {admit_local}");
+        let what = format!("{test}: sendmail, admit_local_submission = {admit_local}");
         if admit_local {
             check_delivered(&id, &got, &what);
         } else {
@@ -447,10 +461,7 @@ fn postfix_content_filter_signs_local_submissions_only_when_configured() {
         let log = gw.log();
         assert!(log.contains(reason), "{what}: no {reason:?} in:\n{log}");
     }
-    eprintln!(
-        "postfix_content_filter_signs_local_submissions_only_when_configured: {:?}",
-        start.elapsed()
-    );
+    eprintln!("{test}: {:?}", start.elapsed());
 }
 
 fn start_milter(f: &Fixture, extra: &str) -> (Postfix, Daemon) {
@@ -487,39 +498,10 @@ fn start_milter_full(f: &Fixture, extra: &str, local: bool) -> (Postfix, Daemon)
 /// loopback is in `admit_networks`.
 #[test]
 fn postfix_milter_signs_local_submissions_only_when_configured() {
-    if !preflight("postfix_milter_signs_local_submissions_only_when_configured") {
-        return;
-    }
-    let start = Instant::now();
-    let msg = read("msg-plain.eml");
-    for (admit_local, reason) in [
-        (false, "submitter: a local program not admitted"),
-        (true, "submitter: local submission through the MTA"),
-    ] {
-        let f = Fixture::new();
-        let id = identity(&f);
-        let (pf, gw) = start_milter_full(
-            &f,
-            &format!(
-                "[smtp]\nadmit_networks = [\"127.0.0.0/8\"]\nadmit_local_submission = {admit_local}\n"
-            ),
-            true,
-        );
-        let before = pf.delivered("org");
-        pf.sendmail("alice@example.com", "bob@example.org", &msg);
-        let got = reseal::mime::to_crlf(&pf.wait_new("org", &before, 30)).into_owned();
-        let what = format!("milter, sendmail, admit_local_submission = {admit_local}");
-        if admit_local {
-            check_delivered(&id, &got, &what);
-        } else {
-            check_unsigned(&f, &got, &what, &gw);
-        }
-        let log = gw.log();
-        assert!(log.contains(reason), "{what}: no {reason:?} in:\n{log}");
-    }
-    eprintln!(
-        "postfix_milter_signs_local_submissions_only_when_configured: {:?}",
-        start.elapsed()
+    local_submissions_signed_only_when_configured(
+        "postfix_milter_signs_local_submissions_only_when_configured",
+        |f, smtp| start_milter_full(f, smtp, true),
+        "[smtp]\n",
     );
 }
 
