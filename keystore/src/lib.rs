@@ -16,6 +16,7 @@
 mod entry;
 mod identity;
 mod import;
+mod keystore;
 mod openpgp;
 mod ops;
 pub mod pem;
@@ -23,12 +24,14 @@ mod seal;
 mod store;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use entry::{Delegation, KeyAlgorithm, Use, Uses};
-pub use import::{KeySource, parse_certificates};
+pub use import::KeySource;
+pub use keystore::Keystore;
 pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};
 pub use ops::{HashAlg, KeyTransport, SignatureOutput};
+pub use pem::parse_certificates;
 pub use seal::KdfParams;
 pub use secrecy::SecretString;
 pub use sequoia_openpgp;
@@ -106,131 +109,6 @@ pub struct CertInfo {
     pub id: String,
     pub certificate: Certificate,
     pub created: u64,
-}
-
-/// An open keystore. Secret keys are held parsed, in zeroize-on-drop types, inside
-/// `entries`; nothing outside this crate can reach them.
-pub struct Keystore {
-    dir: PathBuf,
-    master: seal::MasterKey,
-    keys: Vec<ops::HeldKey>,
-    certs: Vec<CertInfo>,
-    anchors: Vec<CertInfo>,
-    pgp_keys: Vec<openpgp::HeldPgpKey>,
-    pgp_certs: Vec<OpenpgpCertInfo>,
-    identity: Option<ops::HeldKey>,
-    identity_pgp: Option<openpgp::HeldPgpKey>,
-}
-
-impl fmt::Debug for Keystore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keystore")
-            .field("dir", &self.dir)
-            .field("keys", &self.keys.len())
-            .field("certs", &self.certs.len())
-            .field("anchors", &self.anchors.len())
-            .field("openpgp_keys", &self.pgp_keys.len())
-            .field("openpgp_certs", &self.pgp_certs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Keystore {
-    /// True if `dir` holds a keystore header.
-    pub fn exists(dir: &Path) -> bool {
-        store::header_path(dir).is_file()
-    }
-
-    /// Creates a new keystore sealed under `passphrase`, holding only a fresh OPES
-    /// identity named "Reseal OPES identity".
-    pub fn init(dir: &Path, passphrase: &SecretString, params: KdfParams) -> Result<(), Error> {
-        Keystore::init_with_identity(dir, passphrase, params, "Reseal OPES identity")
-    }
-
-    /// As [`Keystore::init`], naming the identity (its certificate's common name).
-    pub fn init_with_identity(
-        dir: &Path,
-        passphrase: &SecretString,
-        params: KdfParams,
-        identity_name: &str,
-    ) -> Result<(), Error> {
-        store::init(dir, passphrase, params)?;
-        let mut ks = Keystore::open(dir, passphrase)?;
-        ks.create_identity(identity_name)
-    }
-
-    /// Opens the keystore: derives the master key, checks the passphrase, and opens
-    /// every entry. A wrong passphrase or a tampered entry is an error; nothing changes.
-    pub fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Error> {
-        store::open(dir, passphrase)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Delegated keys (public facts).
-    pub fn keys(&self) -> impl Iterator<Item = &KeyInfo> {
-        self.keys.iter().map(|k| &k.info)
-    }
-
-    /// The recipient-certificate directory.
-    pub fn certificates(&self) -> &[CertInfo] {
-        &self.certs
-    }
-
-    /// Trust anchors for verification.
-    pub fn trust_anchors(&self) -> &[CertInfo] {
-        &self.anchors
-    }
-
-    /// The key to sign for `sender`, if one is delegated for it with the `sign` use and
-    /// its certificate is valid at `now` (seconds since the epoch). An exact address
-    /// delegation wins over a domain delegation.
-    pub fn signer_for(&self, sender: &str, now: u64) -> Option<&KeyInfo> {
-        let mut best: Option<(&KeyInfo, u8)> = None;
-        for k in &self.keys {
-            if !k.info.uses.sign || !entry::cert_valid_at(&k.info.certificate, now) {
-                continue;
-            }
-            let rank = k
-                .info
-                .delegations
-                .iter()
-                .filter_map(|d| d.rank(sender))
-                .max();
-            if let Some(rank) = rank
-                && best.is_none_or(|(_, r)| rank > r)
-            {
-                best = Some((&k.info, rank));
-            }
-        }
-        best.map(|(k, _)| k)
-    }
-
-    /// Keys that may decrypt a message whose envelope names `parties` (sender and
-    /// recipients): those with the `decrypt` use and a delegation covering a party.
-    pub fn decryption_keys<'a>(
-        &'a self,
-        parties: &'a [&'a str],
-    ) -> impl Iterator<Item = &'a KeyInfo> + 'a {
-        self.keys
-            .iter()
-            .filter(|k| k.info.uses.decrypt)
-            .filter(move |k| {
-                parties
-                    .iter()
-                    .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
-            })
-            .map(|k| &k.info)
-    }
-
-    fn held(&self, id: &str) -> Result<&ops::HeldKey, Error> {
-        self.keys
-            .iter()
-            .find(|k| k.info.id == id)
-            .ok_or_else(|| Error::NoSuchEntry(id.to_owned()))
-    }
 }
 
 /// Seconds since the Unix epoch.

@@ -8,18 +8,15 @@
 //! so the caller can sign with it but cannot read the secret back out.
 
 use openpgp::Cert;
-use openpgp::crypto::{Password, SessionKey, mpi};
-use openpgp::packet::{Key, PKESK, key};
+use openpgp::crypto::mpi;
+use openpgp::packet::{Key, key};
 use openpgp::parse::Parse as _;
 use openpgp::policy::StandardPolicy;
-use openpgp::serialize::SerializeInto as _;
-use openpgp::types::{HashAlgorithm, PublicKeyAlgorithm, SymmetricAlgorithm};
-use secrecy::{ExposeSecret as _, SecretString};
+use openpgp::types::{HashAlgorithm, PublicKeyAlgorithm};
 use sequoia_openpgp as openpgp;
-use zeroize::Zeroizing;
 
-use crate::entry::{Body, Delegation, Uses};
-use crate::{Error, Keystore, now};
+use crate::Error;
+use crate::entry::{Delegation, Uses};
 
 /// A delegated OpenPGP key, as the rest of Reseal sees it (public facts only).
 #[derive(Clone)]
@@ -52,13 +49,13 @@ pub struct OpenpgpCertInfo {
 
 pub(crate) struct HeldPgpKey {
     pub(crate) info: OpenpgpKeyInfo,
-    tsk: Cert,
+    pub(crate) tsk: Cert,
 }
 
 /// The most bytes an OpenPGP key file to import may have.
-const MAX_KEY_FILE: usize = 1 << 20;
+pub(crate) const MAX_KEY_FILE: usize = 1 << 20;
 
-fn policy() -> StandardPolicy<'static> {
+pub(crate) fn policy() -> StandardPolicy<'static> {
     StandardPolicy::new()
 }
 
@@ -67,7 +64,7 @@ pub(crate) fn pgp_id(cert: &Cert) -> String {
 }
 
 /// Refuses keys below the algorithm floor (SECURITY.md invariant 7).
-fn check_algorithms(cert: &Cert) -> Result<(), Error> {
+pub(crate) fn check_algorithms(cert: &Cert) -> Result<(), Error> {
     for k in cert.keys() {
         let key = k.key();
         #[allow(deprecated)]
@@ -146,7 +143,7 @@ impl HeldPgpKey {
 /// A signer for one sender, handed out by [`Keystore::openpgp_signer`]. It implements
 /// sequoia's `Signer`; the secret never leaves this type.
 pub struct PgpSigner {
-    keypair: openpgp::crypto::KeyPair,
+    pub(crate) keypair: openpgp::crypto::KeyPair,
 }
 
 impl std::fmt::Debug for PgpSigner {
@@ -173,341 +170,5 @@ impl openpgp::crypto::Signer for PgpSigner {
 
     fn sign(&mut self, hash_algo: HashAlgorithm, digest: &[u8]) -> openpgp::Result<mpi::Signature> {
         self.keypair.sign(hash_algo, digest)
-    }
-}
-
-impl Keystore {
-    /// Imports a transferable secret key (armored or binary, v4 or v6). A protected key
-    /// is unlocked with `password`; the keystore's seal then replaces that protection.
-    pub fn import_openpgp(
-        &mut self,
-        data: &[u8],
-        password: Option<&SecretString>,
-        delegations: Vec<Delegation>,
-        uses: Uses,
-    ) -> Result<String, Error> {
-        if delegations.is_empty() {
-            return Err(Error::Import(
-                "at least one --for delegation is needed".into(),
-            ));
-        }
-        let cert = parse_cert(data)?;
-        if !cert.is_tsk() {
-            return Err(Error::Import(
-                "the OpenPGP file holds no secret key (use import-cert for certificates)".into(),
-            ));
-        }
-        // Unlock every protected secret key.
-        let mut unlocked = Vec::new();
-        for ka in cert.keys().secret() {
-            use openpgp::cert::amalgamation::key::PrimaryKey as _;
-            let primary = ka.primary();
-            let key = ka.key().clone();
-            if key.has_unencrypted_secret() {
-                continue;
-            }
-            let pw = password.ok_or_else(|| {
-                Error::Import(
-                    "the OpenPGP key is passphrase-protected: give --openpgp-password-file".into(),
-                )
-            })?;
-            let pw = Password::from(pw.expose_secret());
-            let key = key
-                .decrypt_secret(&pw)
-                .map_err(|_| Error::Import("the OpenPGP key passphrase is wrong".into()))?;
-            unlocked.push(if primary {
-                openpgp::Packet::from(key.role_into_primary())
-            } else {
-                openpgp::Packet::from(key.role_into_subordinate())
-            });
-        }
-        let cert = if unlocked.is_empty() {
-            cert
-        } else {
-            cert.insert_packets(unlocked)
-                .map(|(c, _)| c)
-                .map_err(|e| Error::Import(format!("cannot unlock the key: {e}")))?
-        };
-        check_algorithms(&cert)?;
-        let p = policy();
-        let vc = cert.with_policy(&p, None).map_err(|e| {
-            Error::Import(format!(
-                "the key is not valid under the standard policy: {e}"
-            ))
-        })?;
-        if uses.sign
-            && vc
-                .keys()
-                .for_signing()
-                .unencrypted_secret()
-                .next()
-                .is_none()
-        {
-            return Err(Error::Import("the key has no usable signing key".into()));
-        }
-        if uses.decrypt
-            && vc
-                .keys()
-                .for_transport_encryption()
-                .unencrypted_secret()
-                .next()
-                .is_none()
-        {
-            return Err(Error::Import(
-                "the key has no usable encryption subkey".into(),
-            ));
-        }
-        let id = pgp_id(&cert);
-        if self.has_entry(&id) {
-            return Err(Error::Duplicate(id));
-        }
-        let public = cert.clone().strip_secret_key_material();
-        let armored = String::from_utf8(
-            public
-                .armored()
-                .to_vec()
-                .map_err(|_| Error::Import("cannot encode the certificate".into()))?,
-        )
-        .map_err(|_| Error::Operation)?;
-        let tsk = Zeroizing::new(
-            cert.as_tsk()
-                .to_vec()
-                .map_err(|_| Error::Import("cannot encode the key".into()))?,
-        );
-        let created = now();
-        let body = Body::OpenpgpKey {
-            id: id.clone(),
-            certificate: armored,
-            delegations: delegations.clone(),
-            uses: uses.to_list(),
-            created,
-        };
-        let info = OpenpgpKeyInfo {
-            id: id.clone(),
-            cert: public,
-            delegations,
-            uses,
-            created,
-        };
-        let held = HeldPgpKey::from_tsk(info, &tsk)?;
-        self.write_entry(&body, &tsk)?;
-        self.pgp_keys.push(held);
-        Ok(id)
-    }
-
-    /// Adds an OpenPGP certificate (or several, concatenated) to the directory.
-    pub(crate) fn import_openpgp_certs(&mut self, data: &[u8]) -> Result<Vec<String>, Error> {
-        use openpgp::cert::CertParser;
-        if data.len() > 16 * MAX_KEY_FILE {
-            return Err(Error::Import("certificate file too large".into()));
-        }
-        let mut ids = Vec::new();
-        for cert in CertParser::from_bytes(data)
-            .map_err(|e| Error::Import(format!("not an OpenPGP certificate: {e}")))?
-        {
-            let cert = cert.map_err(|e| Error::Import(format!("bad OpenPGP certificate: {e}")))?;
-            let cert = cert.strip_secret_key_material();
-            check_algorithms(&cert)?;
-            let id = format!(
-                "pgpcert-{}",
-                cert.fingerprint().to_hex().to_ascii_lowercase()
-            );
-            if self.has_entry(&id) {
-                // Refresh: a newer copy may carry new signatures (revocations, expiry).
-                self.remove(&id)?;
-            }
-            let armored = String::from_utf8(
-                cert.armored()
-                    .to_vec()
-                    .map_err(|_| Error::Import("cannot encode the certificate".into()))?,
-            )
-            .map_err(|_| Error::Operation)?;
-            let created = now();
-            self.write_entry(
-                &Body::OpenpgpCert {
-                    id: id.clone(),
-                    certificate: armored,
-                    created,
-                },
-                &[],
-            )?;
-            self.pgp_certs.push(OpenpgpCertInfo {
-                id: id.clone(),
-                cert,
-                created,
-            });
-            ids.push(id);
-        }
-        if ids.is_empty() {
-            return Err(Error::Import("no OpenPGP certificate found".into()));
-        }
-        Ok(ids)
-    }
-
-    /// Delegated OpenPGP keys.
-    pub fn openpgp_keys(&self) -> impl Iterator<Item = &OpenpgpKeyInfo> {
-        self.pgp_keys.iter().map(|k| &k.info)
-    }
-
-    /// OpenPGP certificates in the directory.
-    pub fn openpgp_certificates(&self) -> &[OpenpgpCertInfo] {
-        &self.pgp_certs
-    }
-
-    /// The OpenPGP key to sign for `sender`: delegated for it, with the `sign` use and
-    /// an alive signing key. Exact address beats domain.
-    pub fn openpgp_signer_for(&self, sender: &str) -> Option<&OpenpgpKeyInfo> {
-        let p = policy();
-        let mut best: Option<(&OpenpgpKeyInfo, u8)> = None;
-        for k in &self.pgp_keys {
-            if !k.info.uses.sign {
-                continue;
-            }
-            let usable = k
-                .tsk
-                .with_policy(&p, None)
-                .map(|vc| {
-                    vc.keys()
-                        .for_signing()
-                        .alive()
-                        .revoked(false)
-                        .unencrypted_secret()
-                        .next()
-                        .is_some()
-                })
-                .unwrap_or(false);
-            if !usable {
-                continue;
-            }
-            let rank = k
-                .info
-                .delegations
-                .iter()
-                .filter_map(|d| d.rank(sender))
-                .max();
-            if let Some(rank) = rank
-                && best.is_none_or(|(_, r)| rank > r)
-            {
-                best = Some((&k.info, rank));
-            }
-        }
-        best.map(|(k, _)| k)
-    }
-
-    /// A signer with key `key_id` for `sender`. The delegation is checked here, in the
-    /// keystore (SECURITY.md invariant 6).
-    pub fn openpgp_signer(&self, key_id: &str, sender: &str) -> Result<PgpSigner, Error> {
-        let k = self
-            .pgp_keys
-            .iter()
-            .find(|k| k.info.id == key_id)
-            .ok_or_else(|| Error::NoSuchEntry(key_id.to_owned()))?;
-        if !k.info.uses.sign {
-            return Err(Error::UseNotAllowed {
-                key: key_id.to_owned(),
-                operation: "sign",
-            });
-        }
-        if !k.info.delegations.iter().any(|d| d.covers(sender)) {
-            return Err(Error::NotDelegated {
-                key: key_id.to_owned(),
-                party: sender.to_owned(),
-            });
-        }
-        let p = policy();
-        let vc = k
-            .tsk
-            .with_policy(&p, None)
-            .map_err(|_| Error::Unsupported(key_id.to_owned()))?;
-        let ka = vc
-            .keys()
-            .for_signing()
-            .alive()
-            .revoked(false)
-            .unencrypted_secret()
-            .next()
-            .ok_or_else(|| Error::Unsupported(key_id.to_owned()))?;
-        let keypair = ka
-            .key()
-            .clone()
-            .into_keypair()
-            .map_err(|_| Error::Operation)?;
-        Ok(PgpSigner { keypair })
-    }
-
-    /// Delegated OpenPGP keys that may decrypt for a message whose envelope names
-    /// `parties`.
-    pub fn openpgp_decryption_keys<'a>(
-        &'a self,
-        parties: &'a [&'a str],
-    ) -> impl Iterator<Item = &'a OpenpgpKeyInfo> + 'a {
-        self.pgp_keys
-            .iter()
-            .filter(|k| k.info.uses.decrypt)
-            .filter(move |k| {
-                parties
-                    .iter()
-                    .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
-            })
-            .map(|k| &k.info)
-    }
-
-    /// Decrypts `pkesk` with key `key_id` for a message whose envelope names `parties`.
-    /// Returns `None` for every failure alike (SECURITY.md invariant 3); a delegation or use
-    /// violation is an error, since it depends on public facts only.
-    pub fn openpgp_decrypt_pkesk(
-        &self,
-        key_id: &str,
-        parties: &[&str],
-        pkesk: &PKESK,
-        sym_algo: Option<SymmetricAlgorithm>,
-    ) -> Result<Option<(Option<SymmetricAlgorithm>, SessionKey)>, Error> {
-        let k = self
-            .pgp_keys
-            .iter()
-            .find(|k| k.info.id == key_id)
-            .ok_or_else(|| Error::NoSuchEntry(key_id.to_owned()))?;
-        if !k.info.uses.decrypt {
-            return Err(Error::UseNotAllowed {
-                key: key_id.to_owned(),
-                operation: "decrypt",
-            });
-        }
-        if !parties
-            .iter()
-            .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
-        {
-            return Err(Error::NotDelegated {
-                key: key_id.to_owned(),
-                party: parties.join(", "),
-            });
-        }
-        let p = policy();
-        let Ok(vc) = k.tsk.with_policy(&p, None) else {
-            return Ok(None);
-        };
-        // Old messages stay decryptable: an expired or rotated encryption subkey may
-        // still open mail sent to it, so do not filter on liveness here.
-        for ka in vc
-            .keys()
-            .for_transport_encryption()
-            .for_storage_encryption()
-            .unencrypted_secret()
-        {
-            let matches = match pkesk.recipient() {
-                None => true, // wildcard recipient
-                Some(h) => h.aliases(openpgp::KeyHandle::from(ka.key().fingerprint())),
-            };
-            if !matches {
-                continue;
-            }
-            let Ok(mut keypair) = ka.key().clone().into_keypair() else {
-                continue;
-            };
-            if let Some(r) = pkesk.decrypt(&mut keypair, sym_algo) {
-                return Ok(Some(r));
-            }
-        }
-        Ok(None)
     }
 }

@@ -8,10 +8,9 @@ use der::Decode as _;
 use pkcs8::DecodePrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use sha2::{Sha256, Sha384, Sha512};
-use zeroize::Zeroizing;
 
 use crate::entry::KeyAlgorithm;
-use crate::{Error, KeyInfo, Keystore};
+use crate::{Error, KeyInfo};
 
 /// A hash algorithm, for signatures and RSA-OAEP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +52,7 @@ pub struct SignatureOutput {
     pub bytes: Vec<u8>,
 }
 
-enum SecretKey {
+pub(crate) enum SecretKey {
     Rsa(Box<rsa::PrivateKey>),
     P256(Box<p256::ecdsa::SigningKey>),
     P384(Box<p384::ecdsa::SigningKey>),
@@ -63,13 +62,13 @@ enum SecretKey {
 /// RustCrypto types).
 pub(crate) struct HeldKey {
     pub(crate) info: KeyInfo,
-    secret: SecretKey,
+    pub(crate) secret: SecretKey,
 }
 
-const OID_RSA: const_oid::ObjectIdentifier = const_oid::db::rfc5912::RSA_ENCRYPTION;
-const OID_EC: const_oid::ObjectIdentifier = const_oid::db::rfc5912::ID_EC_PUBLIC_KEY;
-const OID_P256: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_256_R_1;
-const OID_P384: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_384_R_1;
+pub(crate) const OID_RSA: const_oid::ObjectIdentifier = const_oid::db::rfc5912::RSA_ENCRYPTION;
+pub(crate) const OID_EC: const_oid::ObjectIdentifier = const_oid::db::rfc5912::ID_EC_PUBLIC_KEY;
+pub(crate) const OID_P256: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_256_R_1;
+pub(crate) const OID_P384: const_oid::ObjectIdentifier = const_oid::db::rfc5912::SECP_384_R_1;
 
 /// Identifies the algorithm of a PKCS#8 key without keeping any secret part.
 pub(crate) fn pkcs8_algorithm(pkcs8: &[u8]) -> Result<KeyAlgorithm, Error> {
@@ -151,7 +150,11 @@ impl HeldKey {
     }
 }
 
-fn rsa_sign(key: &rsa::PrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn rsa_sign(
+    key: &rsa::PrivateKey,
+    hash: HashAlg,
+    digest: &[u8],
+) -> Result<Vec<u8>, Error> {
     let r = match hash {
         HashAlg::Sha256 => key.pkcs1v15_sign_prehash::<Sha256>(digest),
         HashAlg::Sha384 => key.pkcs1v15_sign_prehash::<Sha384>(digest),
@@ -162,7 +165,7 @@ fn rsa_sign(key: &rsa::PrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Vec<u
     r.map_err(|_| Error::Operation)
 }
 
-fn oaep_decrypt(
+pub(crate) fn oaep_decrypt(
     key: &rsa::PrivateKey,
     hash: HashAlg,
     mgf: HashAlg,
@@ -181,98 +184,6 @@ fn oaep_decrypt(
         _ => return Err(Error::Unsupported("OAEP hash combination".into())),
     };
     r.map_err(|_| Error::Operation)
-}
-
-impl Keystore {
-    /// Signs `digest` (already hashed with `hash`) with key `key_id` on behalf of
-    /// `sender`. The keystore itself refuses a sender the key is not delegated for
-    /// (SECURITY.md invariant 6: never a signing oracle).
-    pub fn sign_digest(
-        &self,
-        key_id: &str,
-        sender: &str,
-        hash: HashAlg,
-        digest: &[u8],
-    ) -> Result<SignatureOutput, Error> {
-        let k = self.held(key_id)?;
-        if !k.info.uses.sign {
-            return Err(Error::UseNotAllowed {
-                key: key_id.to_owned(),
-                operation: "sign",
-            });
-        }
-        if !k.info.delegations.iter().any(|d| d.covers(sender)) {
-            return Err(Error::NotDelegated {
-                key: key_id.to_owned(),
-                party: sender.to_owned(),
-            });
-        }
-        k.sign_raw(hash, digest)
-    }
-
-    /// Unwraps a content-encryption key of `cek_len` bytes that was encrypted to key
-    /// `key_id` with `scheme`, for a message whose envelope names `parties`.
-    ///
-    /// SECURITY.md invariant 3 (no padding oracle): once the delegation checks pass, this
-    /// never reports *why* an unwrap failed. A ciphertext that does not decrypt, or that
-    /// decrypts to a key of the wrong length, yields a random key of `cek_len` bytes
-    /// (RSA implicit rejection, extended to OAEP and to the length check), so that every
-    /// failure surfaces later, at the content layer, as one and the same integrity error.
-    pub fn unwrap_cek(
-        &self,
-        key_id: &str,
-        parties: &[&str],
-        scheme: KeyTransport,
-        encrypted_key: &[u8],
-        cek_len: usize,
-    ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let k = self.held(key_id)?;
-        if !k.info.uses.decrypt {
-            return Err(Error::UseNotAllowed {
-                key: key_id.to_owned(),
-                operation: "decrypt",
-            });
-        }
-        if !parties
-            .iter()
-            .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
-        {
-            return Err(Error::NotDelegated {
-                key: key_id.to_owned(),
-                party: parties.join(", "),
-            });
-        }
-        let SecretKey::Rsa(key) = &k.secret else {
-            return Err(Error::Unsupported(key_id.to_owned()));
-        };
-        if !(16..=64).contains(&cek_len) {
-            return Err(Error::Operation);
-        }
-        let mut random = Zeroizing::new(vec![0u8; cek_len]);
-        getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
-        let result = match scheme {
-            // rsa 0.10: PKCS#1 v1.5 decryption uses implicit rejection.
-            KeyTransport::RsaPkcs1v15 => key
-                .decrypt(rsa::Pkcs1v15Encrypt, encrypted_key)
-                .map_err(|_| Error::Operation),
-            KeyTransport::RsaOaep { hash, mgf_hash } => {
-                oaep_decrypt(key, hash, mgf_hash, encrypted_key)
-            }
-        };
-        let plain = Zeroizing::new(result.unwrap_or_default());
-        // Select without branching on secret-dependent data where we can: the length is
-        // public after implicit rejection only in a statistical sense, so we always
-        // build the output from both candidates.
-        let ok = u8::from(plain.len() == cek_len);
-        let mask = 0u8.wrapping_sub(ok);
-        let mut out = Zeroizing::new(vec![0u8; cek_len]);
-        for (i, o) in out.iter_mut().enumerate() {
-            let p = plain.get(i).copied().unwrap_or(0);
-            let r = random.get(i).copied().unwrap_or(0);
-            *o = (p & mask) | (r & !mask);
-        }
-        Ok(out)
-    }
 }
 
 /// OAEP with SHA-1 is what `openssl cms -keyopt rsa_padding_mode:oaep` makes by default

@@ -7,8 +7,13 @@
 //! base64. RFC 1421-style header lines (`Proc-Type: ...`) inside a block are skipped.
 //! What stays strict: a block ends with the END line of its own label, and its base64
 //! decodes (padding included).
+//!
+//! [`parse_certificates`] reads certificates on top of it: PEM blocks, PKCS#7 bundles,
+//! or one DER certificate.
 
 use base64::Engine as _;
+use der::Decode as _;
+use x509_cert::Certificate;
 
 use crate::Error;
 
@@ -71,6 +76,68 @@ pub fn blocks(data: &[u8]) -> Result<Vec<Block>, Error> {
             .unwrap_or_default();
     }
     Ok(out)
+}
+
+/// Parses certificates as operators have them: PEM with any text around the blocks and
+/// base64 lines of any length (RFC 7468 §3, this module), bundles of several blocks,
+/// PKCS#7 certificate bundles (`.p7b`/`.p7c`, RFC 5652 §5.1 `certificates`, in PEM or
+/// DER), or one DER certificate. Blocks that hold no certificate (a private key in the
+/// same file) are passed over; a file with no certificate at all is an error.
+pub fn parse_certificates(data: &[u8]) -> Result<Vec<Certificate>, Error> {
+    let mut certs = Vec::new();
+    if is_pem(data) {
+        for b in blocks(data)? {
+            match b.label.as_str() {
+                "CERTIFICATE" | "X509 CERTIFICATE" => certs.push(
+                    Certificate::from_der(&b.der)
+                        .map_err(|e| Error::Import(format!("PEM certificate: {e}")))?,
+                ),
+                "PKCS7" | "CMS" => certs.extend(pkcs7_certificates(&b.der)?),
+                _ => {}
+            }
+        }
+    } else {
+        match Certificate::from_der(data) {
+            Ok(c) => certs.push(c),
+            Err(e) => match pkcs7_certificates(data) {
+                Ok(found) => certs.extend(found),
+                Err(_) => return Err(Error::Import(format!("DER certificate: {e}"))),
+            },
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::Import("no certificate found".into()));
+    }
+    Ok(certs)
+}
+
+/// The certificates of a PKCS#7/CMS SignedData (a certificate bundle, RFC 5652 §5.1).
+fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>, Error> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    let ci =
+        ContentInfo::from_der(der).map_err(|e| Error::Import(format!("PKCS#7 bundle: {e}")))?;
+    if ci.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+        return Err(Error::Import("PKCS#7 bundle: not signed-data".into()));
+    }
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| Error::Import(format!("PKCS#7 bundle: {e}")))?;
+    Ok(sd
+        .certificates
+        .map(|set| {
+            set.0
+                .into_vec()
+                .into_iter()
+                .filter_map(|c| match c {
+                    CertificateChoices::Certificate(c) => Some(c),
+                    CertificateChoices::Other(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -11,21 +11,19 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::entry::{Body, Uses, cert_from_b64};
-use crate::ops::HeldKey;
+use crate::Error;
 use crate::seal::{KdfParams, MasterKey};
-use crate::{CertInfo, Error, KeyInfo, Keystore};
 
-const FORMAT: &str = "reseal-keystore/1";
-const CHECK_AAD: &[u8] = b"reseal-keystore/1 passphrase check";
-const CHECK_PLAIN: &[u8] = b"reseal keystore";
+pub(crate) const FORMAT: &str = "reseal-keystore/1";
+pub(crate) const CHECK_AAD: &[u8] = b"reseal-keystore/1 passphrase check";
+pub(crate) const CHECK_PLAIN: &[u8] = b"reseal keystore";
 /// An upper bound on one entry file, so that a planted huge file cannot exhaust memory.
-const MAX_ENTRY_BYTES: u64 = 1 << 20;
-const MAX_ENTRIES: usize = 100_000;
+pub(crate) const MAX_ENTRY_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Header {
+pub(crate) struct Header {
     format: String,
     kdf: KdfParams,
     salt: String,
@@ -34,21 +32,21 @@ struct Header {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EntryFile<'a> {
+pub(crate) struct EntryFile<'a> {
     #[serde(borrow)]
-    body: &'a RawValue,
-    seal: String,
+    pub(crate) body: &'a RawValue,
+    pub(crate) seal: String,
 }
 
 pub(crate) fn header_path(dir: &Path) -> PathBuf {
     dir.join("keystore.json")
 }
 
-fn entries_dir(dir: &Path) -> PathBuf {
+pub(crate) fn entries_dir(dir: &Path) -> PathBuf {
     dir.join("entries")
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -56,7 +54,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// The associated data that binds an entry's public body to its file name.
-fn entry_aad(id: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn entry_aad(id: &str, body: &[u8]) -> Vec<u8> {
     let mut aad = Vec::with_capacity(FORMAT.len() + id.len() + body.len() + 8);
     aad.extend_from_slice(FORMAT.as_bytes());
     aad.extend_from_slice(b" entry\0");
@@ -95,7 +93,7 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
     result
 }
 
-fn make_private_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn make_private_dir(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))
 }
@@ -121,7 +119,7 @@ pub(crate) fn init(dir: &Path, passphrase: &SecretString, kdf: KdfParams) -> Res
     write_atomic(&header, &json)
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
     let meta = fs::metadata(path).map_err(io(path))?;
     if meta.len() > MAX_ENTRY_BYTES {
         return Err(Error::Corrupt {
@@ -132,7 +130,9 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
     fs::read(path).map_err(io(path))
 }
 
-pub(crate) fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Error> {
+/// Checks the passphrase against the header of the keystore in `dir` and returns the
+/// master key it derives.
+pub(crate) fn unlock(dir: &Path, passphrase: &SecretString) -> Result<MasterKey, Error> {
     let hp = header_path(dir);
     if !hp.is_file() {
         return Err(Error::NotFound(dir.to_owned()));
@@ -152,21 +152,13 @@ pub(crate) fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Er
         .map_err(|_| corrupt("bad check value"))?;
     let master = MasterKey::derive(passphrase, &salt, h.kdf)?;
     match master.open(CHECK_AAD, &check) {
-        Some(p) if p.as_slice() == CHECK_PLAIN => {}
-        _ => return Err(Error::WrongPassphrase),
+        Some(p) if p.as_slice() == CHECK_PLAIN => Ok(master),
+        _ => Err(Error::WrongPassphrase),
     }
+}
 
-    let mut ks = Keystore {
-        dir: dir.to_owned(),
-        master,
-        keys: Vec::new(),
-        certs: Vec::new(),
-        anchors: Vec::new(),
-        pgp_keys: Vec::new(),
-        pgp_certs: Vec::new(),
-        identity: None,
-        identity_pgp: None,
-    };
+/// The entry files of the keystore in `dir`, in name order.
+pub(crate) fn entry_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let ed = entries_dir(dir);
     let mut names: Vec<PathBuf> = fs::read_dir(&ed)
         .map_err(io(&ed))?
@@ -174,214 +166,11 @@ pub(crate) fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Er
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     if names.len() > MAX_ENTRIES {
-        return Err(corrupt("too many entries"));
+        return Err(Error::Corrupt {
+            what: "keystore.json".into(),
+            reason: "too many entries",
+        });
     }
     names.sort();
-    for path in names {
-        ks.load_entry(&path)?;
-    }
-    Ok(ks)
-}
-
-impl Keystore {
-    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let corrupt = |reason| Error::Corrupt {
-            what: name.clone(),
-            reason,
-        };
-        let raw = read_bounded(path)?;
-        let file: EntryFile<'_> =
-            serde_json::from_slice(&raw).map_err(|_| corrupt("unreadable entry"))?;
-        let body_bytes = file.body.get().as_bytes();
-        let sealed = B64.decode(&file.seal).map_err(|_| corrupt("bad seal"))?;
-        let secret = self
-            .master
-            .open(&entry_aad(&name, body_bytes), &sealed)
-            .ok_or_else(|| corrupt("seal does not verify"))?;
-        let body: Body =
-            serde_json::from_str(file.body.get()).map_err(|_| corrupt("unreadable body"))?;
-        if body.id() != name {
-            return Err(corrupt("entry id does not match its file name"));
-        }
-        match body {
-            Body::SmimeKey {
-                id,
-                algorithm,
-                certificate,
-                chain,
-                delegations,
-                uses,
-                created,
-            } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                let chain = chain
-                    .iter()
-                    .map(|c| cert_from_b64(c, &id))
-                    .collect::<Result<_, _>>()?;
-                let info = KeyInfo {
-                    id,
-                    algorithm,
-                    certificate,
-                    chain,
-                    delegations,
-                    uses: Uses::from_list(&uses),
-                    created,
-                };
-                let held = HeldKey::from_pkcs8(info, &secret)?;
-                self.keys.push(held);
-            }
-            Body::Certificate {
-                id,
-                certificate,
-                created,
-            } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                self.certs.push(CertInfo {
-                    id,
-                    certificate,
-                    created,
-                });
-            }
-            Body::TrustAnchor {
-                id,
-                certificate,
-                created,
-            } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                self.anchors.push(CertInfo {
-                    id,
-                    certificate,
-                    created,
-                });
-            }
-            Body::OpenpgpKey {
-                id,
-                certificate,
-                delegations,
-                uses,
-                created,
-            } => {
-                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
-                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
-                let info = crate::OpenpgpKeyInfo {
-                    id,
-                    cert,
-                    delegations,
-                    uses: Uses::from_list(&uses),
-                    created,
-                };
-                self.pgp_keys
-                    .push(crate::openpgp::HeldPgpKey::from_tsk(info, &secret)?);
-            }
-            Body::Identity {
-                id,
-                algorithm,
-                certificate,
-                chain,
-                created,
-            } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                let chain = chain
-                    .iter()
-                    .map(|c| cert_from_b64(c, &id))
-                    .collect::<Result<_, _>>()?;
-                let info = KeyInfo {
-                    id,
-                    algorithm,
-                    certificate,
-                    chain,
-                    delegations: Vec::new(),
-                    uses: Uses {
-                        sign: true,
-                        decrypt: false,
-                    },
-                    created,
-                };
-                self.identity = Some(HeldKey::from_pkcs8(info, &secret)?);
-            }
-            Body::IdentityPgp {
-                id,
-                certificate,
-                created,
-            } => {
-                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
-                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
-                let info = crate::OpenpgpKeyInfo {
-                    id,
-                    cert,
-                    delegations: Vec::new(),
-                    uses: Uses {
-                        sign: true,
-                        decrypt: false,
-                    },
-                    created,
-                };
-                self.identity_pgp = Some(crate::openpgp::HeldPgpKey::from_tsk(info, &secret)?);
-            }
-            Body::OpenpgpCert {
-                id,
-                certificate,
-                created,
-            } => {
-                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
-                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
-                self.pgp_certs
-                    .push(crate::OpenpgpCertInfo { id, cert, created });
-            }
-        }
-        Ok(())
-    }
-
-    /// Seals and writes one entry. `secret` is empty for public entries: the seal then
-    /// only authenticates the body.
-    pub(crate) fn write_entry(&self, body: &Body, secret: &[u8]) -> Result<(), Error> {
-        let id = body.id();
-        let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
-        let sealed = self
-            .master
-            .seal(&entry_aad(id, body_json.as_bytes()), secret)?;
-        let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
-        let file = EntryFile {
-            body: &raw,
-            seal: B64.encode(sealed),
-        };
-        let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
-        write_atomic(&entries_dir(&self.dir).join(format!("{id}.json")), &json)
-    }
-
-    pub(crate) fn has_entry(&self, id: &str) -> bool {
-        self.keys.iter().any(|k| k.info.id == id)
-            || self.certs.iter().any(|c| c.id == id)
-            || self.anchors.iter().any(|c| c.id == id)
-            || self.pgp_keys.iter().any(|k| k.info.id == id)
-            || self.pgp_certs.iter().any(|c| c.id == id)
-    }
-
-    /// Removes an entry by id, from disk and from memory.
-    pub fn remove(&mut self, id: &str) -> Result<(), Error> {
-        let valid_id = !id.is_empty()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_id || !self.has_entry(id) {
-            return Err(Error::NoSuchEntry(id.to_owned()));
-        }
-        let path = entries_dir(&self.dir).join(format!("{id}.json"));
-        fs::remove_file(&path).map_err(io(&path))?;
-        let ed = entries_dir(&self.dir);
-        fs::File::open(&ed)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&ed))?;
-        self.keys.retain(|k| k.info.id != id);
-        self.certs.retain(|c| c.id != id);
-        self.anchors.retain(|c| c.id != id);
-        self.pgp_keys.retain(|k| k.info.id != id);
-        self.pgp_certs.retain(|c| c.id != id);
-        Ok(())
-    }
+    Ok(names)
 }

@@ -1,0 +1,1125 @@
+//! The [`Keystore`] type and everything it does, in one place. The formats it reads
+//! and the operations it runs are the helpers of the modules beside it: `store` (the
+//! folder on disk), `seal` (the master key), `entry` (what an entry holds), `ops`
+//! (S/MIME private-key operations), `import` (PKCS#12 and PEM), `identity` (the OPES
+//! identity), `openpgp` (OpenPGP keys), `pem` (PEM and certificate files). None of them
+//! names the type, so the modules form no cycle.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use der::Encode as _;
+use openpgp::Cert;
+use openpgp::crypto::{Password, SessionKey};
+use openpgp::packet::PKESK;
+use openpgp::parse::Parse as _;
+use openpgp::serialize::SerializeInto as _;
+use openpgp::types::SymmetricAlgorithm;
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::PKey;
+use secrecy::{ExposeSecret as _, SecretString};
+use sequoia_openpgp as openpgp;
+use serde_json::value::RawValue;
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+use crate::entry::{
+    self, Body, Delegation, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
+};
+
+use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
+use crate::import::{KeySource, MIN_RSA_BITS, spki_der, to_pkcs8, x509_to_cert};
+use crate::openpgp::{
+    self as pgp, HeldPgpKey, MAX_KEY_FILE, OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner,
+    check_algorithms, parse_cert, pgp_id, policy,
+};
+use crate::ops::{
+    self, HashAlg, HeldKey, KeyTransport, SecretKey, SignatureOutput, oaep_decrypt, pkcs8_algorithm,
+};
+use crate::pem::parse_certificates;
+use crate::seal::{self, KdfParams};
+use crate::store::{self, EntryFile, entries_dir, entry_aad, io, read_bounded, write_atomic};
+use crate::{CertInfo, Error, KeyInfo, now};
+
+/// An open keystore. Secret keys are held parsed, in zeroize-on-drop types, inside
+/// `entries`; nothing outside this crate can reach them.
+pub struct Keystore {
+    dir: PathBuf,
+    master: seal::MasterKey,
+    keys: Vec<ops::HeldKey>,
+    certs: Vec<CertInfo>,
+    anchors: Vec<CertInfo>,
+    pgp_keys: Vec<pgp::HeldPgpKey>,
+    pgp_certs: Vec<OpenpgpCertInfo>,
+    identity: Option<ops::HeldKey>,
+    identity_pgp: Option<pgp::HeldPgpKey>,
+}
+
+impl fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keystore")
+            .field("dir", &self.dir)
+            .field("keys", &self.keys.len())
+            .field("certs", &self.certs.len())
+            .field("anchors", &self.anchors.len())
+            .field("openpgp_keys", &self.pgp_keys.len())
+            .field("openpgp_certs", &self.pgp_certs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keystore {
+    // ---- Opening and reading (helpers in lib.rs) ----
+
+    /// True if `dir` holds a keystore header.
+    pub fn exists(dir: &Path) -> bool {
+        store::header_path(dir).is_file()
+    }
+
+    /// Creates a new keystore sealed under `passphrase`, holding only a fresh OPES
+    /// identity named "Reseal OPES identity".
+    pub fn init(dir: &Path, passphrase: &SecretString, params: KdfParams) -> Result<(), Error> {
+        Keystore::init_with_identity(dir, passphrase, params, "Reseal OPES identity")
+    }
+
+    /// As [`Keystore::init`], naming the identity (its certificate's common name).
+    pub fn init_with_identity(
+        dir: &Path,
+        passphrase: &SecretString,
+        params: KdfParams,
+        identity_name: &str,
+    ) -> Result<(), Error> {
+        store::init(dir, passphrase, params)?;
+        let mut ks = Keystore::open(dir, passphrase)?;
+        ks.create_identity(identity_name)
+    }
+
+    /// Opens the keystore: derives the master key, checks the passphrase, and opens
+    /// every entry. A wrong passphrase or a tampered entry is an error; nothing changes.
+    pub fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Error> {
+        let master = store::unlock(dir, passphrase)?;
+        let mut ks = Keystore {
+            dir: dir.to_owned(),
+            master,
+            keys: Vec::new(),
+            certs: Vec::new(),
+            anchors: Vec::new(),
+            pgp_keys: Vec::new(),
+            pgp_certs: Vec::new(),
+            identity: None,
+            identity_pgp: None,
+        };
+        for path in store::entry_files(dir)? {
+            ks.load_entry(&path)?;
+        }
+        Ok(ks)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Delegated keys (public facts).
+    pub fn keys(&self) -> impl Iterator<Item = &KeyInfo> {
+        self.keys.iter().map(|k| &k.info)
+    }
+
+    /// The recipient-certificate directory.
+    pub fn certificates(&self) -> &[CertInfo] {
+        &self.certs
+    }
+
+    /// Trust anchors for verification.
+    pub fn trust_anchors(&self) -> &[CertInfo] {
+        &self.anchors
+    }
+
+    /// The key to sign for `sender`, if one is delegated for it with the `sign` use and
+    /// its certificate is valid at `now` (seconds since the epoch). An exact address
+    /// delegation wins over a domain delegation.
+    pub fn signer_for(&self, sender: &str, now: u64) -> Option<&KeyInfo> {
+        let mut best: Option<(&KeyInfo, u8)> = None;
+        for k in &self.keys {
+            if !k.info.uses.sign || !entry::cert_valid_at(&k.info.certificate, now) {
+                continue;
+            }
+            let rank = k
+                .info
+                .delegations
+                .iter()
+                .filter_map(|d| d.rank(sender))
+                .max();
+            if let Some(rank) = rank
+                && best.is_none_or(|(_, r)| rank > r)
+            {
+                best = Some((&k.info, rank));
+            }
+        }
+        best.map(|(k, _)| k)
+    }
+
+    /// Keys that may decrypt a message whose envelope names `parties` (sender and
+    /// recipients): those with the `decrypt` use and a delegation covering a party.
+    pub fn decryption_keys<'a>(
+        &'a self,
+        parties: &'a [&'a str],
+    ) -> impl Iterator<Item = &'a KeyInfo> + 'a {
+        self.keys
+            .iter()
+            .filter(|k| k.info.uses.decrypt)
+            .filter(move |k| {
+                parties
+                    .iter()
+                    .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
+            })
+            .map(|k| &k.info)
+    }
+
+    fn held(&self, id: &str) -> Result<&ops::HeldKey, Error> {
+        self.keys
+            .iter()
+            .find(|k| k.info.id == id)
+            .ok_or_else(|| Error::NoSuchEntry(id.to_owned()))
+    }
+
+    // ---- Entries on disk (helpers in store.rs) ----
+
+    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let corrupt = |reason| Error::Corrupt {
+            what: name.clone(),
+            reason,
+        };
+        let raw = read_bounded(path)?;
+        let file: EntryFile<'_> =
+            serde_json::from_slice(&raw).map_err(|_| corrupt("unreadable entry"))?;
+        let body_bytes = file.body.get().as_bytes();
+        let sealed = B64.decode(&file.seal).map_err(|_| corrupt("bad seal"))?;
+        let secret = self
+            .master
+            .open(&entry_aad(&name, body_bytes), &sealed)
+            .ok_or_else(|| corrupt("seal does not verify"))?;
+        let body: Body =
+            serde_json::from_str(file.body.get()).map_err(|_| corrupt("unreadable body"))?;
+        if body.id() != name {
+            return Err(corrupt("entry id does not match its file name"));
+        }
+        match body {
+            Body::SmimeKey {
+                id,
+                algorithm,
+                certificate,
+                chain,
+                delegations,
+                uses,
+                created,
+            } => {
+                let certificate = cert_from_b64(&certificate, &id)?;
+                let chain = chain
+                    .iter()
+                    .map(|c| cert_from_b64(c, &id))
+                    .collect::<Result<_, _>>()?;
+                let info = KeyInfo {
+                    id,
+                    algorithm,
+                    certificate,
+                    chain,
+                    delegations,
+                    uses: Uses::from_list(&uses),
+                    created,
+                };
+                let held = HeldKey::from_pkcs8(info, &secret)?;
+                self.keys.push(held);
+            }
+            Body::Certificate {
+                id,
+                certificate,
+                created,
+            } => {
+                let certificate = cert_from_b64(&certificate, &id)?;
+                self.certs.push(CertInfo {
+                    id,
+                    certificate,
+                    created,
+                });
+            }
+            Body::TrustAnchor {
+                id,
+                certificate,
+                created,
+            } => {
+                let certificate = cert_from_b64(&certificate, &id)?;
+                self.anchors.push(CertInfo {
+                    id,
+                    certificate,
+                    created,
+                });
+            }
+            Body::OpenpgpKey {
+                id,
+                certificate,
+                delegations,
+                uses,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let info = crate::OpenpgpKeyInfo {
+                    id,
+                    cert,
+                    delegations,
+                    uses: Uses::from_list(&uses),
+                    created,
+                };
+                self.pgp_keys
+                    .push(pgp::HeldPgpKey::from_tsk(info, &secret)?);
+            }
+            Body::Identity {
+                id,
+                algorithm,
+                certificate,
+                chain,
+                created,
+            } => {
+                let certificate = cert_from_b64(&certificate, &id)?;
+                let chain = chain
+                    .iter()
+                    .map(|c| cert_from_b64(c, &id))
+                    .collect::<Result<_, _>>()?;
+                let info = KeyInfo {
+                    id,
+                    algorithm,
+                    certificate,
+                    chain,
+                    delegations: Vec::new(),
+                    uses: Uses {
+                        sign: true,
+                        decrypt: false,
+                    },
+                    created,
+                };
+                self.identity = Some(HeldKey::from_pkcs8(info, &secret)?);
+            }
+            Body::IdentityPgp {
+                id,
+                certificate,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let info = crate::OpenpgpKeyInfo {
+                    id,
+                    cert,
+                    delegations: Vec::new(),
+                    uses: Uses {
+                        sign: true,
+                        decrypt: false,
+                    },
+                    created,
+                };
+                self.identity_pgp = Some(pgp::HeldPgpKey::from_tsk(info, &secret)?);
+            }
+            Body::OpenpgpCert {
+                id,
+                certificate,
+                created,
+            } => {
+                let cert = crate::openpgp::parse_cert(certificate.as_bytes())
+                    .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                self.pgp_certs
+                    .push(crate::OpenpgpCertInfo { id, cert, created });
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals and writes one entry. `secret` is empty for public entries: the seal then
+    /// only authenticates the body.
+    pub(crate) fn write_entry(&self, body: &Body, secret: &[u8]) -> Result<(), Error> {
+        let id = body.id();
+        let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
+        let sealed = self
+            .master
+            .seal(&entry_aad(id, body_json.as_bytes()), secret)?;
+        let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
+        let file = EntryFile {
+            body: &raw,
+            seal: B64.encode(sealed),
+        };
+        let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
+        write_atomic(&entries_dir(&self.dir).join(format!("{id}.json")), &json)
+    }
+
+    pub(crate) fn has_entry(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.info.id == id)
+            || self.certs.iter().any(|c| c.id == id)
+            || self.anchors.iter().any(|c| c.id == id)
+            || self.pgp_keys.iter().any(|k| k.info.id == id)
+            || self.pgp_certs.iter().any(|c| c.id == id)
+    }
+
+    /// Removes an entry by id, from disk and from memory.
+    pub fn remove(&mut self, id: &str) -> Result<(), Error> {
+        let valid_id = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid_id || !self.has_entry(id) {
+            return Err(Error::NoSuchEntry(id.to_owned()));
+        }
+        let path = entries_dir(&self.dir).join(format!("{id}.json"));
+        fs::remove_file(&path).map_err(io(&path))?;
+        let ed = entries_dir(&self.dir);
+        fs::File::open(&ed)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&ed))?;
+        self.keys.retain(|k| k.info.id != id);
+        self.certs.retain(|c| c.id != id);
+        self.anchors.retain(|c| c.id != id);
+        self.pgp_keys.retain(|k| k.info.id != id);
+        self.pgp_certs.retain(|c| c.id != id);
+        Ok(())
+    }
+
+    // ---- Private-key operations (S/MIME) (helpers in ops.rs) ----
+
+    /// Signs `digest` (already hashed with `hash`) with key `key_id` on behalf of
+    /// `sender`. The keystore itself refuses a sender the key is not delegated for
+    /// (SECURITY.md invariant 6: never a signing oracle).
+    pub fn sign_digest(
+        &self,
+        key_id: &str,
+        sender: &str,
+        hash: HashAlg,
+        digest: &[u8],
+    ) -> Result<SignatureOutput, Error> {
+        let k = self.held(key_id)?;
+        if !k.info.uses.sign {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "sign",
+            });
+        }
+        if !k.info.delegations.iter().any(|d| d.covers(sender)) {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: sender.to_owned(),
+            });
+        }
+        k.sign_raw(hash, digest)
+    }
+
+    /// Unwraps a content-encryption key of `cek_len` bytes that was encrypted to key
+    /// `key_id` with `scheme`, for a message whose envelope names `parties`.
+    ///
+    /// SECURITY.md invariant 3 (no padding oracle): once the delegation checks pass, this
+    /// never reports *why* an unwrap failed. A ciphertext that does not decrypt, or that
+    /// decrypts to a key of the wrong length, yields a random key of `cek_len` bytes
+    /// (RSA implicit rejection, extended to OAEP and to the length check), so that every
+    /// failure surfaces later, at the content layer, as one and the same integrity error.
+    pub fn unwrap_cek(
+        &self,
+        key_id: &str,
+        parties: &[&str],
+        scheme: KeyTransport,
+        encrypted_key: &[u8],
+        cek_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let k = self.held(key_id)?;
+        if !k.info.uses.decrypt {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "decrypt",
+            });
+        }
+        if !parties
+            .iter()
+            .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
+        {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: parties.join(", "),
+            });
+        }
+        let SecretKey::Rsa(key) = &k.secret else {
+            return Err(Error::Unsupported(key_id.to_owned()));
+        };
+        if !(16..=64).contains(&cek_len) {
+            return Err(Error::Operation);
+        }
+        let mut random = Zeroizing::new(vec![0u8; cek_len]);
+        getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
+        let result = match scheme {
+            // rsa 0.10: PKCS#1 v1.5 decryption uses implicit rejection.
+            KeyTransport::RsaPkcs1v15 => key
+                .decrypt(rsa::Pkcs1v15Encrypt, encrypted_key)
+                .map_err(|_| Error::Operation),
+            KeyTransport::RsaOaep { hash, mgf_hash } => {
+                oaep_decrypt(key, hash, mgf_hash, encrypted_key)
+            }
+        };
+        let plain = Zeroizing::new(result.unwrap_or_default());
+        // Select without branching on secret-dependent data where we can: the length is
+        // public after implicit rejection only in a statistical sense, so we always
+        // build the output from both candidates.
+        let ok = u8::from(plain.len() == cek_len);
+        let mask = 0u8.wrapping_sub(ok);
+        let mut out = Zeroizing::new(vec![0u8; cek_len]);
+        for (i, o) in out.iter_mut().enumerate() {
+            let p = plain.get(i).copied().unwrap_or(0);
+            let r = random.get(i).copied().unwrap_or(0);
+            *o = (p & mask) | (r & !mask);
+        }
+        Ok(out)
+    }
+
+    // ---- Importing keys and certificates (helpers in import.rs) ----
+
+    /// Imports a delegated key. Returns the new entry's id.
+    pub fn import_key(
+        &mut self,
+        source: KeySource<'_>,
+        delegations: Vec<Delegation>,
+        uses: Uses,
+    ) -> Result<String, Error> {
+        if delegations.is_empty() {
+            return Err(Error::Import(
+                "at least one --for delegation is needed".into(),
+            ));
+        }
+        if !uses.sign && !uses.decrypt {
+            return Err(Error::Import("a key needs at least one use".into()));
+        }
+        let (pkcs8, cert, chain) = match source {
+            KeySource::Pkcs12 { der, password } => {
+                let pass = password.expose_secret();
+                if pass.contains('\0') {
+                    return Err(Error::Pkcs12);
+                }
+                // RC2-40 (the old OpenSSL default for the certificate bag) lives in the
+                // legacy provider; keep the default provider as fallback.
+                let _legacy = openssl::provider::Provider::try_load(None, "legacy", true).ok();
+                let p12 = Pkcs12::from_der(der).map_err(|_| Error::Pkcs12)?;
+                let parsed = p12.parse2(pass).map_err(|_| Error::Pkcs12)?;
+                let pkey = parsed
+                    .pkey
+                    .ok_or_else(|| Error::Import("the PKCS#12 file holds no private key".into()))?;
+                let cert = parsed
+                    .cert
+                    .ok_or_else(|| Error::Import("the PKCS#12 file holds no certificate".into()))?;
+                let mut chain = Vec::new();
+                if let Some(ca) = parsed.ca {
+                    for c in &ca {
+                        chain.push(x509_to_cert(c)?);
+                    }
+                }
+                (to_pkcs8(&pkey)?, x509_to_cert(&cert)?, chain)
+            }
+            KeySource::Pem { key, cert, chain } => {
+                let pkey = PKey::private_key_from_pem(key).map_err(|_| {
+                    Error::Import("the key file is not an unencrypted PEM private key".into())
+                })?;
+                let mut certs = parse_certificates(cert)?;
+                let leaf = certs.remove(0);
+                if let Some(c) = chain {
+                    certs.extend(parse_certificates(c)?);
+                }
+                (to_pkcs8(&pkey)?, leaf, certs)
+            }
+            KeySource::PemKeyOnly { key } => {
+                let pkey = PKey::private_key_from_pem(key).map_err(|_| {
+                    Error::Import("the key file is not an unencrypted PEM private key".into())
+                })?;
+                let cert = crate::identity::self_signed(&pkey, "reseal verify key")?;
+                (to_pkcs8(&pkey)?, cert, Vec::new())
+            }
+        };
+
+        // The key must belong to the certificate.
+        let key_spki = {
+            let pkey = PKey::private_key_from_pkcs8(&pkcs8)
+                .map_err(|_| Error::Import("the private key is invalid".into()))?;
+            pkey.public_key_to_der()
+                .map_err(|_| Error::Import("the public key cannot be encoded".into()))?
+        };
+        let cert_spki = spki_der(&cert)?;
+        if key_spki != cert_spki {
+            return Err(Error::Import(
+                "the private key does not match the certificate".into(),
+            ));
+        }
+        let algorithm = pkcs8_algorithm(&pkcs8)?;
+        if let KeyAlgorithm::Rsa { bits } = algorithm
+            && bits < MIN_RSA_BITS
+        {
+            return Err(Error::Import(format!(
+                "RSA-{bits} is below the {MIN_RSA_BITS}-bit floor"
+            )));
+        }
+        let id = short_id("smime", &cert_spki);
+        if self.has_entry(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let created = now();
+        let body = Body::SmimeKey {
+            id: id.clone(),
+            algorithm,
+            certificate: cert_to_b64(&cert)?,
+            chain: chain.iter().map(cert_to_b64).collect::<Result<_, _>>()?,
+            delegations: delegations.clone(),
+            uses: uses.to_list(),
+            created,
+        };
+        let info = KeyInfo {
+            id: id.clone(),
+            algorithm,
+            certificate: cert,
+            chain,
+            delegations,
+            uses,
+            created,
+        };
+        // Parse before writing, so that a key we cannot use is never stored.
+        let held = HeldKey::from_pkcs8(info, &pkcs8)?;
+        self.write_entry(&body, &pkcs8)?;
+        self.keys.push(held);
+        Ok(id)
+    }
+
+    /// Adds recipient certificates to the directory: X.509 (PEM or DER) or OpenPGP
+    /// (armored or binary). Returns their ids.
+    pub fn import_certificates(&mut self, data: &[u8]) -> Result<Vec<String>, Error> {
+        if crate::openpgp::looks_like_openpgp(data) {
+            self.import_openpgp_certs(data)
+        } else {
+            self.import_public(data, false)
+        }
+    }
+
+    /// Adds trust anchors. Returns their ids.
+    pub fn add_trust_anchors(&mut self, data: &[u8]) -> Result<Vec<String>, Error> {
+        self.import_public(data, true)
+    }
+
+    fn import_public(&mut self, data: &[u8], anchor: bool) -> Result<Vec<String>, Error> {
+        let mut ids = Vec::new();
+        for cert in parse_certificates(data)? {
+            let der = cert
+                .to_der()
+                .map_err(|_| Error::Import("certificate encoding".into()))?;
+            let id = short_id(if anchor { "ca" } else { "cert" }, &der);
+            if self.has_entry(&id) {
+                // Re-importing the same certificate is harmless.
+                ids.push(id);
+                continue;
+            }
+            let created = now();
+            let body = if anchor {
+                Body::TrustAnchor {
+                    id: id.clone(),
+                    certificate: cert_to_b64(&cert)?,
+                    created,
+                }
+            } else {
+                Body::Certificate {
+                    id: id.clone(),
+                    certificate: cert_to_b64(&cert)?,
+                    created,
+                }
+            };
+            self.write_entry(&body, &[])?;
+            let info = CertInfo {
+                id: id.clone(),
+                certificate: cert,
+                created,
+            };
+            if anchor {
+                self.anchors.push(info);
+            } else {
+                self.certs.push(info);
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    // ---- The OPES identity (helpers in identity.rs) ----
+
+    /// Creates the gateway's OPES identity (X.509 and OpenPGP), replacing any existing one.
+    pub fn create_identity(&mut self, name: &str) -> Result<(), Error> {
+        let (pkcs8, cert) = new_x509(name)?;
+        self.store_x509_identity(&pkcs8, cert, Vec::new())?;
+        let pgp = new_pgp(name)?;
+        let tsk = Zeroizing::new(pgp.as_tsk().to_vec().map_err(|_| gen_err("encode"))?);
+        let public = pgp.clone().strip_secret_key_material();
+        let armored = String::from_utf8(public.armored().to_vec().map_err(|_| gen_err("encode"))?)
+            .map_err(|_| gen_err("encode"))?;
+        let created = now();
+        self.write_entry(
+            &Body::IdentityPgp {
+                id: PGP_ID.to_owned(),
+                certificate: armored,
+                created,
+            },
+            &tsk,
+        )?;
+        let info = OpenpgpKeyInfo {
+            id: PGP_ID.to_owned(),
+            cert: public,
+            delegations: Vec::new(),
+            uses: Uses {
+                sign: true,
+                decrypt: false,
+            },
+            created,
+        };
+        self.identity_pgp = Some(HeldPgpKey::from_tsk(info, &tsk)?);
+        Ok(())
+    }
+
+    /// Replaces the X.509 identity with a key and certificate (and chain) issued by the
+    /// organisation's CA.
+    pub fn import_identity(
+        &mut self,
+        key_pem: &[u8],
+        cert_pem: &[u8],
+        chain_pem: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let pkey = PKey::private_key_from_pem(key_pem).map_err(|_| {
+            Error::Import("the key file is not an unencrypted PEM private key".into())
+        })?;
+        let pkcs8 = Zeroizing::new(
+            pkey.private_key_to_pkcs8()
+                .map_err(|_| Error::Import("the private key cannot be re-encoded".into()))?,
+        );
+        let mut certs = parse_certificates(cert_pem)?;
+        let cert = certs.remove(0);
+        if let Some(c) = chain_pem {
+            certs.extend(parse_certificates(c)?);
+        }
+        let key_spki = pkey
+            .public_key_to_der()
+            .map_err(|_| Error::Import("the public key cannot be encoded".into()))?;
+        let cert_spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
+            .map_err(|_| Error::Import("certificate public key".into()))?;
+        if key_spki != cert_spki {
+            return Err(Error::Import(
+                "the private key does not match the certificate".into(),
+            ));
+        }
+        self.store_x509_identity(&pkcs8, cert, certs)
+    }
+
+    fn store_x509_identity(
+        &mut self,
+        pkcs8: &[u8],
+        cert: Certificate,
+        chain: Vec<Certificate>,
+    ) -> Result<(), Error> {
+        let algorithm = pkcs8_algorithm(pkcs8)?;
+        if let KeyAlgorithm::Rsa { bits } = algorithm
+            && bits < 2048
+        {
+            return Err(Error::Import(format!(
+                "RSA-{bits} is below the 2048-bit floor"
+            )));
+        }
+        let created = now();
+        let body = Body::Identity {
+            id: X509_ID.to_owned(),
+            algorithm,
+            certificate: cert_to_b64(&cert)?,
+            chain: chain.iter().map(cert_to_b64).collect::<Result<_, _>>()?,
+            created,
+        };
+        let info = KeyInfo {
+            id: X509_ID.to_owned(),
+            algorithm,
+            certificate: cert,
+            chain,
+            delegations: Vec::new(),
+            uses: Uses {
+                sign: true,
+                decrypt: false,
+            },
+            created,
+        };
+        let held = HeldKey::from_pkcs8(info, pkcs8)?;
+        self.write_entry(&body, pkcs8)?;
+        self.identity = Some(held);
+        Ok(())
+    }
+
+    /// The X.509 identity certificate and its chain.
+    pub fn identity(&self) -> Option<&KeyInfo> {
+        self.identity.as_ref().map(|h| &h.info)
+    }
+
+    /// The OpenPGP identity certificate.
+    pub fn identity_pgp(&self) -> Option<&Cert> {
+        self.identity_pgp.as_ref().map(|h| &h.info.cert)
+    }
+
+    /// Signs a digest with the X.509 identity key (for a modification record).
+    pub fn identity_sign_digest(
+        &self,
+        hash: HashAlg,
+        digest: &[u8],
+    ) -> Result<SignatureOutput, Error> {
+        self.identity
+            .as_ref()
+            .ok_or_else(|| Error::NoSuchEntry(X509_ID.to_owned()))?
+            .sign_raw(hash, digest)
+    }
+
+    /// A signer for the OpenPGP identity key (for a modification record).
+    pub fn identity_pgp_signer(&self) -> Result<PgpSigner, Error> {
+        self.identity_pgp
+            .as_ref()
+            .ok_or_else(|| Error::NoSuchEntry(PGP_ID.to_owned()))?
+            .signer()
+    }
+
+    // ---- OpenPGP keys and certificates (helpers in openpgp.rs) ----
+
+    /// Imports a transferable secret key (armored or binary, v4 or v6). A protected key
+    /// is unlocked with `password`; the keystore's seal then replaces that protection.
+    pub fn import_openpgp(
+        &mut self,
+        data: &[u8],
+        password: Option<&SecretString>,
+        delegations: Vec<Delegation>,
+        uses: Uses,
+    ) -> Result<String, Error> {
+        if delegations.is_empty() {
+            return Err(Error::Import(
+                "at least one --for delegation is needed".into(),
+            ));
+        }
+        let cert = parse_cert(data)?;
+        if !cert.is_tsk() {
+            return Err(Error::Import(
+                "the OpenPGP file holds no secret key (use import-cert for certificates)".into(),
+            ));
+        }
+        // Unlock every protected secret key.
+        let mut unlocked = Vec::new();
+        for ka in cert.keys().secret() {
+            use openpgp::cert::amalgamation::key::PrimaryKey as _;
+            let primary = ka.primary();
+            let key = ka.key().clone();
+            if key.has_unencrypted_secret() {
+                continue;
+            }
+            let pw = password.ok_or_else(|| {
+                Error::Import(
+                    "the OpenPGP key is passphrase-protected: give --openpgp-password-file".into(),
+                )
+            })?;
+            let pw = Password::from(pw.expose_secret());
+            let key = key
+                .decrypt_secret(&pw)
+                .map_err(|_| Error::Import("the OpenPGP key passphrase is wrong".into()))?;
+            unlocked.push(if primary {
+                openpgp::Packet::from(key.role_into_primary())
+            } else {
+                openpgp::Packet::from(key.role_into_subordinate())
+            });
+        }
+        let cert = if unlocked.is_empty() {
+            cert
+        } else {
+            cert.insert_packets(unlocked)
+                .map(|(c, _)| c)
+                .map_err(|e| Error::Import(format!("cannot unlock the key: {e}")))?
+        };
+        check_algorithms(&cert)?;
+        let p = policy();
+        let vc = cert.with_policy(&p, None).map_err(|e| {
+            Error::Import(format!(
+                "the key is not valid under the standard policy: {e}"
+            ))
+        })?;
+        if uses.sign
+            && vc
+                .keys()
+                .for_signing()
+                .unencrypted_secret()
+                .next()
+                .is_none()
+        {
+            return Err(Error::Import("the key has no usable signing key".into()));
+        }
+        if uses.decrypt
+            && vc
+                .keys()
+                .for_transport_encryption()
+                .unencrypted_secret()
+                .next()
+                .is_none()
+        {
+            return Err(Error::Import(
+                "the key has no usable encryption subkey".into(),
+            ));
+        }
+        let id = pgp_id(&cert);
+        if self.has_entry(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let public = cert.clone().strip_secret_key_material();
+        let armored = String::from_utf8(
+            public
+                .armored()
+                .to_vec()
+                .map_err(|_| Error::Import("cannot encode the certificate".into()))?,
+        )
+        .map_err(|_| Error::Operation)?;
+        let tsk = Zeroizing::new(
+            cert.as_tsk()
+                .to_vec()
+                .map_err(|_| Error::Import("cannot encode the key".into()))?,
+        );
+        let created = now();
+        let body = Body::OpenpgpKey {
+            id: id.clone(),
+            certificate: armored,
+            delegations: delegations.clone(),
+            uses: uses.to_list(),
+            created,
+        };
+        let info = OpenpgpKeyInfo {
+            id: id.clone(),
+            cert: public,
+            delegations,
+            uses,
+            created,
+        };
+        let held = HeldPgpKey::from_tsk(info, &tsk)?;
+        self.write_entry(&body, &tsk)?;
+        self.pgp_keys.push(held);
+        Ok(id)
+    }
+
+    /// Adds an OpenPGP certificate (or several, concatenated) to the directory.
+    pub(crate) fn import_openpgp_certs(&mut self, data: &[u8]) -> Result<Vec<String>, Error> {
+        use openpgp::cert::CertParser;
+        if data.len() > 16 * MAX_KEY_FILE {
+            return Err(Error::Import("certificate file too large".into()));
+        }
+        let mut ids = Vec::new();
+        for cert in CertParser::from_bytes(data)
+            .map_err(|e| Error::Import(format!("not an OpenPGP certificate: {e}")))?
+        {
+            let cert = cert.map_err(|e| Error::Import(format!("bad OpenPGP certificate: {e}")))?;
+            let cert = cert.strip_secret_key_material();
+            check_algorithms(&cert)?;
+            let id = format!(
+                "pgpcert-{}",
+                cert.fingerprint().to_hex().to_ascii_lowercase()
+            );
+            if self.has_entry(&id) {
+                // Refresh: a newer copy may carry new signatures (revocations, expiry).
+                self.remove(&id)?;
+            }
+            let armored = String::from_utf8(
+                cert.armored()
+                    .to_vec()
+                    .map_err(|_| Error::Import("cannot encode the certificate".into()))?,
+            )
+            .map_err(|_| Error::Operation)?;
+            let created = now();
+            self.write_entry(
+                &Body::OpenpgpCert {
+                    id: id.clone(),
+                    certificate: armored,
+                    created,
+                },
+                &[],
+            )?;
+            self.pgp_certs.push(OpenpgpCertInfo {
+                id: id.clone(),
+                cert,
+                created,
+            });
+            ids.push(id);
+        }
+        if ids.is_empty() {
+            return Err(Error::Import("no OpenPGP certificate found".into()));
+        }
+        Ok(ids)
+    }
+
+    /// Delegated OpenPGP keys.
+    pub fn openpgp_keys(&self) -> impl Iterator<Item = &OpenpgpKeyInfo> {
+        self.pgp_keys.iter().map(|k| &k.info)
+    }
+
+    /// OpenPGP certificates in the directory.
+    pub fn openpgp_certificates(&self) -> &[OpenpgpCertInfo] {
+        &self.pgp_certs
+    }
+
+    /// The OpenPGP key to sign for `sender`: delegated for it, with the `sign` use and
+    /// an alive signing key. Exact address beats domain.
+    pub fn openpgp_signer_for(&self, sender: &str) -> Option<&OpenpgpKeyInfo> {
+        let p = policy();
+        let mut best: Option<(&OpenpgpKeyInfo, u8)> = None;
+        for k in &self.pgp_keys {
+            if !k.info.uses.sign {
+                continue;
+            }
+            let usable = k
+                .tsk
+                .with_policy(&p, None)
+                .map(|vc| {
+                    vc.keys()
+                        .for_signing()
+                        .alive()
+                        .revoked(false)
+                        .unencrypted_secret()
+                        .next()
+                        .is_some()
+                })
+                .unwrap_or(false);
+            if !usable {
+                continue;
+            }
+            let rank = k
+                .info
+                .delegations
+                .iter()
+                .filter_map(|d| d.rank(sender))
+                .max();
+            if let Some(rank) = rank
+                && best.is_none_or(|(_, r)| rank > r)
+            {
+                best = Some((&k.info, rank));
+            }
+        }
+        best.map(|(k, _)| k)
+    }
+
+    /// A signer with key `key_id` for `sender`. The delegation is checked here, in the
+    /// keystore (SECURITY.md invariant 6).
+    pub fn openpgp_signer(&self, key_id: &str, sender: &str) -> Result<PgpSigner, Error> {
+        let k = self
+            .pgp_keys
+            .iter()
+            .find(|k| k.info.id == key_id)
+            .ok_or_else(|| Error::NoSuchEntry(key_id.to_owned()))?;
+        if !k.info.uses.sign {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "sign",
+            });
+        }
+        if !k.info.delegations.iter().any(|d| d.covers(sender)) {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: sender.to_owned(),
+            });
+        }
+        let p = policy();
+        let vc = k
+            .tsk
+            .with_policy(&p, None)
+            .map_err(|_| Error::Unsupported(key_id.to_owned()))?;
+        let ka = vc
+            .keys()
+            .for_signing()
+            .alive()
+            .revoked(false)
+            .unencrypted_secret()
+            .next()
+            .ok_or_else(|| Error::Unsupported(key_id.to_owned()))?;
+        let keypair = ka
+            .key()
+            .clone()
+            .into_keypair()
+            .map_err(|_| Error::Operation)?;
+        Ok(PgpSigner { keypair })
+    }
+
+    /// Delegated OpenPGP keys that may decrypt for a message whose envelope names
+    /// `parties`.
+    pub fn openpgp_decryption_keys<'a>(
+        &'a self,
+        parties: &'a [&'a str],
+    ) -> impl Iterator<Item = &'a OpenpgpKeyInfo> + 'a {
+        self.pgp_keys
+            .iter()
+            .filter(|k| k.info.uses.decrypt)
+            .filter(move |k| {
+                parties
+                    .iter()
+                    .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
+            })
+            .map(|k| &k.info)
+    }
+
+    /// Decrypts `pkesk` with key `key_id` for a message whose envelope names `parties`.
+    /// Returns `None` for every failure alike (SECURITY.md invariant 3); a delegation or use
+    /// violation is an error, since it depends on public facts only.
+    pub fn openpgp_decrypt_pkesk(
+        &self,
+        key_id: &str,
+        parties: &[&str],
+        pkesk: &PKESK,
+        sym_algo: Option<SymmetricAlgorithm>,
+    ) -> Result<Option<(Option<SymmetricAlgorithm>, SessionKey)>, Error> {
+        let k = self
+            .pgp_keys
+            .iter()
+            .find(|k| k.info.id == key_id)
+            .ok_or_else(|| Error::NoSuchEntry(key_id.to_owned()))?;
+        if !k.info.uses.decrypt {
+            return Err(Error::UseNotAllowed {
+                key: key_id.to_owned(),
+                operation: "decrypt",
+            });
+        }
+        if !parties
+            .iter()
+            .any(|p| k.info.delegations.iter().any(|d| d.covers(p)))
+        {
+            return Err(Error::NotDelegated {
+                key: key_id.to_owned(),
+                party: parties.join(", "),
+            });
+        }
+        let p = policy();
+        let Ok(vc) = k.tsk.with_policy(&p, None) else {
+            return Ok(None);
+        };
+        // Old messages stay decryptable: an expired or rotated encryption subkey may
+        // still open mail sent to it, so do not filter on liveness here.
+        for ka in vc
+            .keys()
+            .for_transport_encryption()
+            .for_storage_encryption()
+            .unencrypted_secret()
+        {
+            let matches = match pkesk.recipient() {
+                None => true, // wildcard recipient
+                Some(h) => h.aliases(openpgp::KeyHandle::from(ka.key().fingerprint())),
+            };
+            if !matches {
+                continue;
+            }
+            let Ok(mut keypair) = ka.key().clone().into_keypair() else {
+                continue;
+            };
+            if let Some(r) = pkesk.decrypt(&mut keypair, sym_algo) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
