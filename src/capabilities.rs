@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
-use crate::config::{Cipher, KeyTransportChoice};
+use crate::crypto::alg::{Cipher, KeyTransportChoice};
 use crate::crypto::oid;
 
 /// The cache of a keystore folder, read from disk the first time it is needed.
@@ -267,10 +267,10 @@ pub fn from_signed_message(
     let ctx = crate::unwrap::UnwrapContext {
         keystore: None,
         parties: Vec::new(),
-        from: crate::unwrap::single_from(&top),
+        from: crate::mime::address::single_from(&top),
         now: u64::try_from(now_dt.unix_timestamp()).unwrap_or(0),
-        anchors: crate::pipeline::anchors(store),
-        known_certs: crate::pipeline::known_certs(store),
+        anchors: crate::pki::anchors(store),
+        known_certs: crate::pki::known_certs(store),
         allow_cbc: false,
         pgp_certs: Vec::new(),
         max_plaintext: max_bytes,
@@ -344,9 +344,9 @@ pub fn from_signature_file(
     }
     let now_dt = OffsetDateTime::now_utc();
     let now = u64::try_from(now_dt.unix_timestamp()).unwrap_or(0);
-    let anchors = crate::pipeline::anchors(store);
+    let anchors = crate::pki::anchors(store);
     let mut certs = crate::unwrap::smime::certificates(&sd);
-    certs.extend(crate::pipeline::known_certs(store));
+    certs.extend(crate::pki::known_certs(store));
     let mut signers = Vec::new();
     for si in sd.signer_infos.0.iter().take(16) {
         let cert = crate::unwrap::smime::find_signer_cert(si, &certs)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::crypto::alg::{Cipher, KeyTransportChoice};
 use crate::error::Failure;
 
 /// Raw TOML shape. Unknown keys are errors, so a typo never silently disables a rule.
@@ -31,7 +32,7 @@ struct RawConfig {
     #[serde(default)]
     relay: RawRelay,
     #[serde(default)]
-    service: Vec<RawService>,
+    service: Vec<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,43 +72,6 @@ struct RawRelay {
 struct RawAdmission {
     /// Whether the local caller of `reseal process` counts as an admitted submitter.
     process_admitted: Option<bool>,
-}
-
-/// One `[[service]]` table. Every kind's keys are listed here; which apply is checked
-/// per kind in validation, so a key meant for another kind is an error, not ignored.
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawService {
-    pub(crate) id: Option<String>,
-    pub(crate) kind: Option<String>,
-    pub(crate) consent: Option<String>,
-    pub(crate) bypassable: Option<bool>,
-    pub(crate) senders: Option<Vec<String>>,
-    pub(crate) recipients: Option<Vec<String>>,
-    pub(crate) domains: Option<Vec<String>>,
-    // disclaimer
-    pub(crate) text: Option<String>,
-    pub(crate) html: Option<String>,
-    // subject-tag
-    pub(crate) tag: Option<String>,
-    // headers
-    pub(crate) add: Option<Vec<String>>,
-    pub(crate) remove: Option<Vec<String>>,
-    pub(crate) replace: Option<BTreeMap<String, String>>,
-    // address-map
-    pub(crate) map: Option<BTreeMap<String, String>>,
-    // dlp, attachments
-    pub(crate) action: Option<String>,
-    pub(crate) patterns: Option<Vec<String>>,
-    pub(crate) replacement: Option<String>,
-    pub(crate) types: Option<Vec<String>>,
-    pub(crate) extensions: Option<Vec<String>>,
-    pub(crate) max_size: Option<usize>,
-    pub(crate) notice: Option<String>,
-    // callout
-    pub(crate) url: Option<String>,
-    pub(crate) timeout_ms: Option<u64>,
-    pub(crate) on_failure: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,50 +128,6 @@ pub enum EncryptMode {
     IfPossible,
     /// Never encrypt to this recipient.
     Never,
-}
-
-/// The content-encryption algorithm to produce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum Cipher {
-    /// AuthEnvelopedData, AES-256-GCM (RFC 5083/5084).
-    #[serde(rename = "aes-256-gcm")]
-    Aes256Gcm,
-    /// EnvelopedData, AES-256-CBC: what every S/MIME client reads (the default for a
-    /// recipient who announced nothing; crate::capabilities).
-    #[serde(rename = "aes-256-cbc")]
-    Aes256Cbc,
-}
-
-impl Cipher {
-    /// The configuration name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cipher::Aes256Gcm => "aes-256-gcm",
-            Cipher::Aes256Cbc => "aes-256-cbc",
-        }
-    }
-}
-
-impl KeyTransportChoice {
-    /// The configuration name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyTransportChoice::RsaOaep => "rsa-oaep",
-            KeyTransportChoice::RsaPkcs1v15 => "rsa-pkcs1v15",
-        }
-    }
-}
-
-/// How to wrap the content-encryption key for an RSA recipient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum KeyTransportChoice {
-    /// RSAES-OAEP with SHA-256 (RFC 8551 §2.3), for recipients who announced it.
-    #[serde(rename = "rsa-oaep")]
-    RsaOaep,
-    /// RSAES-PKCS1-v1_5: what every S/MIME client reads, gpgsm 2.2 included (the
-    /// default for a recipient who announced nothing).
-    #[serde(rename = "rsa-pkcs1v15")]
-    RsaPkcs1v15,
 }
 
 /// Which protection technology to use for a recipient.
@@ -317,8 +237,9 @@ pub struct Config {
     pub max_inflight_bytes: usize,
     /// Whether `reseal process`'s caller is an admitted submitter (bypass requests).
     pub process_admitted: bool,
-    /// Adaptation services, in the order they run.
-    pub services: Vec<crate::adapt::Service>,
+    /// The `[[service]]` tables, in the order the services run. The adapt stage owns
+    /// their meaning and validates them (`adapt::services`) when the gateway is built.
+    pub services: Vec<toml::Table>,
     /// Where held messages go.
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
@@ -471,12 +392,10 @@ pub fn system_hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// The default data folder: `$RESEAL_DATA_DIR`, else `$XDG_DATA_HOME/reseal`, else
-/// `~/.local/share/reseal`, else `./reseal-data`.
+/// The built-in data folder: `$XDG_DATA_HOME/reseal`, else `~/.local/share/reseal`,
+/// else `./reseal-data`. (`$RESEAL_DATA_DIR` outranks the configuration file, so the
+/// command line passes it in [`Overrides`].)
 pub fn default_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("RESEAL_DATA_DIR") {
-        return PathBuf::from(d);
-    }
     if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
         return PathBuf::from(d).join("reseal");
     }
@@ -510,11 +429,37 @@ pub(crate) fn check_uri(key: &str, v: &str) -> Result<(), Failure> {
     }
 }
 
+/// Settings that outrank the configuration file: flags and environment variables, which
+/// the command line resolves (docs/architecture.md, "Settings").
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub keystore: Option<PathBuf>,
+}
+
 impl Config {
     /// The embedded defaults.
     pub fn defaults() -> Config {
+        Config::defaults_with(&Overrides::default())
+    }
+
+    /// The configuration file at `path` (or the embedded defaults without one), under
+    /// `overrides`.
+    pub fn layered(path: Option<&Path>, overrides: &Overrides) -> Result<Config, Failure> {
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Failure::config(format!("cannot read configuration {}: {e}", p.display()))
+                })?;
+                Config::parse_with(&text, p.parent(), overrides)
+            }
+            None => Ok(Config::defaults_with(overrides)),
+        }
+    }
+
+    fn defaults_with(overrides: &Overrides) -> Config {
         // Building from an empty document cannot fail.
-        Config::from_raw(RawConfig::default(), None).unwrap_or_else(|_| Config {
+        Config::from_raw(RawConfig::default(), None, overrides).unwrap_or_else(|_| Config {
             keystore: default_data_dir().join("keystore"),
             data_dir: default_data_dir(),
             passphrase_file: None,
@@ -556,20 +501,21 @@ impl Config {
 
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, Failure> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::config(format!("cannot read configuration {}: {e}", path.display()))
-        })?;
-        Config::parse(&text, path.parent())
+        Config::layered(Some(path), &Overrides::default())
     }
 
     /// Parses configuration text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: Option<&Path>) -> Result<Config, Failure> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| Failure::config(format!("configuration: {}", e.to_string().trim())))?;
-        Config::from_raw(raw, base)
+        Config::parse_with(text, base, &Overrides::default())
     }
 
-    fn from_raw(raw: RawConfig, base: Option<&Path>) -> Result<Config, Failure> {
+    fn parse_with(text: &str, base: Option<&Path>, o: &Overrides) -> Result<Config, Failure> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| Failure::config(format!("configuration: {}", e.to_string().trim())))?;
+        Config::from_raw(raw, base, o)
+    }
+
+    fn from_raw(raw: RawConfig, base: Option<&Path>, o: &Overrides) -> Result<Config, Failure> {
         let resolve = |p: PathBuf| match base {
             Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
             _ => p,
@@ -582,10 +528,15 @@ impl Config {
                 crate::sanitize::reply_text(&hostname)
             )));
         }
-        let data_dir = raw.data_dir.map(resolve).unwrap_or_else(default_data_dir);
-        let keystore = raw
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or_else(|| raw.data_dir.map(resolve))
+            .unwrap_or_else(default_data_dir);
+        let keystore = o
             .keystore
-            .map(resolve)
+            .clone()
+            .or_else(|| raw.keystore.map(resolve))
             .unwrap_or_else(|| data_dir.join("keystore"));
         let opes_system = raw
             .opes
@@ -626,21 +577,7 @@ impl Config {
             .max_inflight_bytes
             .unwrap_or(DEFAULT_MAX_INFLIGHT)
             .max(max_message_bytes);
-        let mut services = Vec::new();
-        for (i, rs) in raw.service.iter().enumerate() {
-            let svc = crate::adapt::Service::from_raw(rs)
-                .map_err(|e| Failure::config(format!("configuration: service[{i}]: {e}")))?;
-            if services
-                .iter()
-                .any(|s: &crate::adapt::Service| s.id == svc.id)
-            {
-                return Err(Failure::config(format!(
-                    "configuration: service[{i}]: id {:?} is used twice",
-                    svc.id
-                )));
-            }
-            services.push(svc);
-        }
+        let services = raw.service;
         let smtp = SmtpConfig::from_raw(&raw.smtp)?;
         let relay = RelayConfig::from_raw(&raw.relay);
         Ok(Config {

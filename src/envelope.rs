@@ -1,7 +1,7 @@
 //! The SMTP envelope: reverse-path and forward-paths (RFC 5321 §3.3), normalised at the
 //! border so that later code compares plain lower-case addresses.
 
-use crate::error::Failure;
+use crate::error::{Failure, Kind};
 use crate::mime::address::{is_plausible, normalize};
 
 /// Most recipients one message may have (RFC 5321 §4.5.3.1.8 requires at least 100).
@@ -20,25 +20,25 @@ impl Envelope {
     pub fn new(mail_from: &str, rcpts: &[String]) -> Result<Envelope, Failure> {
         let mail_from = normalize(mail_from);
         if !mail_from.is_empty() && !is_plausible(&mail_from) {
-            return Err(
-                Failure::malformed(format!("Invalid sender address <{mail_from}>"))
-                    .with_status("5.1.7"),
-            );
+            return Err(Failure::new(
+                Kind::BadSender,
+                format!("Invalid sender address <{mail_from}>"),
+            ));
         }
         if rcpts.is_empty() {
-            return Err(Failure::malformed("No recipients").with_status("5.5.1"));
+            return Err(Failure::new(Kind::NoRecipients, "No recipients"));
         }
         if rcpts.len() > MAX_RCPTS {
-            return Err(Failure::policy("Too many recipients").with_status("5.5.3"));
+            return Err(Failure::new(Kind::TooManyRecipients, "Too many recipients"));
         }
         let mut out = Vec::with_capacity(rcpts.len());
         for r in rcpts {
             let r = normalize(r);
             if !is_plausible(&r) {
-                return Err(
-                    Failure::malformed(format!("Invalid recipient address <{r}>"))
-                        .with_status("5.1.3"),
-                );
+                return Err(Failure::new(
+                    Kind::BadRecipient,
+                    format!("Invalid recipient address <{r}>"),
+                ));
             }
             if !out.contains(&r) {
                 out.push(r);

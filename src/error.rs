@@ -1,6 +1,8 @@
-//! How the pipeline fails: one typed value that knows its SMTP reply (RFC 5321 §4.2,
-//! RFC 3463 enhanced codes) and its sysexits exit code, so every front end (pipe, SMTP,
-//! milter) reports the same failure the same way.
+//! How the pipeline fails: one typed value, [`Failure`], that says what went wrong
+//! ([`Kind`]) and in which words, but not how it is answered. The answer (SMTP reply code,
+//! RFC 3463 enhanced status, sysexits exit code, DSN status) is chosen in one function at
+//! the edge, `submission::answer`, so every front end (pipe, SMTP, milter, NDR) reports
+//! the same failure the same way (docs/architecture.md, "Failures").
 
 use std::fmt;
 
@@ -15,27 +17,49 @@ pub mod exit {
     pub const CONFIG: i32 = 78;
 }
 
-/// The class of a failure decides the exit code and the SMTP reply class.
+/// What went wrong. Each kind has one answer (`submission::answer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
-    /// The input is not a well-formed message (65, 554 5.6.x).
+pub enum Kind {
+    /// The input is not a well-formed message.
     Malformed,
-    /// Try again later (75, 451 4.x.x).
+    /// A bare CR or LF in the message (RFC 5321 §2.3.8).
+    BareNewline,
+    /// The envelope sender is not an address (RFC 3463 5.1.7).
+    BadSender,
+    /// An envelope recipient is not an address (RFC 3463 5.1.3).
+    BadRecipient,
+    /// No envelope recipient (RFC 3463 5.5.1).
+    NoRecipients,
+    /// More recipients than one message may have (RFC 3463 5.5.3).
+    TooManyRecipients,
+    /// More recipients than this transaction takes now (RFC 5321 §4.5.3.1.8: 452).
+    RecipientLimit,
+    /// A command parameter with bad syntax (RFC 5321 §4.2.3: 501, RFC 3463 5.5.4).
+    BadParameter,
+    /// The message, or one of its lines, is over the limit (RFC 1870 §6: 552).
+    TooBig,
+    /// The decrypted or decompressed content is over the limit (RFC 3463 5.3.4).
+    ContentTooBig,
+    /// Try again later: a local resource or a service was not available.
     Temporary,
-    /// Refused by policy or cryptography (77, 554/550 5.7.x).
-    Refused,
-    /// The gateway's own configuration is unusable (78, 451 4.3.5).
+    /// The gateway's own configuration or keystore is unusable.
     Config,
+    /// Refused by policy (RFC 3463 5.7.1).
+    Policy,
+    /// Encrypted, but to no key the gateway holds for the sender (RFC 3463 5.7.1).
+    ForeignEncryption,
+    /// The uniform decryption and integrity failure (RFC 3463 5.7.5).
+    Crypto,
+    /// An algorithm the gateway does not accept (RFC 3463 5.7.6).
+    Algorithm,
+    /// A signature that is not accepted (RFC 3463 5.7.7).
+    Integrity,
 }
 
 /// A pipeline failure: what went wrong, in words fit for the SMTP reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    pub class: Class,
-    /// The basic SMTP reply code (RFC 5321 §4.2.3).
-    pub code: u16,
-    /// The enhanced status code (RFC 3463), e.g. "5.7.5".
-    pub status: &'static str,
+    pub kind: Kind,
     /// Human-readable text; never contains secret or decrypted data.
     pub text: String,
     /// The agent URI of the service that caused the failure, if one did.
@@ -55,11 +79,9 @@ pub const UNIFORM_CRYPTO_TEXT: &str =
     "The message could not be decrypted or failed an integrity check";
 
 impl Failure {
-    fn new(class: Class, code: u16, status: &'static str, text: impl Into<String>) -> Failure {
+    pub fn new(kind: Kind, text: impl Into<String>) -> Failure {
         Failure {
-            class,
-            code,
-            status,
+            kind,
             text: text.into(),
             service: None,
             service_failed: false,
@@ -67,54 +89,48 @@ impl Failure {
     }
 
     pub fn malformed(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Malformed, 554, "5.6.0", text)
+        Failure::new(Kind::Malformed, text)
     }
 
     pub fn temporary(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Temporary, 451, "4.3.0", text)
+        Failure::new(Kind::Temporary, text)
     }
 
     pub fn config(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Config, 451, "4.3.5", text)
+        Failure::new(Kind::Config, text)
     }
 
-    /// RFC 3463 5.7.1: delivery not authorized, message refused (policy).
     pub fn policy(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Refused, 554, "5.7.1", text)
+        Failure::new(Kind::Policy, text)
     }
 
-    /// The uniform decryption/integrity failure (RFC 3463 5.7.5, cryptographic failure).
+    /// The uniform decryption/integrity failure ([`UNIFORM_CRYPTO_TEXT`]).
     pub fn crypto() -> Failure {
-        Failure::new(Class::Refused, 554, "5.7.5", UNIFORM_CRYPTO_TEXT)
+        Failure::new(Kind::Crypto, UNIFORM_CRYPTO_TEXT)
     }
 
-    /// Mail encrypted to others only ([`FOREIGN_ENCRYPTION_TEXT`]); RFC 3463 5.7.1.
+    /// Mail encrypted to others only ([`FOREIGN_ENCRYPTION_TEXT`]).
     pub fn foreign_encryption() -> Failure {
-        Failure::new(Class::Refused, 554, "5.7.1", FOREIGN_ENCRYPTION_TEXT)
+        Failure::new(Kind::ForeignEncryption, FOREIGN_ENCRYPTION_TEXT)
     }
 
     /// Whether this is [`Failure::foreign_encryption`].
     pub fn is_foreign_encryption(&self) -> bool {
-        self.text == FOREIGN_ENCRYPTION_TEXT
+        self.kind == Kind::ForeignEncryption
     }
 
-    /// RFC 3463 5.7.6: cryptographic algorithm not supported.
     pub fn algorithm(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Refused, 554, "5.7.6", text)
+        Failure::new(Kind::Algorithm, text)
     }
 
-    /// RFC 3463 5.7.7: message integrity failure (a signature that is not accepted).
     pub fn integrity(text: impl Into<String>) -> Failure {
-        Failure::new(Class::Refused, 554, "5.7.7", text)
+        Failure::new(Kind::Integrity, text)
     }
 
-    /// RFC 5321 §4.5.3.1.10 and RFC 1870 §6: 552 for a message over the size limit,
-    /// with RFC 3463 5.3.4 (message too big for system). Every front end uses this one.
+    /// A message over the size limit. Every front end uses this one.
     pub fn too_big(limit: usize) -> Failure {
         Failure::new(
-            Class::Refused,
-            552,
-            "5.3.4",
+            Kind::TooBig,
             format!("Message size exceeds the limit of {limit} bytes"),
         )
     }
@@ -124,9 +140,7 @@ impl Failure {
     /// `smtp::line`).
     pub fn line_too_long(limit: usize) -> Failure {
         Failure::new(
-            Class::Refused,
-            552,
-            "5.3.4",
+            Kind::TooBig,
             format!("Message has a line longer than {limit} bytes"),
         )
     }
@@ -134,17 +148,9 @@ impl Failure {
     /// RFC 5321 §2.3.8: CR and LF occur only together, as CRLF.
     pub fn bare_newline() -> Failure {
         Failure::new(
-            Class::Malformed,
-            554,
-            "5.6.0",
+            Kind::BareNewline,
             "Message contains a bare CR or LF (RFC 5321 section 2.3.8)",
         )
-    }
-
-    /// Overrides the enhanced status code (RFC 3463), keeping class and text.
-    pub fn with_status(mut self, status: &'static str) -> Failure {
-        self.status = status;
-        self
     }
 
     pub fn with_service(mut self, service: impl Into<String>) -> Failure {
@@ -158,24 +164,21 @@ impl Failure {
         self.service_failed = true;
         self
     }
-
-    pub fn exit_code(&self) -> i32 {
-        match self.class {
-            Class::Malformed => exit::DATAERR,
-            Class::Temporary => exit::TEMPFAIL,
-            Class::Refused => exit::NOPERM,
-            Class::Config => exit::CONFIG,
-        }
-    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.code, self.status, self.text)
+        f.write_str(&self.text)
     }
 }
 
 impl std::error::Error for Failure {}
+
+impl From<crate::mime::compose::ComposeError> for Failure {
+    fn from(e: crate::mime::compose::ComposeError) -> Failure {
+        Failure::temporary(format!("internal error while writing MIME: {e}"))
+    }
+}
 
 impl From<crate::mime::MimeError> for Failure {
     fn from(e: crate::mime::MimeError) -> Failure {

@@ -12,18 +12,24 @@ use crate::adapt::{self, Bypass, Change, Halt, Working};
 use crate::config::{CbcPolicy, Config};
 use crate::envelope::Envelope;
 use crate::error::Failure;
+use crate::mime::address::single_from;
+use crate::mime::compose::{content_entity, is_content_field};
 use crate::mime::{self, Entity};
+use crate::pki;
 use crate::policy;
 use crate::record::{
     self, Frame, FrameArmor, FrameContent, LineEnds, LostSignature, OriginalSignature,
 };
 use crate::reseal;
 use crate::trace::{self, Trace};
-use crate::unwrap::{self, Layer, Technology, UnwrapContext, is_content_field};
+use crate::unwrap::{self, Layer, Technology, UnwrapContext};
 
-/// The gateway: configuration plus the open keystore (if there is one).
+/// The gateway: configuration, the services it runs, and the open keystore (if there
+/// is one).
 pub struct Gateway {
     pub config: Config,
+    /// The adaptation services, in the order they run, built from `config.services`.
+    pub services: Vec<adapt::Service>,
     pub keystore: Option<Keystore>,
 }
 
@@ -113,7 +119,7 @@ fn original_signature(
                 }
                 (Some(carried(frame)), None, &u.content)
             }
-            None => (None, Some(lost(record::LOST_NO_FRAME)), &u.content),
+            None => (None, Some(lost(unwrap::LOST_NO_FRAME)), &u.content),
         },
         Some(unwrap::SignedOriginal::Inline { entity }) => {
             // The entity as received is the original entity; the frame adds nothing
@@ -156,35 +162,25 @@ pub fn has_bare_newline(m: &[u8]) -> bool {
     })
 }
 
-/// The keystore's trust anchors.
-pub fn anchors(ks: &Keystore) -> Vec<Certificate> {
-    ks.trust_anchors()
-        .iter()
-        .map(|a| a.certificate.clone())
-        .collect()
-}
-
-/// Certificates the keystore knows (the directory, delegated keys and their chains):
-/// for finding signers and intermediates, never trusted by themselves.
-pub fn known_certs(ks: &Keystore) -> Vec<Certificate> {
-    ks.certificates()
-        .iter()
-        .map(|c| c.certificate.clone())
-        .chain(
-            ks.keys().flat_map(|k| {
-                std::iter::once(k.certificate.clone()).chain(k.chain.iter().cloned())
-            }),
-        )
-        .collect()
-}
-
 impl Gateway {
+    /// Builds the gateway, validating the configured services.
+    pub fn new(config: Config, keystore: Option<Keystore>) -> Result<Gateway, Failure> {
+        Ok(Gateway {
+            services: adapt::services(&config.services)?,
+            config,
+            keystore,
+        })
+    }
+
     fn anchors(&self) -> Vec<Certificate> {
-        self.keystore.as_ref().map(anchors).unwrap_or_default()
+        self.keystore.as_ref().map(pki::anchors).unwrap_or_default()
     }
 
     fn known_certs(&self) -> Vec<Certificate> {
-        self.keystore.as_ref().map(known_certs).unwrap_or_default()
+        self.keystore
+            .as_ref()
+            .map(pki::known_certs)
+            .unwrap_or_default()
     }
 
     /// Runs one message through the pipeline.
@@ -225,7 +221,7 @@ impl Gateway {
         if top.fields().is_empty() {
             return Err(mime::MimeError::NoHeaders.into());
         }
-        let from = unwrap::single_from(&top);
+        let from = single_from(&top);
         let now_dt = OffsetDateTime::now_utc();
         let now = u64::try_from(now_dt.unix_timestamp()).unwrap_or(0);
         let ks = self.keystore.as_ref();
@@ -268,7 +264,7 @@ impl Gateway {
                         == crate::config::ForeignEncryption::Passthrough =>
             {
                 tracing::info!("encrypted to others only: passed through unopened");
-                let content = unwrap::content_entity(&top);
+                let content = content_entity(&top);
                 (
                     unwrap::Unwrapped {
                         content,
@@ -335,7 +331,7 @@ impl Gateway {
             bypass,
             system: &self.config.opes_system,
         };
-        let (changes, notes) = match adapt::run(&self.config.services, &mut w, &actx) {
+        let (changes, notes) = match adapt::run(&self.services, &mut w, &actx) {
             Ok(r) => r,
             // adapt::run turns a service failure into its on_failure already.
             Err(Halt::Reject(f) | Halt::Failed(f)) => return Err(f),
@@ -368,7 +364,7 @@ impl Gateway {
         let env = w.envelope.clone();
         let from_after = Entity::parse(&w.header)
             .ok()
-            .and_then(|e| unwrap::single_from(&e))
+            .and_then(|e| single_from(&e))
             .or(from);
 
         // Decide: encryption first (it fixes the technology), then the signature.

@@ -357,3 +357,24 @@ pub fn check_recipient(cert: &Certificate, now: u64) -> Result<(), PathError> {
     leaf_check(cert, Purpose::Encrypt)?;
     time_check(cert, now)
 }
+/// The keystore's trust anchors.
+pub fn anchors(ks: &reseal_keystore::Keystore) -> Vec<Certificate> {
+    ks.trust_anchors()
+        .iter()
+        .map(|a| a.certificate.clone())
+        .collect()
+}
+
+/// Certificates the keystore knows (the directory, delegated keys and their chains):
+/// for finding signers and intermediates, never trusted by themselves.
+pub fn known_certs(ks: &reseal_keystore::Keystore) -> Vec<Certificate> {
+    ks.certificates()
+        .iter()
+        .map(|c| c.certificate.clone())
+        .chain(
+            ks.keys().flat_map(|k| {
+                std::iter::once(k.certificate.clone()).chain(k.chain.iter().cloned())
+            }),
+        )
+        .collect()
+}

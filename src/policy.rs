@@ -6,13 +6,36 @@
 
 use reseal_keystore::{KeyInfo, Keystore, OpenpgpKeyInfo};
 use sequoia_openpgp::Cert;
+use sequoia_openpgp::policy::StandardPolicy;
 use x509_cert::Certificate;
 
-use crate::config::{Cipher, Config, EncryptMode, TechnologyChoice};
+use crate::config::{Config, EncryptMode, TechnologyChoice};
+use crate::crypto::alg::{Cipher, KeyTransportChoice};
 use crate::error::Failure;
 use crate::pki;
-use crate::reseal::smime::Recipient;
 use crate::unwrap::Technology;
+
+/// One S/MIME recipient of an encrypted message: whom the reseal stage encrypts to.
+pub struct SmimeRecipient {
+    pub address: String,
+    pub certificate: Certificate,
+    pub key_transport: KeyTransportChoice,
+}
+
+/// Whether an OpenPGP certificate has a usable encryption subkey, now.
+pub fn has_encryption_key(cert: &Cert) -> bool {
+    let p = StandardPolicy::new();
+    cert.with_policy(&p, None).is_ok_and(|vc| {
+        vc.alive().is_ok()
+            && vc
+                .keys()
+                .for_transport_encryption()
+                .alive()
+                .revoked(false)
+                .next()
+                .is_some()
+    })
+}
 
 /// The S/MIME certificate from the directory for `addr`: one that names the address, is
 /// valid now, and allows key encipherment. The one that expires last wins.
@@ -39,7 +62,7 @@ pub fn recipient_pgp_cert(ks: &Keystore, addr: &str) -> Option<Cert> {
                 .iter()
                 .any(|e| e == addr)
         })
-        .filter(|c| crate::reseal::openpgp::has_encryption_key(c))
+        .filter(|c| has_encryption_key(c))
         .max_by_key(|c| c.primary_key().key().creation_time())
         .cloned()
 }
@@ -47,7 +70,7 @@ pub fn recipient_pgp_cert(ks: &Keystore, addr: &str) -> Option<Cert> {
 /// What to encrypt to.
 pub enum EncryptionPlan {
     Smime {
-        recipients: Vec<Recipient>,
+        recipients: Vec<SmimeRecipient>,
         cipher: Cipher,
     },
     Openpgp {
@@ -157,7 +180,7 @@ pub fn plan_encryption(
         smime: Option<Certificate>,
         pgp: Option<Cert>,
         cipher: Cipher,
-        kt: crate::config::KeyTransportChoice,
+        kt: KeyTransportChoice,
     }
     let mut wants = Vec::new();
     let mut never = Vec::new();
@@ -187,8 +210,7 @@ pub fn plan_encryption(
             .and_then(crate::capabilities::Entry::choice);
         let (cipher, kt) = announced.unwrap_or((
             p.cipher.unwrap_or(Cipher::Aes256Cbc),
-            p.key_transport
-                .unwrap_or(crate::config::KeyTransportChoice::RsaPkcs1v15),
+            p.key_transport.unwrap_or(KeyTransportChoice::RsaPkcs1v15),
         ));
         wants.push(Want {
             addr: r.clone(),
@@ -231,7 +253,7 @@ pub fn plan_encryption(
                 let recipients = wants
                     .iter()
                     .filter_map(|w| {
-                        w.smime.clone().map(|certificate| Recipient {
+                        w.smime.clone().map(|certificate| SmimeRecipient {
                             address: w.addr.clone(),
                             certificate,
                             key_transport: w.kt,

@@ -12,8 +12,9 @@ mod common;
 
 use common::*;
 use reseal::mime::Entity;
+use reseal::mime::compose::content_entity;
+use reseal::unwrap::UnwrapContext;
 use reseal::unwrap::smime::{self, CmsObject};
-use reseal::unwrap::{UnwrapContext, content_entity};
 use reseal_keystore::{KdfParams, KeySource, Keystore, SecretString, Uses};
 
 fn keystore(dir: &std::path::Path) -> Keystore {

@@ -13,7 +13,6 @@ use super::{
     Action, Change, Halt, Service, Working, attached_place, digest, is_attached_message,
     open_attached, unreadable,
 };
-use crate::config::RawService;
 use crate::error::Failure;
 use crate::mime::tree::{self, Splice};
 
@@ -26,8 +25,19 @@ pub struct Params {
     pub notice: String,
 }
 
+/// The keys of a `kind = "attachments"` service table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Spec {
+    action: Option<String>,
+    types: Option<Vec<String>>,
+    extensions: Option<Vec<String>>,
+    max_size: Option<usize>,
+    notice: Option<String>,
+}
+
 impl Params {
-    pub(crate) fn from_raw(r: &RawService) -> Result<Params, String> {
+    pub(crate) fn from_spec(r: Spec) -> Result<Params, String> {
         let action = match r.action.as_deref() {
             Some("remove") | None => Action::Remove,
             Some("reject") => Action::Reject,
@@ -41,14 +51,12 @@ impl Params {
             action,
             types: r
                 .types
-                .clone()
                 .unwrap_or_default()
                 .iter()
                 .map(|t| t.trim().to_ascii_lowercase())
                 .collect(),
             extensions: r
                 .extensions
-                .clone()
                 .unwrap_or_default()
                 .iter()
                 .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
@@ -56,7 +64,6 @@ impl Params {
             max_size: r.max_size,
             notice: r
                 .notice
-                .clone()
                 .unwrap_or_else(|| "The attachment {name} was removed by policy.".into()),
         };
         if p.types.is_empty() && p.extensions.is_empty() && p.max_size.is_none() {

@@ -152,7 +152,8 @@ pub fn apply(
             }],
         );
     } else {
-        let boundary = crate::reseal::smime::boundary_for(&w.entity).map_err(Halt::Reject)?;
+        let boundary =
+            crate::mime::compose::boundary_for(&w.entity).map_err(|e| Halt::Reject(e.into()))?;
         let mut e = format!(
             "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n"
         )

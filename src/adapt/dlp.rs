@@ -26,7 +26,6 @@ use super::{
     Action, Change, Halt, Service, Working, attached_place, digest, is_attached_message,
     open_attached, unreadable,
 };
-use crate::config::RawService;
 use crate::error::Failure;
 use crate::mime::tree::{self, Splice};
 
@@ -72,8 +71,17 @@ fn build(re: &str) -> Result<Regex, String> {
         .map_err(|e| format!("bad pattern {re:?}: {e}"))
 }
 
+/// The keys of a `kind = "dlp"` service table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Spec {
+    action: Option<String>,
+    patterns: Option<Vec<String>>,
+    replacement: Option<String>,
+}
+
 impl Params {
-    pub(crate) fn from_raw(r: &RawService) -> Result<Params, String> {
+    pub(crate) fn from_spec(r: Spec) -> Result<Params, String> {
         let action = match r.action.as_deref() {
             Some("redact") => Action::Redact,
             Some("reject") | None => Action::Reject,
@@ -109,7 +117,7 @@ impl Params {
         Ok(Params {
             action,
             rules,
-            replacement: r.replacement.clone().unwrap_or_else(|| "[REDACTED]".into()),
+            replacement: r.replacement.unwrap_or_else(|| "[REDACTED]".into()),
         })
     }
 }

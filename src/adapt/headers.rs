@@ -4,7 +4,6 @@
 //! §4.4), and OPES trace fields belong to the OPES System (RFC 4236 §4).
 
 use super::{Change, Halt, Service, Working, digest};
-use crate::config::RawService;
 use crate::mime::Entity;
 
 /// Header fields no service may add, remove or replace.
@@ -44,8 +43,17 @@ fn check_value(v: &str) -> Result<String, String> {
     Ok(v.trim().to_owned())
 }
 
+/// The keys of a `kind = "headers"` service table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Spec {
+    add: Option<Vec<String>>,
+    remove: Option<Vec<String>>,
+    replace: Option<std::collections::BTreeMap<String, String>>,
+}
+
 impl Params {
-    pub(crate) fn from_raw(r: &RawService) -> Result<Params, String> {
+    pub(crate) fn from_spec(r: Spec) -> Result<Params, String> {
         let mut p = Params::default();
         for a in r.add.iter().flatten() {
             let (n, v) = a

@@ -28,7 +28,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::config::RawService;
 use crate::envelope::Envelope;
 use crate::error::Failure;
 use crate::mime::address;
@@ -141,56 +140,89 @@ fn matches_selector(list: &[String], addr: &str) -> bool {
     })
 }
 
-impl Service {
-    /// Validates one `[[service]]` table.
-    pub(crate) fn from_raw(r: &RawService) -> Result<Service, String> {
-        let id = r.id.clone().ok_or("missing id")?;
-        crate::config::check_uri("id", &id).map_err(|f| f.text)?;
-        let kind_name = r.kind.clone().ok_or("missing kind")?;
-        let consent = match r.consent.as_deref() {
-            Some("sender") | None => Consent::Sender,
-            Some("recipient") => Consent::Recipient,
-            Some(o) => {
-                return Err(format!(
-                    "consent = {o:?}: expected \"sender\" or \"recipient\""
-                ));
-            }
-        };
-        let mut used: Vec<&str> = vec![
-            "id",
-            "kind",
-            "consent",
-            "bypassable",
-            "on_failure",
-            "senders",
-            "recipients",
-            "domains",
-        ];
-        let kind = match kind_name.as_str() {
-            "disclaimer" => {
-                used.extend(["text", "html"]);
-                Kind::Disclaimer {
-                    text: r.text.clone().ok_or("disclaimer needs text")?,
-                    html: r.html.clone(),
-                }
-            }
-            "subject-tag" => {
-                used.push("tag");
-                let tag = r.tag.clone().ok_or("subject-tag needs tag")?;
-                if tag.contains(['\r', '\n']) {
+/// The keys every `[[service]]` table may have, whatever its kind.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    id: String,
+    consent: Option<String>,
+    bypassable: Option<bool>,
+    on_failure: Option<String>,
+    senders: Option<Vec<String>>,
+    recipients: Option<Vec<String>>,
+    domains: Option<Vec<String>>,
+}
+
+/// The names of [`Common`]'s fields (a test checks the two agree): they are taken out of
+/// the table before the kind's own keys are read.
+const COMMON_KEYS: [&str; 7] = [
+    "id",
+    "consent",
+    "bypassable",
+    "on_failure",
+    "senders",
+    "recipients",
+    "domains",
+];
+
+/// A service's own keys, chosen by its `kind` (serde's internally tagged enum). Each
+/// kind's struct refuses keys it does not know, so a key meant for another kind is an
+/// error, not ignored.
+#[derive(Debug, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum Spec {
+    Disclaimer(DisclaimerSpec),
+    SubjectTag(SubjectTagSpec),
+    Headers(headers::Spec),
+    AddressMap(AddressMapSpec),
+    Dlp(dlp::Spec),
+    Attachments(attachments::Spec),
+    Callout(CalloutSpec),
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisclaimerSpec {
+    text: String,
+    html: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectTagSpec {
+    tag: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressMapSpec {
+    map: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalloutSpec {
+    url: String,
+    timeout_ms: Option<u64>,
+}
+
+impl Spec {
+    fn into_kind(self) -> Result<Kind, String> {
+        Ok(match self {
+            Spec::Disclaimer(d) => Kind::Disclaimer {
+                text: d.text,
+                html: d.html,
+            },
+            Spec::SubjectTag(t) => {
+                if t.tag.contains(['\r', '\n']) {
                     return Err("tag must be one line".into());
                 }
-                Kind::SubjectTag { tag }
+                Kind::SubjectTag { tag: t.tag }
             }
-            "headers" => {
-                used.extend(["add", "remove", "replace"]);
-                Kind::Headers(headers::Params::from_raw(r)?)
-            }
-            "address-map" => {
-                used.push("map");
-                let map = r.map.clone().ok_or("address-map needs map")?;
+            Spec::Headers(h) => Kind::Headers(headers::Params::from_spec(h)?),
+            Spec::AddressMap(m) => {
                 let mut pairs = Vec::new();
-                for (k, v) in map {
+                for (k, v) in m.map {
                     let (k, v) = (address::normalize(&k), address::normalize(&v));
                     if !address::is_plausible(&k) || !address::is_plausible(&v) {
                         return Err(format!(
@@ -201,60 +233,76 @@ impl Service {
                 }
                 Kind::AddressMap { map: pairs }
             }
-            "dlp" => {
-                used.extend(["action", "patterns", "replacement"]);
-                Kind::Dlp(dlp::Params::from_raw(r)?)
-            }
-            "attachments" => {
-                used.extend(["action", "types", "extensions", "max_size", "notice"]);
-                Kind::Attachments(attachments::Params::from_raw(r)?)
-            }
-            "callout" => {
-                used.extend(["url", "timeout_ms"]);
-                let url = r.url.clone().ok_or("callout needs url")?;
-                Kind::Callout {
-                    cfg: callout::CalloutConfig {
-                        url,
-                        timeout: Duration::from_millis(
-                            r.timeout_ms.unwrap_or(5000).clamp(1, 600_000),
-                        ),
-                        max_response: 64 << 20,
-                    },
-                }
-            }
-            other => return Err(format!("unknown kind {other:?}")),
-        };
-        let given = [
-            ("text", r.text.is_some()),
-            ("html", r.html.is_some()),
-            ("tag", r.tag.is_some()),
-            ("add", r.add.is_some()),
-            ("remove", r.remove.is_some()),
-            ("replace", r.replace.is_some()),
-            ("map", r.map.is_some()),
-            ("action", r.action.is_some()),
-            ("patterns", r.patterns.is_some()),
-            ("replacement", r.replacement.is_some()),
-            ("types", r.types.is_some()),
-            ("extensions", r.extensions.is_some()),
-            ("max_size", r.max_size.is_some()),
-            ("notice", r.notice.is_some()),
-            ("url", r.url.is_some()),
-            ("timeout_ms", r.timeout_ms.is_some()),
-        ];
-        if let Some((k, _)) = given.iter().find(|(k, set)| *set && !used.contains(k)) {
-            return Err(format!("key {k:?} does not apply to kind {kind_name:?}"));
+            Spec::Dlp(d) => Kind::Dlp(dlp::Params::from_spec(d)?),
+            Spec::Attachments(a) => Kind::Attachments(attachments::Params::from_spec(a)?),
+            Spec::Callout(c) => Kind::Callout {
+                cfg: callout::CalloutConfig {
+                    url: c.url,
+                    timeout: Duration::from_millis(c.timeout_ms.unwrap_or(5000).clamp(1, 600_000)),
+                    max_response: 64 << 20,
+                },
+            },
+        })
+    }
+}
+
+/// Builds the configured services from the configuration's `[[service]]` tables, in
+/// order, refusing a table that is not a valid service and an id used twice.
+pub fn services(tables: &[toml::Table]) -> Result<Vec<Service>, Failure> {
+    let mut services: Vec<Service> = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        let svc = Service::from_table(t)
+            .map_err(|e| Failure::config(format!("configuration: service[{i}]: {e}")))?;
+        if services.iter().any(|s| s.id == svc.id) {
+            return Err(Failure::config(format!(
+                "configuration: service[{i}]: id {:?} is used twice",
+                svc.id
+            )));
         }
+        services.push(svc);
+    }
+    Ok(services)
+}
+
+impl Service {
+    /// Validates one `[[service]]` table.
+    pub fn from_table(table: &toml::Table) -> Result<Service, String> {
+        let mut own = table.clone();
+        let mut common = toml::Table::new();
+        for k in COMMON_KEYS {
+            if let Some(v) = own.remove(k) {
+                common.insert(k.to_owned(), v);
+            }
+        }
+        if !own.contains_key("kind") {
+            return Err("missing kind".into());
+        }
+        let c: Common = common
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())?;
+        let spec: Spec = own
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())?;
+        crate::config::check_uri("id", &c.id).map_err(|f| f.text)?;
+        let consent = match c.consent.as_deref() {
+            Some("sender") | None => Consent::Sender,
+            Some("recipient") => Consent::Recipient,
+            Some(o) => {
+                return Err(format!(
+                    "consent = {o:?}: expected \"sender\" or \"recipient\""
+                ));
+            }
+        };
         Ok(Service {
-            id,
-            kind,
+            id: c.id,
+            kind: spec.into_kind()?,
             consent,
             // Safe by default: a service can be bypassed only when the operator says so.
-            bypassable: r.bypassable.unwrap_or(false),
-            on_failure: OnFailure::parse(r.on_failure.as_deref())?,
-            senders: r.senders.clone().unwrap_or_default(),
-            recipients: r.recipients.clone().unwrap_or_default(),
-            domains: r.domains.clone().unwrap_or_default(),
+            bypassable: c.bypassable.unwrap_or(false),
+            on_failure: OnFailure::parse(c.on_failure.as_deref())?,
+            senders: c.senders.unwrap_or_default(),
+            recipients: c.recipients.unwrap_or_default(),
+            domains: c.domains.unwrap_or_default(),
         })
     }
 
@@ -556,11 +604,13 @@ fn run_callout(
                     "The adaptation service returned a malformed message",
                 ))
             })?;
-            let entity = crate::unwrap::content_entity(&top);
+            let entity = crate::mime::compose::content_entity(&top);
             let mut header = Vec::new();
             for f in top.fields() {
                 let n = top.field_name(f);
-                if !crate::unwrap::is_content_field(n) && !n.eq_ignore_ascii_case("MIME-Version") {
+                if !crate::mime::compose::is_content_field(n)
+                    && !n.eq_ignore_ascii_case("MIME-Version")
+                {
                     header.extend_from_slice(top.field_raw(f));
                 }
             }
@@ -610,4 +660,87 @@ fn sanitize(s: &str) -> String {
 /// The header fields of a header block, as (name, raw field) pairs.
 pub fn headers_fields(header: &[u8]) -> Vec<(String, Vec<u8>)> {
     headers::fields(header)
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn common_keys_are_the_common_fields() {
+        let full = Common {
+            id: "urn:x".into(),
+            consent: Some("sender".into()),
+            bypassable: Some(true),
+            on_failure: Some("pass".into()),
+            senders: Some(vec![]),
+            recipients: Some(vec![]),
+            domains: Some(vec![]),
+        };
+        let t = toml::Table::try_from(&full).unwrap();
+        let mut keys: Vec<&str> = t.keys().map(String::as_str).collect();
+        let mut want = COMMON_KEYS.to_vec();
+        keys.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn a_table_is_read_by_its_kind() {
+        let s = Service::from_table(&table(
+            "id = \"urn:d\"\nkind = \"disclaimer\"\ntext = \"t\"\nbypassable = true\non_failure = \"pass\"",
+        ))
+        .unwrap();
+        assert!(matches!(s.kind, Kind::Disclaimer { ref text, .. } if text == "t"));
+        assert!(s.bypassable);
+        assert_eq!(s.on_failure, OnFailure::Pass);
+        // The defaults: not bypassable, reject on failure.
+        let s = Service::from_table(&table(
+            "id = \"urn:t\"\nkind = \"subject-tag\"\ntag = \"[x]\"",
+        ))
+        .unwrap();
+        assert!(!s.bypassable);
+        assert_eq!(s.on_failure, OnFailure::Reject);
+    }
+
+    #[test]
+    fn keys_of_another_kind_unknown_kinds_and_missing_keys_are_refused() {
+        for (text, says) in [
+            // `tag` belongs to subject-tag.
+            (
+                "id = \"urn:d\"\nkind = \"disclaimer\"\ntext = \"t\"\ntag = \"x\"",
+                "tag",
+            ),
+            ("id = \"urn:d\"\nkind = \"nope\"", "nope"),
+            ("id = \"urn:d\"\ntext = \"t\"", "missing kind"),
+            ("kind = \"disclaimer\"\ntext = \"t\"", "id"),
+            ("id = \"urn:d\"\nkind = \"disclaimer\"", "text"),
+            (
+                "id = \"urn:d\"\nkind = \"callout\"\nurl = \"http://x/\"\ntimeout = 3",
+                "timeout",
+            ),
+            (
+                "id = \"not a uri\"\nkind = \"subject-tag\"\ntag = \"x\"",
+                "absolute URI",
+            ),
+            (
+                "id = \"urn:d\"\nkind = \"subject-tag\"\ntag = \"a\\nb\"",
+                "one line",
+            ),
+        ] {
+            let e = Service::from_table(&table(text)).unwrap_err();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_id_used_twice_is_refused() {
+        let t = table("id = \"urn:t\"\nkind = \"subject-tag\"\ntag = \"[x]\"");
+        let e = services(&[t.clone(), t]).unwrap_err();
+        assert!(e.text.contains("used twice"), "{}", e.text);
+    }
 }

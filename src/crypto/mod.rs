@@ -5,6 +5,8 @@
 //! signatures are refused), RSA ≥ 2048 bits, ECDSA on P-256/P-384, AES-CBC accepted on
 //! input, AES-GCM preferred.
 
+pub mod alg;
+pub mod armor;
 pub mod oid;
 pub mod sym;
 

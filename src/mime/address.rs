@@ -72,6 +72,21 @@ pub fn domain(addr: &str) -> &str {
     addr.rsplit_once('@').map_or("", |(_, d)| d)
 }
 
+/// The single From addr-spec of a message (RFC 5322 §3.6.2 allows a list; we count only a
+/// message with exactly one From field holding exactly one mailbox).
+pub fn single_from(top: &super::Entity<'_>) -> Option<String> {
+    let mut fields = top.get_all("From");
+    let f = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    let addrs = addr_specs(top.field_value(f));
+    match addrs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 //! where its tolerance of real-world syntax is what we want.
 
 pub mod address;
+pub mod compose;
 pub mod tree;
 
 use std::borrow::Cow;
@@ -48,6 +49,22 @@ pub enum MimeError {
     TooDeep(usize),
     #[error("invalid {0} transfer encoding")]
     BadEncoding(&'static str),
+}
+
+/// `text` with each CRLF replaced by LF; any other CR or LF stays.
+pub fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'\r' && text.get(i + 1) == Some(&b'\n') {
+            out.push(b'\n');
+            i += 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Converts bare LF line ends to CRLF (RFC 5322 §2.1, RFC 5321 §2.3.8): the one canonical

@@ -9,9 +9,9 @@
 
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
+use crate::mime::compose::is_content_field;
 use crate::mime::{self, Entity};
 use crate::sanitize::{is_host_name, log_text};
-use crate::unwrap::is_content_field;
 
 /// Fields that may stand above the gateway's Received line without lowering the verdict
 /// (docs/modification-record.md §3.4). Only trace and authentication fields, which later
@@ -320,7 +320,7 @@ pub fn addresses_in(name: &str) -> Vec<String> {
 /// (a valid signature requires them to be equal).
 pub fn identity_warnings(top: &Entity<'_>, signer: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
-    let from = crate::unwrap::single_from(top);
+    let from = crate::mime::address::single_from(top);
     for f in top.get_all("From") {
         for (name, addr) in mime::address::mailboxes(top.field_value(f)) {
             for shown in addresses_in(&name) {
@@ -460,14 +460,14 @@ mod tests {
     fn wrapper_preamble_and_epilogue() {
         let entity = b"Content-Type: text/plain\r\n\r\nhello\r\n";
         let wrappers = [
-            crate::reseal::smime::multipart_signed(entity, b"DER").unwrap(),
-            crate::reseal::openpgp::multipart_signed(
+            crate::mime::compose::smime_signed(entity, b"DER").unwrap(),
+            crate::mime::compose::pgp_signed(
                 entity,
                 b"-----BEGIN PGP SIGNATURE-----\r\n\r\nx\r\n-----END PGP SIGNATURE-----\r\n",
                 crate::reseal::openpgp::SIGN_HASH,
             )
             .unwrap(),
-            crate::reseal::openpgp::multipart_encrypted(
+            crate::mime::compose::pgp_encrypted(
                 b"-----BEGIN PGP MESSAGE-----\r\n\r\nx\r\n-----END PGP MESSAGE-----\r\n",
             )
             .unwrap(),

@@ -8,7 +8,6 @@
 //! recipes rebuild it byte for byte and the sender's original signature verifies; where
 //! a change cannot be undone, the record commits to the original's digest instead).
 
-pub mod armor;
 pub mod binding;
 pub mod recipe;
 pub mod seal;
@@ -57,7 +56,7 @@ pub enum LineEnds {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FrameArmor {
-    /// The three are a binary OpenPGP message, written as ASCII Armor ([`armor::message`]).
+    /// The three are a binary OpenPGP message, written as ASCII Armor ([`crate::crypto::armor::message`]).
     Message,
 }
 
@@ -133,32 +132,16 @@ impl Frame {
         };
         let inner = match self.line_ends {
             None | Some(LineEnds::Crlf) => std::borrow::Cow::Borrowed(inner),
-            Some(LineEnds::Lf) => std::borrow::Cow::Owned(crlf_to_lf(inner)),
+            Some(LineEnds::Lf) => std::borrow::Cow::Owned(mime::crlf_to_lf(inner)),
         };
         let mut out = Frame::part(&self.prefix)?;
         out.extend_from_slice(&inner);
         out.extend_from_slice(&Frame::part(&self.suffix)?);
         Some(match self.armor {
             None => out,
-            Some(FrameArmor::Message) => armor::message(&out),
+            Some(FrameArmor::Message) => crate::crypto::armor::message(&out),
         })
     }
-}
-
-/// `text` with each CRLF replaced by LF; any other CR or LF stays.
-pub fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while let Some(&b) = text.get(i) {
-        if b == b'\r' && text.get(i + 1) == Some(&b'\n') {
-            out.push(b'\n');
-            i += 2;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The original signature, as it can be re-attached to the rebuilt original.
@@ -194,26 +177,8 @@ pub struct LostSignature {
     pub technology: String,
     /// The signer's address, as verified when the gateway received the message.
     pub signer: Option<String>,
-    /// A named reason ([`LOST_MIXED_LINE_ENDS`], [`LOST_NO_FRAME`]).
+    /// A named reason ([`crate::unwrap::LOST_MIXED_LINE_ENDS`], [`crate::unwrap::LOST_NO_FRAME`]).
     pub reason: String,
-}
-
-/// A binary-mode OpenPGP signature over text whose line ends mix CRLF and LF: the CRLF
-/// text the gateway holds cannot give the signed bytes back (RFC 9580 §5.2.1.1).
-pub const LOST_MIXED_LINE_ENDS: &str = "binary-signature-mixed-line-ends";
-/// The signed form could not be written as a frame.
-pub const LOST_NO_FRAME: &str = "no-frame";
-
-/// What a named reason means, for reports.
-pub fn lost_reason_text(reason: &str) -> &'static str {
-    match reason {
-        LOST_MIXED_LINE_ENDS => {
-            "the sender's binary-mode signature covers text with mixed CRLF and LF line ends, \
-             which the canonical (CRLF) message cannot reproduce"
-        }
-        LOST_NO_FRAME => "the signed form could not be rebuilt around the original",
-        _ => "reason not known to this verifier",
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -496,9 +461,9 @@ mod tests {
         f.armor = Some(FrameArmor::Message);
         assert_eq!(
             f.wrap(entity).unwrap(),
-            armor::message(b"<line 1\nline 2\n>")
+            crate::crypto::armor::message(b"<line 1\nline 2\n>")
         );
-        assert_eq!(crlf_to_lf(b"a\r\nb\rc\nd\r"), b"a\nb\rc\nd\r");
+        assert_eq!(mime::crlf_to_lf(b"a\r\nb\rc\nd\r"), b"a\nb\rc\nd\r");
     }
 
     #[test]

@@ -212,7 +212,7 @@ pub fn verify(message: &[u8], input: &Inputs<'_>) -> Report {
 fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
     let from = Entity::parse(message)
         .ok()
-        .and_then(|e| unwrap::single_from(&e));
+        .and_then(|e| crate::mime::address::single_from(&e));
     let ctx = UnwrapContext {
         keystore: input.keystore,
         parties: input.parties.clone(),
@@ -280,7 +280,7 @@ fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
             };
             let mut m = Vec::new();
             if let Ok(top) = Entity::parse(message) {
-                m = crate::reseal::compose(&top, &un.content);
+                m = crate::mime::compose::message(&top, &un.content);
             }
             r.original_message = Some(m);
             return Scope::NoRecord;
@@ -452,7 +452,7 @@ fn check_content(message: &[u8], input: &Inputs<'_>, r: &mut Report) -> Scope {
             "the sender's {} signature cannot be carried with the original: {} ({})",
             log_text(&lost.technology),
             log_text(&lost.reason),
-            super::lost_reason_text(&lost.reason)
+            unwrap::lost_reason_text(&lost.reason)
         );
         r.original.signed = true;
         r.original.valid = false;
@@ -629,7 +629,7 @@ fn check_header(message: &[u8], scope: &Scope, r: &mut Report) {
 fn check_original(orig: &[u8], input: &Inputs<'_>, r: &mut Report) {
     let from = Entity::parse(orig)
         .ok()
-        .and_then(|e| unwrap::single_from(&e));
+        .and_then(|e| crate::mime::address::single_from(&e));
     let ctx = UnwrapContext {
         keystore: None,
         parties: Vec::new(),

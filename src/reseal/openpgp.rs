@@ -15,7 +15,6 @@ use reseal_keystore::PgpSigner;
 use sequoia_openpgp as openpgp;
 
 use crate::error::Failure;
-use crate::reseal::smime::boundary_for;
 
 fn internal(what: &str, e: impl std::fmt::Display) -> Failure {
     Failure::temporary(format!(
@@ -25,14 +24,6 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Failure {
 
 /// The hash the gateway signs with (RFC 9580 §9.5: SHA-256 or stronger; gpg 2.2 reads it).
 pub const SIGN_HASH: HashAlgorithm = HashAlgorithm::SHA256;
-
-/// `micalg` for a hash (RFC 3156 §5: "pgp-" + the lower-case hash name).
-pub fn micalg(h: HashAlgorithm) -> String {
-    format!(
-        "pgp-{}",
-        h.to_string().to_ascii_lowercase().replace('-', "")
-    )
-}
 
 /// An armored detached signature over `entity`.
 pub fn sign_detached(entity: &[u8], signer: PgpSigner) -> Result<Vec<u8>, Failure> {
@@ -54,51 +45,6 @@ pub fn sign_detached(entity: &[u8], signer: PgpSigner) -> Result<Vec<u8>, Failur
         s.finalize().map_err(|e| internal("sign", e))?;
     }
     Ok(out)
-}
-
-/// RFC 3156 §5 multipart/signed around `entity` (CRLF) and an armored signature.
-pub fn multipart_signed(
-    entity: &[u8],
-    armored_sig: &[u8],
-    hash: HashAlgorithm,
-) -> Result<Vec<u8>, Failure> {
-    let boundary = boundary_for(entity)?;
-    let mut out = Vec::with_capacity(entity.len() + armored_sig.len() + 512);
-    out.extend_from_slice(
-        format!(
-            "Content-Type: multipart/signed; micalg={}; protocol=\"application/pgp-signature\";\r\n\tboundary=\"{boundary}\"\r\n\r\nThis is an OpenPGP/MIME signed message (RFC 3156)\r\n--{boundary}\r\n",
-            micalg(hash)
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(entity);
-    out.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\nContent-Description: OpenPGP digital signature\r\nContent-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&crate::mime::to_crlf(armored_sig));
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Ok(out)
-}
-
-/// The usable encryption subkeys of a recipient certificate, now.
-pub fn has_encryption_key(cert: &Cert) -> bool {
-    let p = StandardPolicy::new();
-    cert.with_policy(&p, None).is_ok_and(|vc| {
-        vc.alive().is_ok()
-            && vc
-                .keys()
-                .for_transport_encryption()
-                .alive()
-                .revoked(false)
-                .next()
-                .is_some()
-    })
 }
 
 /// Encrypts `entity` to `recipients` (AES-256), signing inside when `signer` is given,
@@ -154,33 +100,4 @@ pub fn encrypt(
         w.finalize().map_err(|e| internal("finalize", e))?;
     }
     Ok(out)
-}
-
-/// RFC 3156 §4 multipart/encrypted around an armored OpenPGP message.
-pub fn multipart_encrypted(armored: &[u8]) -> Result<Vec<u8>, Failure> {
-    let boundary = boundary_for(armored)?;
-    let mut out = Vec::with_capacity(armored.len() + 512);
-    out.extend_from_slice(
-        format!(
-            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\"\r\n\r\nThis is an OpenPGP/MIME encrypted message (RFC 3156)\r\n--{boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&crate::mime::to_crlf(armored));
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn micalg_names() {
-        assert_eq!(micalg(HashAlgorithm::SHA256), "pgp-sha256");
-        assert_eq!(micalg(HashAlgorithm::SHA512), "pgp-sha512");
-    }
 }

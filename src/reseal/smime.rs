@@ -20,10 +20,10 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use zeroize::Zeroizing;
 
-use crate::config::{Cipher, KeyTransportChoice};
+use crate::crypto::alg::{Cipher, KeyTransportChoice};
 use crate::crypto::{self, oid, sym};
 use crate::error::Failure;
-use crate::mime;
+use crate::policy::SmimeRecipient as Recipient;
 
 fn internal(what: &str) -> Failure {
     Failure::temporary(format!("internal error while building S/MIME: {what}"))
@@ -156,46 +156,6 @@ pub fn signed_data(
         signer_infos: SignerInfos::try_from(vec![si]).map_err(|_| internal("signer infos"))?,
     };
     content_info(oid::SIGNED_DATA, &sd)
-}
-
-/// Wraps `entity` (CRLF) and its detached signature in multipart/signed.
-pub fn multipart_signed(entity: &[u8], signature_der: &[u8]) -> Result<Vec<u8>, Failure> {
-    let boundary = boundary_for(entity)?;
-    let mut out = Vec::with_capacity(entity.len() + signature_der.len() * 2 + 512);
-    out.extend_from_slice(
-        format!(
-            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=sha-256; boundary=\"{boundary}\"\r\n\r\nThis is an S/MIME signed message\r\n\r\n--{boundary}\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(entity);
-    out.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\nContent-Description: S/MIME Cryptographic Signature\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&mime::encode_base64_lines(signature_der));
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok(out)
-}
-
-/// A random boundary that does not occur in `content`.
-pub fn boundary_for(content: &[u8]) -> Result<String, Failure> {
-    for _ in 0..8 {
-        let b = format!("----=_reseal_{}", crypto::random_hex(12)?);
-        if !content.windows(b.len()).any(|w| w == b.as_bytes()) {
-            return Ok(b);
-        }
-    }
-    Err(internal("no free boundary"))
-}
-
-/// One recipient of an encrypted message.
-pub struct Recipient {
-    pub address: String,
-    pub certificate: Certificate,
-    pub key_transport: KeyTransportChoice,
 }
 
 /// RSAES-OAEP-params with SHA-256 and MGF1-SHA-256 (RFC 4055 §4.1, RFC 8551 §2.3).
@@ -331,14 +291,4 @@ pub fn encrypt(
             Ok((content_info(oid::ENVELOPED_DATA, &ed)?, "enveloped-data"))
         }
     }
-}
-
-/// Wraps a DER ContentInfo as an application/pkcs7-mime entity (RFC 8551 §3.2).
-pub fn pkcs7_mime(der: &[u8], smime_type: &str) -> Vec<u8> {
-    let mut out = format!(
-        "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\nContent-Description: S/MIME Encrypted Message\r\n\r\n"
-    )
-    .into_bytes();
-    out.extend_from_slice(&mime::encode_base64_lines(der));
-    out
 }

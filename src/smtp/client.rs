@@ -332,13 +332,16 @@ pub async fn send(
             mail.push_str(if full { " RET=FULL" } else { " RET=HDRS" });
         }
         if let Some(e) = tx.envid {
-            mail.push_str(&format!(" ENVID={}", super::xtext::encode(e)));
+            mail.push_str(&format!(" ENVID={}", crate::submission::xtext::encode(e)));
         }
     }
     if let Some(b) = tx.bypass
         && has("XOPES")
     {
-        mail.push_str(&format!(" XOPES-BYPASS={}", super::xtext::encode(b)));
+        mail.push_str(&format!(
+            " XOPES-BYPASS={}",
+            crate::submission::xtext::encode(b)
+        ));
     }
     let r = cmd(&mut io, &mail, timeout).await?;
     if !r.is_positive() {
@@ -359,7 +362,7 @@ pub async fn send(
                 } else {
                     format!("rfc822;{o}")
                 };
-                line.push_str(&format!(" ORCPT={}", super::xtext::encode(&o)));
+                line.push_str(&format!(" ORCPT={}", crate::submission::xtext::encode(&o)));
             }
         }
         rcpt_replies.push(cmd(&mut io, &line, timeout).await?);

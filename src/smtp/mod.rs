@@ -13,4 +13,3 @@ pub mod line;
 pub mod relay;
 pub mod server;
 pub mod spool;
-pub mod xtext;

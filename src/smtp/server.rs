@@ -310,7 +310,7 @@ fn forwarded_attrs(arg: &str, allowed: &[&str], into: &mut Forwarded) -> Result<
                 crate::sanitize::reply_text(&name)
             ));
         }
-        let value = super::xtext::decode(raw)
+        let value = crate::submission::xtext::decode(raw)
             .filter(|v| v.len() <= MAX_ATTR && !v.chars().any(char::is_control))
             .ok_or_else(|| format!("501 5.5.4 Bad {name} value"))?;
         let unavailable = value.eq_ignore_ascii_case("[UNAVAILABLE]")
@@ -807,7 +807,9 @@ impl Session {
                 // A request from a client that is not admitted is traced in the message
                 // (OPES-Via: bypass-refused), not dropped silently.
                 let admitted = self.shared.policy.admit(&self.client()).admitted;
-                self.tx.bypass = raw_bypass.as_deref().and_then(super::xtext::decode);
+                self.tx.bypass = raw_bypass
+                    .as_deref()
+                    .and_then(crate::submission::xtext::decode);
                 self.tx.bypass_parsed = b;
                 if admitted {
                     "250 2.1.0 Sender OK; bypass request accepted for bypassable services".into()

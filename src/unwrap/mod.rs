@@ -86,7 +86,7 @@ pub enum SignedOriginal {
         lf: bool,
     },
     /// A signature that verified but cannot travel with the original: one of the named
-    /// reasons of [`crate::record`] (`LOST_*`).
+    /// reasons below (`LOST_*`), which the record carries.
     Lost(&'static str),
 }
 
@@ -113,40 +113,21 @@ impl Unwrapped {
     }
 }
 
-/// The MIME entity a message carries: its Content-* fields, the empty line, the body.
-/// RFC 5322 header fields (From, Subject, ...) stay with the outer message.
-pub fn content_entity(top: &Entity<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(top.raw().len());
-    for f in top.fields() {
-        if is_content_field(top.field_name(f)) {
-            out.extend_from_slice(top.field_raw(f));
+/// A binary-mode OpenPGP signature over text whose line ends mix CRLF and LF: the CRLF
+/// text the gateway holds cannot give the signed bytes back (RFC 9580 §5.2.1.1).
+pub const LOST_MIXED_LINE_ENDS: &str = "binary-signature-mixed-line-ends";
+/// The signed form could not be written as a frame.
+pub const LOST_NO_FRAME: &str = "no-frame";
+
+/// What a named reason means, for reports.
+pub fn lost_reason_text(reason: &str) -> &'static str {
+    match reason {
+        LOST_MIXED_LINE_ENDS => {
+            "the sender's binary-mode signature covers text with mixed CRLF and LF line ends, \
+             which the canonical (CRLF) message cannot reproduce"
         }
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(top.body());
-    out
-}
-
-/// Content-* fields describe the MIME entity (RFC 2045 §9), not the message.
-pub fn is_content_field(name: &str) -> bool {
-    name.len() > 8
-        && name
-            .get(..8)
-            .is_some_and(|p| p.eq_ignore_ascii_case("content-"))
-}
-
-/// The single From addr-spec of a message (RFC 5322 §3.6.2 allows a list; we count only a
-/// message with exactly one From field holding exactly one mailbox).
-pub fn single_from(top: &Entity<'_>) -> Option<String> {
-    let mut fields = top.get_all("From");
-    let f = fields.next()?;
-    if fields.next().is_some() {
-        return None;
-    }
-    let addrs = mime::address::addr_specs(top.field_value(f));
-    match addrs.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
+        LOST_NO_FRAME => "the signed form could not be rebuilt around the original",
+        _ => "reason not known to this verifier",
     }
 }
 
@@ -401,7 +382,7 @@ fn rebuilt_pgp_signed(signed: &[u8], armored_signature: &[u8]) -> Option<Vec<u8>
     let (armored, hash) = openpgp::rearmored_signatures(armored_signature)?;
     let content_type = format!(
         "Content-Type: multipart/signed; micalg={}; protocol=\"application/pgp-signature\"",
-        crate::reseal::openpgp::micalg(hash)
+        crate::mime::compose::pgp_micalg(hash)
     );
     let mut part =
         b"Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n".to_vec();
@@ -419,7 +400,7 @@ fn unwrap_layers(
     if top.fields().is_empty() {
         return Err(mime::MimeError::NoHeaders.into());
     }
-    let mut cur = content_entity(&top);
+    let mut cur = mime::compose::content_entity(&top);
     let mut layers = Vec::new();
     let mut signed_entity: Option<Vec<u8>> = None;
     let mut original: Option<SignedOriginal> = None;
@@ -484,7 +465,7 @@ fn unwrap_layers(
                         // the content: carry it as multipart/signed, which the record
                         // frame and the pass-through both need.
                         let rebuilt = smime::detached(&sd).and_then(|der| {
-                            crate::reseal::smime::multipart_signed(&content, &der).ok()
+                            crate::mime::compose::smime_signed(&content, &der).ok()
                         });
                         signed_entity = match rebuilt {
                             Some(r) => Some(r),
@@ -634,7 +615,7 @@ fn unwrap_layers(
 fn passthrough_pgp(r: &openpgp::PgpResult, content: &[u8]) -> Option<Vec<u8>> {
     let sig = r.signatures.first()?;
     let armored = openpgp::armored_signatures(&r.signatures)?;
-    crate::reseal::openpgp::multipart_signed(content, &armored, sig.hash_algo()).ok()
+    crate::mime::compose::pgp_signed(content, &armored, sig.hash_algo()).ok()
 }
 
 /// RFC 3156 §6.2: the signatures of a combined signed-and-encrypted PGP/MIME message,
@@ -656,13 +637,13 @@ fn combined_pgp(
     let Some(lf) = needs_lf(&r.content, &r.signatures) else {
         return (
             None,
-            Some(SignedOriginal::Lost(crate::record::LOST_MIXED_LINE_ENDS)),
+            Some(SignedOriginal::Lost(crate::unwrap::LOST_MIXED_LINE_ENDS)),
         );
     };
     let Some(entity) = passthrough_pgp(r, content) else {
         return (
             None,
-            Some(SignedOriginal::Lost(crate::record::LOST_NO_FRAME)),
+            Some(SignedOriginal::Lost(crate::unwrap::LOST_NO_FRAME)),
         );
     };
     let passed_on = (!lf).then(|| entity.clone());
@@ -682,7 +663,7 @@ fn needs_lf(data: &[u8], sigs: &[sequoia_openpgp::packet::Signature]) -> Option<
 /// The signatures of an inline OpenPGP message (signed, or signed and encrypted) over
 /// its literal data `literal`, as a signed message the gateway rebuilds (RFC 9580 §10.3:
 /// one-pass signature packets, the literal data, the signatures; no encryption, no
-/// compression) and armors ([`crate::record::armor::message`]) as the body of a text/plain
+/// compression) and armors ([`crate::crypto::armor::message`]) as the body of a text/plain
 /// entity with `e`'s Content-Type (less the markers of the removed protection). The
 /// signatures cover the literal data only, never a MIME header (RFC 9580 §5.2.4), so no
 /// multipart/signed can carry them. Returns that entity, to pass on, and how the record
@@ -699,28 +680,28 @@ fn inline_signed(
     let Some(lf) = needs_lf(literal, sigs) else {
         return (
             None,
-            Some(SignedOriginal::Lost(crate::record::LOST_MIXED_LINE_ENDS)),
+            Some(SignedOriginal::Lost(crate::unwrap::LOST_MIXED_LINE_ENDS)),
         );
     };
     // The literal data as the record rebuilds it: the body of the text entity (CRLF),
     // in the line ends the signatures need.
     let body = mime::to_crlf(literal);
     let data = if lf {
-        crate::record::crlf_to_lf(&body)
+        crate::mime::crlf_to_lf(&body)
     } else {
         body.into_owned()
     };
     let Some((prefix, suffix)) = openpgp::signed_message_frame(meta, sigs, &data) else {
         return (
             None,
-            Some(SignedOriginal::Lost(crate::record::LOST_NO_FRAME)),
+            Some(SignedOriginal::Lost(crate::unwrap::LOST_NO_FRAME)),
         );
     };
     // The armor is 7bit text whatever the literal data holds.
     let header = text_header(e, b"7bit");
     let mut entity = header.clone();
     entity.extend_from_slice(b"\r\n");
-    entity.extend_from_slice(&crate::record::armor::message(
+    entity.extend_from_slice(&crate::crypto::armor::message(
         &[prefix.as_slice(), &data, &suffix].concat(),
     ));
     (

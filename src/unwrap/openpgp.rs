@@ -400,10 +400,10 @@ fn read_bounded(r: &mut dyn std::io::Read, limit: usize) -> Result<Option<Vec<u8
 
 /// The refusal of content that decrypts or decompresses past the limit.
 fn too_big(limit: usize) -> Failure {
-    Failure::policy(format!(
-        "The decrypted or decompressed content exceeds the limit of {limit} bytes"
-    ))
-    .with_status("5.3.4")
+    Failure::new(
+        crate::error::Kind::ContentTooBig,
+        format!("The decrypted or decompressed content exceeds the limit of {limit} bytes"),
+    )
 }
 
 /// Bytes read at a time by the integrity check.

@@ -381,7 +381,7 @@ pub fn openssl_signer_emails(msg: &[u8], dir: &Path) -> String {
 /// The Content-* fields + body of a plain message: what a client signs or encrypts.
 pub fn inner_entity(msg: &[u8]) -> Vec<u8> {
     let e = reseal::mime::Entity::parse(msg).expect("parse");
-    reseal::unwrap::content_entity(&e)
+    reseal::mime::compose::content_entity(&e)
 }
 
 pub fn header_block(msg: &[u8]) -> String {

@@ -19,12 +19,14 @@
 //!   OPES trace (RFC 4902 §3.1), and text from outside passes through
 //!   [`crate::sanitize::reply_text`] on the way.
 
+pub mod xtext;
+
 use std::net::IpAddr;
 use std::path::Path;
 
 use crate::adapt::Bypass;
 use crate::config::{Config, MtaLogin};
-use crate::error::Failure;
+use crate::error::{Failure, Kind, exit};
 use crate::pipeline::Submitter;
 use crate::trace::Trace;
 
@@ -351,9 +353,7 @@ impl Limits {
     /// rest in another transaction.
     pub fn check_recipients(&self, have: usize) -> Result<(), Failure> {
         if have >= self.max_recipients {
-            let mut f = Failure::temporary("Too many recipients").with_status("4.5.3");
-            f.code = 452;
-            Err(f)
+            Err(Failure::new(Kind::RecipientLimit, "Too many recipients"))
         } else {
             Ok(())
         }
@@ -392,14 +392,12 @@ impl Budget {
 /// Decodes the `XOPES-BYPASS` MAIL parameter (docs/smtp-extension.md): strict xtext
 /// (RFC 3461 §4), then the list of agent URIs or `*`.
 pub fn parse_bypass_param(raw: &str) -> Result<Bypass, Failure> {
-    match crate::smtp::xtext::decode(raw) {
+    match xtext::decode(raw) {
         Some(v) => Ok(Bypass::parse(&v)),
-        None => {
-            let mut f =
-                Failure::malformed("Malformed XOPES-BYPASS parameter (xtext)").with_status("5.5.4");
-            f.code = 501;
-            Err(f)
-        }
+        None => Err(Failure::new(
+            Kind::BadParameter,
+            "Malformed XOPES-BYPASS parameter (xtext)",
+        )),
     }
 }
 
@@ -475,30 +473,58 @@ fn split_lines(clean: &str) -> Vec<String> {
     lines
 }
 
-/// The reply for a failure: its code and enhanced status, its text, and the OPES trace
-/// (RFC 4902 §3.1) when there is one. The code is kept within 4xx/5xx and the status
-/// class matches it; all text is cleaned of control characters (a CR LF in a
-/// certificate's name must not end the reply early).
+/// How a failure is answered at every edge: the SMTP reply code (RFC 5321 §4.2.3), the
+/// enhanced status (RFC 3463; also the DSN's `Status`, RFC 3464 §2.3.4) and the exit
+/// code of `reseal process` (sysexits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub code: u16,
+    pub status: &'static str,
+    pub exit: i32,
+}
+
+/// The one place that decides how each kind of failure is answered.
+pub fn answer(kind: Kind) -> Answer {
+    let (code, status, exit) = match kind {
+        Kind::Malformed => (554, "5.6.0", exit::DATAERR),
+        // RFC 5321 §2.3.8.
+        Kind::BareNewline => (554, "5.6.0", exit::DATAERR),
+        Kind::BadSender => (554, "5.1.7", exit::DATAERR),
+        Kind::BadRecipient => (554, "5.1.3", exit::DATAERR),
+        Kind::NoRecipients => (554, "5.5.1", exit::DATAERR),
+        Kind::TooManyRecipients => (554, "5.5.3", exit::NOPERM),
+        // RFC 5321 §4.5.3.1.10: the client may send the rest in another transaction.
+        Kind::RecipientLimit => (452, "4.5.3", exit::TEMPFAIL),
+        Kind::BadParameter => (501, "5.5.4", exit::USAGE),
+        // RFC 5321 §4.5.3.1.10 and RFC 1870 §6.
+        Kind::TooBig => (552, "5.3.4", exit::NOPERM),
+        Kind::ContentTooBig => (554, "5.3.4", exit::NOPERM),
+        Kind::Temporary => (451, "4.3.0", exit::TEMPFAIL),
+        Kind::Config => (451, "4.3.5", exit::CONFIG),
+        Kind::Policy | Kind::ForeignEncryption => (554, "5.7.1", exit::NOPERM),
+        Kind::Crypto => (554, "5.7.5", exit::NOPERM),
+        Kind::Algorithm => (554, "5.7.6", exit::NOPERM),
+        Kind::Integrity => (554, "5.7.7", exit::NOPERM),
+    };
+    Answer { code, status, exit }
+}
+
+/// The exit code for a failure (`reseal process` and the other commands).
+pub fn exit_code(f: &Failure) -> i32 {
+    answer(f.kind).exit
+}
+
+/// The reply for a failure: the code and enhanced status [`answer`] gives its kind, its
+/// text, and the OPES trace (RFC 4902 §3.1) when there is one. All text is cleaned of
+/// control characters (a CR LF in a certificate's name must not end the reply early).
 pub fn render(f: &Failure, trace: Option<&Trace>) -> Reply {
-    let code = if (400..600).contains(&f.code) {
-        f.code
-    } else {
-        451
-    };
-    let class = if code >= 500 { '5' } else { '4' };
-    let status = if f.status.starts_with(class) {
-        f.status
-    } else if class == '5' {
-        "5.0.0"
-    } else {
-        "4.0.0"
-    };
+    let a = answer(f.kind);
     let mut text = f.text.clone();
     if let Some(t) = trace {
         text.push(' ');
         text.push_str(&t.failure_text(f));
     }
-    Reply::new(code, status, &text)
+    Reply::new(a.code, a.status, &text)
 }
 
 /// The reply after a message was accepted and is durably spooled.
@@ -689,9 +715,45 @@ mod tests {
                 .all(|l| l.starts_with("451-4.3.0 "))
         );
         assert!(lines.last().unwrap().starts_with("451 4.3.0 "));
-        let mut odd = Failure::policy("x");
-        odd.status = "4.1.1";
-        assert_eq!(render(&odd, None).status, "5.0.0");
+    }
+
+    #[test]
+    fn every_answer_is_consistent() {
+        use Kind::*;
+        for k in [
+            Malformed,
+            BareNewline,
+            BadSender,
+            BadRecipient,
+            NoRecipients,
+            TooManyRecipients,
+            RecipientLimit,
+            BadParameter,
+            TooBig,
+            ContentTooBig,
+            Temporary,
+            Config,
+            Policy,
+            ForeignEncryption,
+            Crypto,
+            Algorithm,
+            Integrity,
+        ] {
+            let a = answer(k);
+            // RFC 3463 §2: the status class is the reply code's class.
+            assert!((400..600).contains(&a.code), "{k:?}");
+            assert_eq!(
+                a.status.as_bytes().first(),
+                a.code.to_string().as_bytes().first(),
+                "{k:?}"
+            );
+            // A temporary reply is a temporary exit (sysexits 75 or 78), and back.
+            assert_eq!(
+                a.code < 500,
+                [exit::TEMPFAIL, exit::CONFIG].contains(&a.exit),
+                "{k:?}"
+            );
+        }
     }
 
     #[test]
@@ -700,11 +762,12 @@ mod tests {
             max_message_bytes: 10,
             max_recipients: 2,
         };
-        assert_eq!(l.too_big().code, 552);
+        assert_eq!(render(&l.too_big(), None).code, 552);
         assert!(l.check_recipients(1).is_ok());
-        assert_eq!(l.check_recipients(2).unwrap_err().code, 452);
+        assert_eq!(render(&l.check_recipients(2).unwrap_err(), None).code, 452);
         assert!(parse_bypass_param("https://gw/opes/d+2Chttps://gw/x").is_ok());
         let e = parse_bypass_param("a+Zz").unwrap_err();
-        assert_eq!((e.code, e.status), (501, "5.5.4"));
+        let a = answer(e.kind);
+        assert_eq!((a.code, a.status), (501, "5.5.4"));
     }
 }

@@ -1,0 +1,253 @@
+//! `reseal keys`: administer the sealed keystore (init, import, trust, list, remove,
+//! the OPES identity). Secrets pass through here only as file contents handed to the
+//! keystore crate, in zeroizing buffers.
+
+use std::io::Write as _;
+
+use reseal::Failure;
+use reseal_keystore::{Delegation, KdfParams, KeySource, Keystore, SecretString, Uses};
+
+use super::args::{IdentityFormat, KeysCommand};
+use super::settings::{Settings, input_failure, keystore_failure, read_file, read_secret_file};
+
+pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
+    match cmd {
+        KeysCommand::Init {
+            ks,
+            kdf_memory_mib,
+            kdf_passes,
+        } => {
+            let settings = Settings::resolve(&ks)?;
+            let dir = settings.keystore_dir();
+            let pass = settings.passphrase()?;
+            let params = KdfParams {
+                m_kib: kdf_memory_mib.saturating_mul(1024),
+                t: kdf_passes,
+                p: KdfParams::DEFAULT.p,
+            };
+            Keystore::init_with_identity(dir, &pass, params, &identity_name())
+                .map_err(keystore_failure)?;
+            println!("keystore created at {}", dir.display());
+        }
+        KeysCommand::Import {
+            ks,
+            pkcs12,
+            pkcs12_password_file,
+            openpgp,
+            openpgp_password_file,
+            key,
+            cert,
+            chain,
+            delegations,
+            uses,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let delegations = delegations
+                .iter()
+                .map(|d| d.parse::<Delegation>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Failure::config(e.to_string()))?;
+            let uses = if uses.is_empty() {
+                Uses::BOTH
+            } else {
+                Uses::from_list(&uses)
+            };
+            if let Some(pgp) = openpgp {
+                let data = zeroize::Zeroizing::new(read_file(&pgp)?);
+                let password = openpgp_password_file
+                    .as_deref()
+                    .map(read_secret_file)
+                    .transpose()?;
+                let id = store
+                    .import_openpgp(&data, password.as_ref(), delegations, uses)
+                    .map_err(keystore_failure)?;
+                println!("{id}");
+                return Ok(());
+            }
+            let id = match (pkcs12, key, cert) {
+                (Some(p12), None, None) => {
+                    let der = read_file(&p12)?;
+                    let password = match pkcs12_password_file {
+                        Some(f) => read_secret_file(&f)?,
+                        None => SecretString::from(String::new()),
+                    };
+                    store
+                        .import_key(
+                            KeySource::Pkcs12 {
+                                der: &der,
+                                password: &password,
+                            },
+                            delegations,
+                            uses,
+                        )
+                        .map_err(keystore_failure)?
+                }
+                (None, Some(key), Some(cert)) => {
+                    let key_pem = zeroize::Zeroizing::new(read_file(&key)?);
+                    let cert_pem = read_file(&cert)?;
+                    let chain_pem = chain.as_deref().map(read_file).transpose()?;
+                    store
+                        .import_key(
+                            KeySource::Pem {
+                                key: &key_pem,
+                                cert: &cert_pem,
+                                chain: chain_pem.as_deref(),
+                            },
+                            delegations,
+                            uses,
+                        )
+                        .map_err(keystore_failure)?
+                }
+                _ => {
+                    return Err(Failure::config(
+                        "give --pkcs12 FILE, --openpgp FILE, or --key KEY --cert CERT",
+                    ));
+                }
+            };
+            println!("{id}");
+        }
+        KeysCommand::ImportCert { ks, files } => {
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
+            let dir = settings.keystore_dir();
+            let mut cache = reseal::capabilities::Cache::load(dir);
+            for f in files {
+                let data = read_file(&f)?;
+                // A detached signature (.p7s) or a signed message: its verified signers'
+                // certificates, and what they announced they can decrypt (RFC 8551
+                // §2.7.1). Anything else: certificates.
+                let file_failure = |e: Failure| {
+                    Failure::malformed(format!(
+                        "{}: {}",
+                        reseal::sanitize::log_text(&f.display().to_string()),
+                        e.text
+                    ))
+                };
+                let signers =
+                    match reseal::capabilities::from_signature_file(&store, &mut cache, &data)
+                        .map_err(file_failure)?
+                    {
+                        Some(s) => Some(s),
+                        None if reseal::capabilities::looks_like_message(&data) => Some(
+                            reseal::capabilities::from_signed_message(
+                                &store,
+                                &mut cache,
+                                &data,
+                                reseal::config::DEFAULT_MAX_MESSAGE,
+                            )
+                            .map_err(file_failure)?,
+                        ),
+                        None => None,
+                    };
+                let der: Vec<Vec<u8>> = match signers {
+                    Some(s) => s
+                        .iter()
+                        .filter_map(|c| der::Encode::to_der(c).ok())
+                        .collect(),
+                    None => vec![data],
+                };
+                for d in der {
+                    for id in store.import_certificates(&d).map_err(input_failure(&f))? {
+                        println!("{id}");
+                    }
+                }
+            }
+            cache
+                .save(dir)
+                .map_err(|e| Failure::temporary(format!("capabilities: {e}")))?;
+        }
+        KeysCommand::Trust { ks, files } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            for f in files {
+                for id in store
+                    .add_trust_anchors(&read_file(&f)?)
+                    .map_err(input_failure(&f))?
+                {
+                    println!("{id}");
+                }
+            }
+        }
+        KeysCommand::List { ks, json } => {
+            let settings = Settings::resolve(&ks)?;
+            let store = settings.open_keystore()?;
+            let cache = reseal::capabilities::Cache::load(settings.keystore_dir());
+            let listing = reseal::listing::keys_listing_with(&store, &cache);
+            let mut out = std::io::stdout().lock();
+            let r = if json {
+                serde_json::to_writer_pretty(&mut out, &listing)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| writeln!(out))
+            } else {
+                write!(out, "{}", listing.to_text())
+            };
+            r.map_err(|e| Failure::temporary(format!("cannot write: {e}")))?;
+        }
+        KeysCommand::Remove { ks, id } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store.remove(&id).map_err(keystore_failure)?;
+            println!("removed {id}");
+        }
+        KeysCommand::ExportIdentity { ks, format } => {
+            let store = Settings::resolve(&ks)?.open_keystore()?;
+            let mut out = String::new();
+            let want = |f: IdentityFormat| format.is_none_or(|w| w == f);
+            if let Some(id) = store.identity().filter(|_| want(IdentityFormat::X509)) {
+                for c in std::iter::once(&id.certificate).chain(id.chain.iter()) {
+                    use der::EncodePem as _;
+                    out.push_str(
+                        &c.to_pem(der::pem::LineEnding::LF)
+                            .map_err(|e| Failure::temporary(e.to_string()))?,
+                    );
+                }
+            }
+            if let Some(pgp) = store
+                .identity_pgp()
+                .filter(|_| want(IdentityFormat::Openpgp))
+            {
+                use sequoia_openpgp::serialize::SerializeInto as _;
+                let a = pgp
+                    .armored()
+                    .to_vec()
+                    .map_err(|e| Failure::temporary(e.to_string()))?;
+                out.push_str(&String::from_utf8_lossy(&a));
+            }
+            if out.is_empty() {
+                return Err(Failure::config(
+                    "the keystore has no OPES identity: run `reseal keys new-identity`",
+                ));
+            }
+            print!("{out}");
+        }
+        KeysCommand::ImportIdentity {
+            ks,
+            key,
+            cert,
+            chain,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let key = zeroize::Zeroizing::new(read_file(&key)?);
+            let cert = read_file(&cert)?;
+            let chain = chain.as_deref().map(read_file).transpose()?;
+            store
+                .import_identity(&key, &cert, chain.as_deref())
+                .map_err(keystore_failure)?;
+            println!("OPES identity replaced");
+        }
+        KeysCommand::NewIdentity { ks } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .create_identity(&identity_name())
+                .map_err(keystore_failure)?;
+            println!("new OPES identity created");
+        }
+    }
+    Ok(())
+}
+
+/// The name of a new OPES identity: the gateway and its host.
+fn identity_name() -> String {
+    format!(
+        "Reseal OPES identity ({})",
+        reseal::config::system_hostname()
+    )
+}
