@@ -184,6 +184,13 @@ remove = ["Message-ID"]
     );
     assert!(h.contains("multipart/signed"), "{h}");
     openssl_verify(&original).unwrap();
+    // Byte for byte, against what openssl decrypts from the input (encrypted to alice).
+    let dec = openssl_decrypt(&input, "alice").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&original),
+        String::from_utf8_lossy(&original_of_encrypted(&input, &dec)),
+        "the original of an encrypted message"
+    );
 }
 
 #[test]
@@ -414,7 +421,48 @@ fn openpgp_record_and_original_verify_with_gpg() {
         assert_eq!(r.report["outer"]["technology"], "openpgp");
         assert_eq!(r.report["record"]["valid"], true);
         let original = r.original.unwrap();
-        if !vector.contains("encrypted") {
+        if vector.contains("encrypted") {
+            // Signed inside the encryption (RFC 3156 §6.2): the original is its detached
+            // equivalent (docs/modification-record.md §3.3), so the bytes to compare are
+            // the header outside the Content-* fields and the signed entity, against what
+            // gpg decrypts from the input (encrypted to alice) without Reseal.
+            let g = gpg::Gpg::for_bob();
+            let mut c = g.cmd();
+            c.arg("--import").arg(pv("alice.sec.asc"));
+            ok(&run(c, b""), "gpg --import alice.sec.asc");
+            let (dec, status) = g.decrypt(&armored_message(&input));
+            assert!(status.contains("[GNUPG:] GOODSIG "), "{status}");
+            let (orig_fields, _) = header_fields(&original);
+            let (input_fields, _) = header_fields(&input);
+            // The Content-* fields are the wrapper's (a new boundary); every other
+            // field, and where the Content-* fields stand, is the input's.
+            let not_content = |fs: Vec<String>| -> Vec<String> {
+                let mut out: Vec<String> = Vec::new();
+                for f in fs {
+                    let f = if f.to_ascii_lowercase().starts_with("content-") {
+                        "<Content-* fields>".to_owned()
+                    } else {
+                        f
+                    };
+                    if out.last() != Some(&f) {
+                        out.push(f);
+                    }
+                }
+                out
+            };
+            assert_eq!(
+                not_content(orig_fields),
+                not_content(input_fields),
+                "{vector}: the original header, byte for byte"
+            );
+            let e = reseal::mime::Entity::parse(&original).unwrap();
+            let mp = e.multipart().unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&original[mp.parts[0].clone()]),
+                String::from_utf8_lossy(&dec),
+                "{vector}: the signed entity, byte for byte"
+            );
+        } else {
             assert_eq!(original, input, "{vector}: byte for byte");
         }
         // gpg checks the original signature itself, without Reseal.
@@ -819,4 +867,274 @@ fn opaque_original_signature_survives_as_detached() {
     assert!(header_block(&original).contains("multipart/signed"));
     let content = openssl_verify(&original).unwrap();
     assert_eq!(content, inner_entity(&read("msg-plain.eml")));
+}
+
+// ---------------------------------------------------------------------------------------
+// The record's signature, checked by the peers alone (docs/modification-record.md §1, §4
+// step 3): openssl for S/MIME mail, gpg for OpenPGP mail, never `reseal verify`.
+
+/// The one value of each of `OPES-Record` and `OPES-Record-Signature` in the header of
+/// the entity that carries them, unfolded and base64-decoded: (record JSON, signature).
+fn record_and_signature(entity: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(entity);
+    let head = &text[..text.find("\r\n\r\n").expect("a header block")];
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            fields.last_mut().expect("no leading fold").1.push_str(line);
+        } else {
+            let (name, value) = line.split_once(':').expect("a header field");
+            fields.push((name.to_ascii_lowercase(), value.to_owned()));
+        }
+    }
+    let one = |name: &str| -> Vec<u8> {
+        let values: Vec<&String> = fields
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values.len(), 1, "exactly one {name}:\n{head}");
+        let b64: String = values[0].chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap_or_else(|e| panic!("{name} is not base64: {e}"))
+    };
+    (one("opes-record"), one("opes-record-signature"))
+}
+
+/// `openssl cms -verify` of a detached CMS signature over `data`, with `anchor` as the
+/// only trust anchor; returns the signer certificate (PEM) on success, the error if not.
+fn openssl_verify_detached(
+    sig_der: &[u8],
+    data: &[u8],
+    anchor: &Path,
+    dir: &Path,
+) -> Result<String, String> {
+    let s = dir.join("record.sig.der");
+    let d = dir.join("record.json");
+    let signer = dir.join("record.signer.pem");
+    let _ = std::fs::remove_file(&signer);
+    std::fs::write(&s, sig_der).unwrap();
+    std::fs::write(&d, data).unwrap();
+    let mut c = Command::new("openssl");
+    c.args([
+        "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
+    ])
+    .arg(&s)
+    .arg("-content")
+    .arg(&d)
+    .arg("-CAfile")
+    .arg(anchor)
+    .arg("-signer")
+    .arg(&signer)
+    .args(["-out", "/dev/null"]);
+    let out = run(c, b"");
+    if out.status.success() {
+        Ok(std::fs::read_to_string(&signer).unwrap())
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+/// The DER bytes of the first certificate in a PEM file.
+fn cert_der(pem: &[u8]) -> Vec<u8> {
+    let mut c = Command::new("openssl");
+    c.args(["x509", "-outform", "DER"]);
+    let out = run(c, pem);
+    ok(&out, "openssl x509");
+    out.stdout
+}
+
+#[test]
+fn smime_record_signature_verifies_with_openssl_alone() {
+    let f = fixture();
+    let cfg = f.config(&format!(
+        "{HEAD}\n[policy]\ntechnology = \"smime\"\n{DISCLAIMER}"
+    ));
+    let out = f.process(
+        &read("openssl-signed-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, "process");
+    // bob decrypts; the delivered entity is the first part of the multipart/signed.
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    let e = reseal::mime::Entity::parse(&dec).unwrap();
+    let mp = e.multipart().expect("multipart/signed");
+    let (record, sig) = record_and_signature(&dec[mp.parts[0].clone()]);
+    let doc: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(doc["technology"], "smime", "{doc:#}");
+    let x509 = f.keys(&["export-identity", "--format", "x509"]).stdout;
+    let anchor = f.tmp("opes-identity.pem", &x509);
+    let dir = f.dir.path();
+    let signer = openssl_verify_detached(&sig, &record, &anchor, dir)
+        .unwrap_or_else(|e| panic!("openssl rejects the record signature: {e}"));
+    assert_eq!(
+        cert_der(signer.as_bytes()),
+        cert_der(&x509),
+        "the record is signed by the gateway's OPES identity"
+    );
+    // Not by just anyone: the test CA (alice's, bob's) is no anchor for it.
+    assert!(openssl_verify_detached(&sig, &record, &v("ca.pem"), dir).is_err());
+    // A tampered record fails.
+    let tampered = String::from_utf8(record.clone())
+        .unwrap()
+        .replacen("\"kind\":\"disclaimer\"", "\"kind\":\"disclaimeR\"", 1)
+        .into_bytes();
+    assert_ne!(tampered, record);
+    let err = openssl_verify_detached(&sig, &tampered, &anchor, dir).unwrap_err();
+    assert!(
+        err.contains("content verify error") || err.contains("digest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn openpgp_record_signature_verifies_with_gpg_alone() {
+    let f = fixture();
+    let cfg = f.config(&format!(
+        "{HEAD}\n[policy]\ntechnology = \"openpgp\"\n{DISCLAIMER}"
+    ));
+    let out = f.process(
+        &std::fs::read(pv("gpg-pgpmime-signed.eml")).unwrap(),
+        "alice@example.com",
+        &["bob@example.org"],
+        Some(&cfg),
+    );
+    ok(&out, "process");
+    // bob decrypts with gpg; what he decrypts is the delivered entity (signed inside
+    // the encryption, RFC 3156 §6.2).
+    let bob = gpg::Gpg::for_bob();
+    let (dec, status) = bob.decrypt(&armored_message(&out.stdout));
+    assert!(status.contains("[GNUPG:] GOODSIG "), "{status}");
+    let (record, sig) = record_and_signature(&dec);
+    let doc: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(doc["technology"], "openpgp", "{doc:#}");
+    // A throwaway home that knows only the gateway's OpenPGP identity.
+    let home = tempfile::Builder::new()
+        .prefix("g")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let gpg = |args: &[&str], stdin: &[u8]| {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", home.path())
+            .args(["--batch", "--status-fd", "1"])
+            .args(args);
+        run(c, stdin)
+    };
+    let pgp = f.keys(&["export-identity", "--format", "openpgp"]).stdout;
+    ok(&gpg(&["--import"], &pgp), "gpg --import the OPES identity");
+    let listed = gpg(&["--with-colons", "--fingerprint", "--list-keys"], b"");
+    let identity_fpr = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .expect("the identity's fingerprint")
+        .to_owned();
+    let dir = f.dir.path();
+    let s = dir.join("record.sig");
+    let d = dir.join("record.json");
+    let verify = |data: &[u8]| {
+        std::fs::write(&s, &sig).unwrap();
+        std::fs::write(&d, data).unwrap();
+        let out = gpg(
+            &[
+                "--verify",
+                &s.display().to_string(),
+                &d.display().to_string(),
+            ],
+            b"",
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, status) = verify(&record);
+    assert_eq!(code, Some(0), "{status}");
+    assert!(status.contains("[GNUPG:] GOODSIG "), "{status}");
+    let validsig = status
+        .lines()
+        .find(|l| l.starts_with("[GNUPG:] VALIDSIG "))
+        .unwrap_or_else(|| panic!("no VALIDSIG: {status}"));
+    // VALIDSIG <fpr of the signing key> ... <primary key fpr> (the last field).
+    assert!(
+        validsig.contains(&identity_fpr),
+        "signed by the gateway's OPES identity {identity_fpr}: {validsig}"
+    );
+    // A tampered record fails.
+    let tampered = String::from_utf8(record.clone())
+        .unwrap()
+        .replacen("\"kind\":\"disclaimer\"", "\"kind\":\"disclaimeR\"", 1)
+        .into_bytes();
+    assert_ne!(tampered, record);
+    let (code, status) = verify(&tampered);
+    assert_ne!(code, Some(0), "{status}");
+    assert!(
+        status.contains("[GNUPG:] BADSIG ") && !status.contains("GOODSIG"),
+        "{status}"
+    );
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", home.path())
+        .args(["--kill", "all"])
+        .status();
+}
+
+/// The ASCII-armored OpenPGP message inside a PGP/MIME message.
+fn armored_message(msg: &[u8]) -> Vec<u8> {
+    let begin = b"-----BEGIN PGP MESSAGE-----";
+    let end = b"-----END PGP MESSAGE-----";
+    let s = msg
+        .windows(begin.len())
+        .position(|w| w == begin)
+        .expect("an armored message");
+    let e = msg
+        .windows(end.len())
+        .position(|w| w == end)
+        .expect("its end")
+        + end.len();
+    msg[s..e].to_vec()
+}
+
+/// The original of a message that was encrypted around a signed entity, as
+/// docs/modification-record.md §3.3 defines it: the received header with its Content-*
+/// fields replaced, where they stood, by the decrypted entity's, then the decrypted
+/// entity's body. `decrypted` is what the peer tool decrypted, independently of Reseal.
+fn original_of_encrypted(input: &[u8], decrypted: &[u8]) -> Vec<u8> {
+    let split = header_fields;
+    let is_content = |f: &String| f.to_ascii_lowercase().starts_with("content-");
+    let (outer, _) = split(input);
+    let (inner, body) = split(decrypted);
+    assert!(inner.iter().all(is_content), "{inner:?}");
+    let at = outer.iter().position(is_content).expect("Content-Type");
+    let mut fields: Vec<String> = outer.iter().filter(|f| !is_content(f)).cloned().collect();
+    for (i, f) in inner.into_iter().enumerate() {
+        fields.insert(at + i, f);
+    }
+    let mut out = fields.join("\r\n").into_bytes();
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A message's header fields (each with its folds, CRLF inside) and its body.
+fn header_fields(m: &[u8]) -> (Vec<String>, Vec<u8>) {
+    let end = m
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8(m[..end].to_vec()).unwrap();
+    let mut fields: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            let last = fields.last_mut().unwrap();
+            last.push_str("\r\n");
+            last.push_str(line);
+        } else {
+            fields.push(line.to_owned());
+        }
+    }
+    (fields, m[end + 4..].to_vec())
 }

@@ -48,7 +48,13 @@ fn wrong_passphrase_and_missing_keystore_are_clear_errors() {
         "reseal keys: wrong passphrase for the keystore"
     );
     let out = f.keys_raw(&["init"]);
-    assert_ne!(out.status.code(), Some(0), "init twice must fail");
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "init twice must fail: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     let mut c = reseal();
     c.args(["keys", "list", "--keystore", "/nonexistent/ks"]);
     let out = run(c, b"");
@@ -60,6 +66,7 @@ fn wrong_passphrase_and_missing_keystore_are_clear_errors() {
         .args(["keys", "list", "--keystore"])
         .arg(f.keystore());
     let out = run(c, b"");
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     assert!(stderr(&out).contains("RESEAL_PASSPHRASE"));
     // A passphrase file works as well as the environment.
     let pf = f.tmp("pass.txt", format!("{PASS}\n").as_bytes());
@@ -81,7 +88,11 @@ fn remove_and_reimport() {
     let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
     assert!(j["keys"].as_array().unwrap().is_empty());
     let out = f.keys_raw(&["remove", &id]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!("reseal keys: no entry with id {id}")
+    );
     // Without the key, alice's mail is no longer signed.
     let out = f.process(
         &read("msg-plain.eml"),
@@ -221,7 +232,8 @@ fn certificates_in_the_forms_operators_have_them() {
     // A block without its END line is an error, not a guess.
     let bad = f.tmp("bad.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n");
     let out = f.keys_raw(&["import-cert", &bad.display().to_string()]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(stderr(&out).contains("no END line"), "{}", stderr(&out));
 }
 

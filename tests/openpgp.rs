@@ -384,8 +384,11 @@ fn protected_secret_key_import_needs_its_passphrase() {
         "--for",
         "alice@example.com",
     ]);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("passphrase"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "reseal keys: cannot import: the OpenPGP key is passphrase-protected: give --openpgp-password-file"
+    );
     let wrong = f.tmp("wrong.pass", b"not it");
     let out = f.keys_raw(&[
         "import",
@@ -396,7 +399,11 @@ fn protected_secret_key_import_needs_its_passphrase() {
         "--for",
         "alice@example.com",
     ]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "reseal keys: cannot import: the OpenPGP key passphrase is wrong"
+    );
     f.keys(&[
         "import",
         "--openpgp",

@@ -13,7 +13,8 @@
 //! Two wirings: `content_filter` (entry smtpd → `reseal serve` → reinjection smtpd, with
 //! XFORWARD) and `smtpd_milters` (`reseal milter`). The Postfix configuration is in
 //! tests/postfix_support (and, line for line, in docs/postfix.md). These tests need
-//! root; they skip with a message when they are not root.
+//! root, postfix and swaks: without them they fail loudly, saying what is missing; they
+//! never skip.
 //!
 //! Who gets a delegated signature is tested here too: the test Postfix lets the test
 //! client pose, with XCLIENT, as another client address and as a SASL login, so that a
@@ -299,9 +300,7 @@ fn check_unsigned(f: &Fixture, msg: &[u8], what: &str, gw: &Daemon) {
 
 #[test]
 fn postfix_content_filter_end_to_end() {
-    if !preflight("postfix_content_filter_end_to_end") {
-        return;
-    }
+    preflight("postfix_content_filter_end_to_end");
     let start = Instant::now();
     let f = Fixture::new();
     let id = identity(&f);
@@ -353,9 +352,7 @@ fn postfix_content_filter_end_to_end() {
 /// not signed in this wiring (docs/postfix.md: use the milter for submission).
 #[test]
 fn postfix_content_filter_signs_only_for_admitted_clients() {
-    if !preflight("postfix_content_filter_signs_only_for_admitted_clients") {
-        return;
-    }
+    preflight("postfix_content_filter_signs_only_for_admitted_clients");
     let start = Instant::now();
     let f = Fixture::new();
     let id = identity(&f);
@@ -432,9 +429,7 @@ fn local_submissions_signed_only_when_configured(
     start_gateway: impl Fn(&Fixture, &str) -> (Postfix, Daemon),
     table_header: &str,
 ) {
-    if !preflight(test) {
-        return;
-    }
+    preflight(test);
     let start = Instant::now();
     let msg = read("msg-plain.eml");
     for (admit_local, reason) in [
@@ -507,9 +502,7 @@ fn postfix_milter_signs_local_submissions_only_when_configured() {
 
 #[test]
 fn postfix_milter_end_to_end() {
-    if !preflight("postfix_milter_end_to_end") {
-        return;
-    }
+    preflight("postfix_milter_end_to_end");
     let start = Instant::now();
     let f = Fixture::new();
     let id = identity(&f);
@@ -570,9 +563,7 @@ Hello Bob.\r\n";
 
 #[test]
 fn postfix_milter_refusals_carry_opes_trace() {
-    if !preflight("postfix_milter_refusals_carry_opes_trace") {
-        return;
-    }
+    preflight("postfix_milter_refusals_carry_opes_trace");
     let start = Instant::now();
     let f = Fixture::new();
     let (pf, gw) = start_milter(&f, "[limits]\nmax_message_bytes = 20000\n");
@@ -623,9 +614,7 @@ fn postfix_milter_refusals_carry_opes_trace() {
 
 #[test]
 fn postfix_milter_address_map_rewrites_envelope() {
-    if !preflight("postfix_milter_address_map_rewrites_envelope") {
-        return;
-    }
+    preflight("postfix_milter_address_map_rewrites_envelope");
     let start = Instant::now();
     let f = Fixture::new();
     // RFC 4902 §5.6: the map applies to the header and, through the milter's
@@ -681,9 +670,7 @@ bypassable = false
 /// plaintext.
 #[test]
 fn postfix_next_hop_refusal_bounces_to_the_sender_with_trace() {
-    if !preflight("postfix_next_hop_refusal_bounces_to_the_sender_with_trace") {
-        return;
-    }
+    preflight("postfix_next_hop_refusal_bounces_to_the_sender_with_trace");
     let f = Fixture::new();
     let (pf, gw) = start_content_filter(&f);
     let entry = pf.entry();
@@ -764,9 +751,7 @@ fn postfix_next_hop_refusal_bounces_to_the_sender_with_trace() {
 /// with and without a SASL login.
 #[test]
 fn postfix_milter_bypass_for_authenticated_clients_only() {
-    if !preflight("postfix_milter_bypass_for_authenticated_clients_only") {
-        return;
-    }
+    preflight("postfix_milter_bypass_for_authenticated_clients_only");
     let f = Fixture::new();
     // The login alice may have mail signed for her own address (the submitter table);
     // a login the table does not list would be admitted but sign nothing.
@@ -843,9 +828,7 @@ fn postfix_milter_bypass_for_authenticated_clients_only() {
 /// `mta_networks`).
 #[test]
 fn postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns() {
-    if !preflight("postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns") {
-        return;
-    }
+    preflight("postfix_milter_and_serve_sign_only_for_the_senders_a_login_owns");
     let start = Instant::now();
     let f = Fixture::new();
     let id = identity(&f);

@@ -210,6 +210,10 @@ pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
         }
     }
+    // Close the listening socket first, so that a client connecting from now on is
+    // refused by the kernel at once and tries another MX or later, instead of waiting
+    // in the accept queue for a greeting that never comes.
+    drop(listener);
     tracing::info!("shutting down: finishing the messages in progress");
     cancel.cancel();
     let drain = async { while sessions.join_next().await.is_some() {} };
