@@ -380,8 +380,9 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
             "alice@example.com",
         ],
     );
-    assert!(
-        !out.status.success(),
+    assert_eq!(
+        out.status.code(),
+        Some(77),
         "a wrong OpenPGP key password must fail"
     );
     let out = s.keys(
@@ -396,7 +397,11 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
             "alice@example.com",
         ],
     );
-    assert!(!out.status.success(), "a wrong PKCS#12 password must fail");
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "a wrong PKCS#12 password must fail"
+    );
     ok(
         &s.keys(
             &ks2,
@@ -439,10 +444,12 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
         .env("RESEAL_PASSPHRASE", WRONG_PASSPHRASE)
         .args(["keys", "list", "--keystore"])
         .arg(&ks);
-    assert!(
-        !s.record("keys list (wrong passphrase)", c, b"")
+    // A wrong passphrase is a configuration error: 78, never a crash (101).
+    assert_eq!(
+        s.record("keys list (wrong passphrase)", c, b"")
             .status
-            .success()
+            .code(),
+        Some(78)
     );
     let mut c = reseal();
     c.env("RESEAL_LOG", "trace")
@@ -452,7 +459,7 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
         .arg("--keystore")
         .arg(&ks);
     let out = s.record("process (wrong passphrase)", c, &read("msg-plain.eml"));
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(78));
     for (file, label, good) in [
         (&wrong_pass_file, "keys list (wrong file)", false),
         (&pass_file, "keys list (passphrase file)", true),
@@ -464,7 +471,8 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
             .arg(&ks)
             .arg("--passphrase-file")
             .arg(file);
-        assert_eq!(s.record(label, c, b"").status.success(), good, "{label}");
+        let want = if good { 0 } else { 78 };
+        assert_eq!(s.record(label, c, b"").status.code(), Some(want), "{label}");
     }
 
     // Mail: sign + encrypt, decrypt with each technology, and failures of every kind.
@@ -474,25 +482,28 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
         "openssl-signed-plain.eml",
         "openssl-sign-then-enc-gcm.eml",
     ];
+    // Each refusal with its exit code: 65 for what is not a CMS object, 77 for the one
+    // crypto reply and for refusals (never a crash, 101).
     let smime_bad = [
-        "openssl-enc-garbage.eml",
-        "openssl-enc-gcm-tampered-tag.eml",
-        "openssl-enc-cbc-tampered-padding.eml",
-        "openssl-enc-truncated.eml",
-        "openssl-signed-tampered-sig.eml",
+        ("openssl-enc-garbage.eml", 65),
+        ("openssl-enc-gcm-tampered-tag.eml", 77),
+        ("openssl-enc-cbc-tampered-padding.eml", 77),
+        ("openssl-enc-truncated.eml", 65),
+        ("openssl-signed-tampered-sig.eml", 77),
         // Decrypted with bob's PEM key (delegated for the recipient), then refused:
         // unsigned CBC (SECURITY.md invariant 2).
-        "openssl-enc-to-bob-only.eml",
+        ("openssl-enc-to-bob-only.eml", 77),
     ];
+
     let mut delivered = Vec::new();
     for name in smime_ok {
         let out = s.process(&ks, &read(name), "alice@example.com", "bob@example.org");
         ok(&out, name);
         delivered.push(out.stdout);
     }
-    for name in smime_bad {
+    for (name, code) in smime_bad {
         let out = s.process(&ks, &read(name), "alice@example.com", "bob@example.org");
-        assert!(!out.status.success(), "{name} must be refused");
+        assert_eq!(out.status.code(), Some(code), "{name} must be refused");
     }
     let pgp_ok = [
         "gpg-pgpmime-encrypted.eml",
@@ -517,7 +528,8 @@ fn no_secret_reaches_output_or_keystore_files_at_trace_level() {
     for name in pgp_bad {
         let msg = std::fs::read(pgp(name)).unwrap();
         let out = s.process(&ks, &msg, "alice@example.com", "bob@example.org");
-        assert!(!out.status.success(), "{name} must be refused");
+        // Refused (77), with the one reply; never a crash (101).
+        assert_eq!(out.status.code(), Some(77), "{name} must be refused");
     }
 
     // Verify as the recipient: with a PEM key, a PKCS#12 file and an OpenPGP key.
