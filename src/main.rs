@@ -14,6 +14,7 @@ use cli::failed;
 
 fn main() -> ExitCode {
     cli::without_error_backtraces();
+    cli::harden();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

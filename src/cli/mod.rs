@@ -77,3 +77,17 @@ pub fn without_error_backtraces() {
         .exec();
     eprintln!("reseal: could not re-execute without error backtraces: {err}");
 }
+
+/// Process hardening for every command, before anything else runs: no core dumps, and
+/// not dumpable (no ptrace by the same user), so that key material never lands in a core
+/// file or another process (SECURITY.md, invariant 8).
+pub fn harden() {
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}

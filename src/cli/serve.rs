@@ -25,7 +25,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 /// `reseal serve`: the ESMTP gateway.
 pub fn serve(args: &SettingsArgs) -> Result<i32, Failure> {
-    reseal::smtp::server::no_core_dumps();
     let gw = gateway(args)?;
     runtime()?.block_on(reseal::smtp::server::serve(gw))?;
     Ok(exit::OK)
@@ -33,7 +32,6 @@ pub fn serve(args: &SettingsArgs) -> Result<i32, Failure> {
 
 /// `reseal milter`: the gateway as a Postfix milter.
 pub fn milter(listen: &str, args: &SettingsArgs) -> Result<i32, Failure> {
-    reseal::smtp::server::no_core_dumps();
     let gw = gateway(args)?;
     runtime()?.block_on(reseal::milter::run(listen, Arc::new(gw)))?;
     Ok(exit::OK)

@@ -11,5 +11,7 @@ pub mod dsn;
 pub mod fairness;
 pub mod line;
 pub mod relay;
+pub mod sasl;
 pub mod server;
 pub mod spool;
+pub mod tls;

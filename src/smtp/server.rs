@@ -22,17 +22,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 use super::fairness::Fairness;
 use super::line::{self, Command, Event};
 use super::relay::Relay;
+use super::sasl;
 use super::spool::{Meta, Spool, SpoolRcpt};
 use crate::adapt::Bypass;
 use crate::config::SmtpConfig;
@@ -72,47 +73,6 @@ pub struct Shared {
     budget: submission::Budget,
 }
 
-fn tls_acceptor(cfg: &SmtpConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, Failure> {
-    let (Some(cert), Some(key)) = (&cfg.tls_cert, &cfg.tls_key) else {
-        return Ok(None);
-    };
-    let bad = |what: &str, e: String| Failure::config(format!("smtp TLS {what}: {e}"));
-    // rustls-pki-types' PEM reader (rustls-pemfile is unmaintained, RUSTSEC-2025-0134).
-    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let cert_pem = std::fs::read(cert).map_err(|e| bad("certificate", e.to_string()))?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad("certificate", e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("certificate", "no certificate in the file".into()));
-    }
-    let key_pem =
-        zeroize::Zeroizing::new(std::fs::read(key).map_err(|e| bad("key", e.to_string()))?);
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| bad("key", e.to_string()))?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let sc = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad("config", e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| bad("config", e.to_string()))?;
-    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(sc))))
-}
-
-/// Disables core dumps, so that key material never lands in a core file
-/// (SECURITY.md, invariant 8).
-pub fn no_core_dumps() {
-    let _ = rustix::process::setrlimit(
-        rustix::process::Resource::Core,
-        rustix::process::Rlimit {
-            current: Some(0),
-            maximum: Some(0),
-        },
-    );
-    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-}
-
 impl Shared {
     /// What `serve` sets up before it listens: the spool under the data folder, the
     /// relay, the submitter table, the TLS acceptor and the connection table.
@@ -127,7 +87,7 @@ impl Shared {
             wake: tokio::sync::Notify::new(),
         });
         let policy = Policy::new(&gateway.config)?;
-        let tls = tls_acceptor(&cfg)?;
+        let tls = super::tls::acceptor(&cfg)?;
         let max_size = gateway.config.max_message_bytes;
         let budget = submission::Budget::new(&gateway.config);
         Ok(Shared {
@@ -695,50 +655,34 @@ impl Session {
         let mut words = arg.split_whitespace();
         let mech = words.next().unwrap_or_default().to_ascii_uppercase();
         let initial = words.next().map(str::to_owned);
-        let b64 = base64::engine::general_purpose::STANDARD;
         let ask = async |io: &mut BufReader<Box<dyn Io>>,
                          prompt: &str,
                          this: &Session|
-               -> Option<Vec<u8>> {
+               -> Option<Zeroizing<Vec<u8>>> {
             if !Self::send(io, &format!("334 {prompt}")).await {
                 return None;
             }
             match this.read_command(io).await {
-                Ok(Command::Line(l)) => {
-                    let t = String::from_utf8_lossy(&l).trim().to_owned();
-                    if t == "*" {
-                        return None;
-                    }
-                    b64.decode(t).ok()
-                }
+                Ok(Command::Line(l)) => sasl::response(&l),
                 _ => None,
             }
         };
         let creds = match mech.as_str() {
             "PLAIN" => {
                 let raw = match initial {
-                    Some(i) if i != "=" => b64.decode(i).ok(),
+                    Some(i) if i != "=" => sasl::response(i.as_bytes()),
                     _ => ask(io, "", self).await,
                 };
-                raw.and_then(|r| {
-                    let mut parts = r.split(|&b| b == 0);
-                    let _authzid = parts.next()?;
-                    let user = String::from_utf8(parts.next()?.to_vec()).ok()?;
-                    let pass = String::from_utf8(parts.next()?.to_vec()).ok()?;
-                    Some((user, zeroize::Zeroizing::new(pass)))
-                })
+                raw.and_then(|r| sasl::plain(&r))
             }
             "LOGIN" => {
                 let user = match initial {
-                    Some(i) => b64.decode(i).ok(),
-                    None => ask(io, "VXNlcm5hbWU6", self).await,
+                    Some(i) => sasl::response(i.as_bytes()),
+                    None => ask(io, sasl::LOGIN_USERNAME, self).await,
                 };
-                let pass = ask(io, "UGFzc3dvcmQ6", self).await;
+                let pass = ask(io, sasl::LOGIN_PASSWORD, self).await;
                 match (user, pass) {
-                    (Some(u), Some(p)) => match (String::from_utf8(u), String::from_utf8(p)) {
-                        (Ok(u), Ok(p)) => Some((u, zeroize::Zeroizing::new(p))),
-                        _ => None,
-                    },
+                    (Some(u), Some(p)) => sasl::login(&u, &p),
                     _ => None,
                 }
             }
@@ -746,12 +690,12 @@ impl Session {
         };
         let users = self.shared.policy.users.clone();
         let checked = match creds {
-            Some((u, p)) => {
-                tokio::task::spawn_blocking(move || submission::check_password(&users, &u, &p))
-                    .await
-                    .ok()
-                    .flatten()
-            }
+            Some(c) => tokio::task::spawn_blocking(move || {
+                submission::check_password(&users, &c.user, &c.password)
+            })
+            .await
+            .ok()
+            .flatten(),
             None => None,
         };
         match checked {
