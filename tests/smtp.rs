@@ -561,6 +561,48 @@ fn serve_disables_core_dumps() {
     );
 }
 
+/// Not only the daemons: `process` (which unlocks the keystore too) disables core dumps
+/// before it reads anything (SECURITY.md, invariant 8).
+#[test]
+fn process_disables_core_dumps_too() {
+    let mut child = reseal()
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .args([
+            "process",
+            "--mail-from",
+            "a@example.com",
+            "--rcpt",
+            "b@example.org",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The process waits for its message on stdin; its limit must drop to 0 and stay.
+    let t = Instant::now();
+    let limits = loop {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap()
+            .to_owned();
+        if core.split_whitespace().filter(|w| *w == "0").count() >= 2 {
+            break core;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "process never disabled core dumps: {core}"
+        );
+        std::thread::yield_now();
+    };
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.code().is_some(), "{limits}: {status:?}");
+}
+
 /// An SMTP dialog over `openssl s_client -starttls smtp`: each command is written once
 /// the reply to the one before it has been read. A reader thread hands over what
 /// s_client prints; every wait has a deadline and fails loudly.
