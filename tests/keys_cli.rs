@@ -292,3 +292,100 @@ fn verify_reads_lax_pem_and_names_bad_files() {
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(stderr(&out).contains("not-a-cert.pem"), "{}", stderr(&out));
 }
+
+/// Every setting comes from a flag, else the environment, else the configuration file,
+/// else the default (README.md, "Settings"), and `keys` reads `--config` like the others.
+#[test]
+fn settings_come_from_flag_then_environment_then_configuration() {
+    let f = Fixture::new();
+    let real = f.keystore().to_path_buf();
+    let missing = f.tmp("marker", b"").with_file_name("no-keystore-here");
+    let pf = f.tmp("pass.txt", format!("{PASS}\n").as_bytes());
+    let wrong = f.tmp("wrong.txt", b"not the passphrase\n");
+    let conf = |keystore: &std::path::Path, pass: &std::path::Path| {
+        f.tmp(
+            "reseal.toml",
+            format!(
+                "keystore = \"{}\"\npassphrase_file = \"{}\"\n",
+                keystore.display(),
+                pass.display()
+            )
+            .as_bytes(),
+        )
+    };
+    let list = |args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi::OsStr)]| {
+        let mut c = reseal();
+        c.env_remove("RESEAL_PASSPHRASE")
+            .env_remove("RESEAL_KEYSTORE")
+            .env_remove("RESEAL_CONFIG")
+            .args(["keys", "list"])
+            .args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run(c, b"").status.code()
+    };
+    let os = |p: &std::path::Path| p.as_os_str().to_owned();
+
+    // The configuration alone: its keystore and its passphrase file.
+    let cfg = conf(&real, &pf);
+    assert_eq!(list(&["--config".as_ref(), cfg.as_os_str()], &[]), Some(0));
+    // RESEAL_CONFIG names the same file.
+    assert_eq!(list(&[], &[("RESEAL_CONFIG", &os(&cfg))]), Some(0));
+    // RESEAL_KEYSTORE outranks the configuration's keystore ...
+    let cfg = conf(&missing, &pf);
+    assert_eq!(
+        list(
+            &["--config".as_ref(), cfg.as_os_str()],
+            &[("RESEAL_KEYSTORE", &os(&real))]
+        ),
+        Some(0)
+    );
+    // ... and --keystore outranks RESEAL_KEYSTORE.
+    assert_eq!(
+        list(
+            &[
+                "--config".as_ref(),
+                cfg.as_os_str(),
+                "--keystore".as_ref(),
+                real.as_os_str()
+            ],
+            &[("RESEAL_KEYSTORE", &os(&missing))]
+        ),
+        Some(0)
+    );
+    assert_eq!(
+        list(
+            &["--keystore".as_ref(), missing.as_os_str()],
+            &[
+                ("RESEAL_KEYSTORE", &os(&real)),
+                ("RESEAL_PASSPHRASE", PASS.as_ref())
+            ]
+        ),
+        Some(78),
+        "the flag's (missing) keystore must win"
+    );
+    // RESEAL_PASSPHRASE outranks the configuration's passphrase file ...
+    let cfg = conf(&real, &wrong);
+    assert_eq!(
+        list(
+            &["--config".as_ref(), cfg.as_os_str()],
+            &[("RESEAL_PASSPHRASE", PASS.as_ref())]
+        ),
+        Some(0)
+    );
+    assert_eq!(list(&["--config".as_ref(), cfg.as_os_str()], &[]), Some(78));
+    // ... and --passphrase-file outranks RESEAL_PASSPHRASE.
+    assert_eq!(
+        list(
+            &[
+                "--config".as_ref(),
+                cfg.as_os_str(),
+                "--passphrase-file".as_ref(),
+                pf.as_os_str()
+            ],
+            &[("RESEAL_PASSPHRASE", "not it".as_ref())]
+        ),
+        Some(0)
+    );
+}
