@@ -258,7 +258,7 @@ impl<'a> Entity<'a> {
     pub fn decoded_body(&self) -> Result<Cow<'a, [u8]>, MimeError> {
         match self.transfer_encoding()? {
             TransferEncoding::Base64 => decode_base64(self.body()).map(Cow::Owned),
-            TransferEncoding::QuotedPrintable => Ok(Cow::Owned(decode_qp(self.body()))),
+            TransferEncoding::QuotedPrintable => decode_qp(self.body()).map(Cow::Owned),
             _ => Ok(Cow::Borrowed(self.body())),
         }
     }
@@ -453,39 +453,34 @@ pub fn encode_base64_lines(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes quoted-printable (RFC 2045 §6.7). Invalid escapes pass through literally,
-/// as the RFC recommends for robustness.
-pub fn decode_qp(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    };
-    while let Some(&b) = body.get(i) {
-        if b == b'=' {
-            let n1 = body.get(i + 1).copied();
-            let n2 = body.get(i + 2).copied();
-            if n1 == Some(b'\r') && n2 == Some(b'\n') {
-                i += 3;
-                continue;
-            }
-            if n1 == Some(b'\n') {
-                i += 2;
-                continue;
-            }
-            if let (Some(h), Some(l)) = (n1.and_then(hex), n2.and_then(hex)) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
+/// Decodes quoted-printable (RFC 2045 §6.7) with the `quoted_printable` crate in its
+/// robust mode: invalid escapes pass through literally, trailing whitespace on a line is
+/// dropped (it was added in transport, §6.7 rule 3), soft line breaks are removed.
+///
+/// The crate silently drops bytes outside printable ASCII, TAB, CR and LF. Mail that
+/// declares quoted-printable but carries raw 8-bit text is common, and losing it would
+/// change what a service reads (and what it writes back), so such bytes are escaped
+/// first and decode to themselves.
+pub fn decode_qp(body: &[u8]) -> Result<Vec<u8>, MimeError> {
+    let kept = |b: u8| matches!(b, b'\t' | b'\r' | b'\n' | b' '..=b'~');
+    let input: Cow<'_, [u8]> = if body.iter().all(|&b| kept(b)) {
+        Cow::Borrowed(body)
+    } else {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut escaped = Vec::with_capacity(body.len().saturating_add(body.len() / 4));
+        for &b in body {
+            if kept(b) {
+                escaped.push(b);
+            } else {
+                escaped.push(b'=');
+                escaped.extend(HEX.get(usize::from(b >> 4)));
+                escaped.extend(HEX.get(usize::from(b & 0x0f)));
             }
         }
-        out.push(b);
-        i += 1;
-    }
-    out
+        Cow::Owned(escaped)
+    };
+    quoted_printable::decode(&*input, quoted_printable::ParseMode::Robust)
+        .map_err(|_| MimeError::BadEncoding("quoted-printable"))
 }
 
 /// The parts of a multipart body, as absolute ranges into the entity bytes.
@@ -643,7 +638,15 @@ mod tests {
 
     #[test]
     fn qp_and_base64() {
-        assert_eq!(decode_qp(b"Gr=C3=BC=\r\nsse =ZZ"), "Grüsse =ZZ".as_bytes());
+        assert_eq!(
+            decode_qp(b"Gr=C3=BC=\r\nsse =ZZ").unwrap(),
+            "Grüsse =ZZ".as_bytes()
+        );
+        // Raw 8-bit bytes in a quoted-printable body are kept, not dropped.
+        assert_eq!(
+            decode_qp("Gr\u{fc}=3D".as_bytes()).unwrap(),
+            "Gr\u{fc}=".as_bytes()
+        );
         assert_eq!(decode_base64(b"aGVs\r\nbG8=").unwrap(), b"hello");
         assert_eq!(decode_base64(b"aGVsbG8").unwrap(), b"hello");
         assert!(decode_base64(b"a*b").is_err());

@@ -220,35 +220,12 @@ pub fn decode_text(buf: &[u8], part: &Part) -> Option<Text> {
     })
 }
 
-/// Quoted-printable encoding (RFC 2045 §6.7), CRLF line breaks kept as hard breaks.
+/// Quoted-printable encoding (RFC 2045 §6.7) with the `quoted_printable` crate in text
+/// mode: line breaks (CRLF, or a bare LF, normalised to CRLF first) stay hard breaks,
+/// longer lines get soft breaks so no encoded line exceeds 76 characters, and a space or
+/// tab before a line end is escaped.
 pub fn encode_qp(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 8);
-    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    let n = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let mut col = 0usize;
-        let len = line.len();
-        for (j, &b) in line.iter().enumerate() {
-            let last = j + 1 == len;
-            let plain = (33..=126).contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
-            let piece: Vec<u8> = if plain {
-                vec![b]
-            } else {
-                format!("={b:02X}").into_bytes()
-            };
-            if col + piece.len() > 75 {
-                out.extend_from_slice(b"=\r\n");
-                col = 0;
-            }
-            col += piece.len();
-            out.extend_from_slice(&piece);
-        }
-        if i + 1 < n {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    out
+    quoted_printable::encode(&*super::to_crlf(data))
 }
 
 /// Re-encodes `text` for `part`: the same charset when it can represent the text (else
@@ -414,8 +391,60 @@ mod tests {
         let long = "x".repeat(200);
         let e = encode_qp(long.as_bytes());
         assert!(e.split(|&b| b == b'\n').all(|l| l.len() <= 77));
-        assert_eq!(super::super::decode_qp(&e), long.as_bytes());
+        assert_eq!(super::super::decode_qp(&e).unwrap(), long.as_bytes());
         assert_eq!(encode_qp(b"a=b \r\nc"), b"a=3Db=20\r\nc");
+    }
+
+    /// Encoded lines are CRLF-terminated and at most 76 characters (RFC 2045 §6.7 rule 5),
+    /// and decoding gives back the input: UTF-8 and binary bytes, long lines, trailing
+    /// spaces and tabs, a bare CR, "=" at every column.
+    #[test]
+    fn qp_round_trips_binary_and_long_lines() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            format!("{}\r\n", "Grüße, καλημέρα, 日本語 ".repeat(20)).into_bytes(),
+            b"trailing space   \r\ntrailing tab\t\t\r\n \r\n\t".to_vec(),
+            (0u8..=255).collect(),
+            "=".repeat(300).into_bytes(),
+            b"bare\rcarriage return\r\n\r\n\r\nend ".to_vec(),
+        ];
+        // Every column for a multi-byte escape and a trailing space near the limit.
+        for pad in 70..80 {
+            let mut v = "a".repeat(pad).into_bytes();
+            v.extend_from_slice("é \r\nz\t".as_bytes());
+            cases.push(v);
+        }
+        // A small deterministic pseudo-random corpus of bytes, with CRLFs mixed in.
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..50 {
+            let mut v = Vec::new();
+            for _ in 0..400 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                match x % 16 {
+                    0 => v.extend_from_slice(b"\r\n"),
+                    1 => v.push(b' '),
+                    _ => v.push(x.to_le_bytes()[1]),
+                }
+            }
+            cases.push(v);
+        }
+        for data in cases {
+            let e = encode_qp(&data);
+            for line in e.split(|&b| b == b'\n') {
+                assert!(line.len() <= 77, "{:?}", String::from_utf8_lossy(line));
+                assert!(
+                    line.iter()
+                        .all(|&b| (b' '..=b'~').contains(&b) || b == b'\t' || b == b'\r')
+                );
+                let body = line.strip_suffix(b"\r").unwrap_or(line);
+                assert!(!body.ends_with(b" ") && !body.ends_with(b"\t"), "{line:?}");
+            }
+            assert!(!e.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+            // The encoder keeps CRLF as hard breaks and normalises a bare LF to CRLF.
+            let expected = super::super::to_crlf(&data).into_owned();
+            assert_eq!(super::super::decode_qp(&e).unwrap(), expected);
+        }
     }
 
     /// Regression (fuzz mime_tree): a part whose header runs to its end had its first

@@ -5,6 +5,13 @@
 //! `X-OPES-Via`. The returned content is the message as received, or only its header:
 //! never decrypted plaintext.
 
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::raw::Raw;
+use mail_builder::mime::MimePart;
+
 use crate::mime::{self, Entity};
 use crate::trace::rfc5322_date;
 
@@ -71,61 +78,60 @@ fn one_line(s: &str) -> String {
     crate::sanitize::reply_text(s).chars().take(900).collect()
 }
 
-/// Builds the NDR message.
+/// The transfer encoding declared for a part written as is: `7bit`, or `8bit` when it
+/// holds 8-bit bytes (an SMTPUTF8 address, a message received with 8BITMIME).
+fn identity_encoding(body: &[u8]) -> &'static str {
+    if body.is_ascii() { "7bit" } else { "8bit" }
+}
+
+/// Builds the NDR message: a `multipart/report; report-type=delivery-status` (RFC 6522)
+/// of a text part, a `message/delivery-status` part (RFC 3464 §2) and the returned
+/// content (`message/rfc822` for RET=FULL, else `text/rfc822-headers`), assembled by
+/// `mail-builder`. The text part gets whatever transfer encoding `mail-builder` picks
+/// for it; the other two carry fields and a message that must stay readable as they
+/// are, so they are written unencoded (RFC 2046 §5.2.1 forbids encoding message/rfc822).
 pub fn build(r: &Report<'_>) -> Vec<u8> {
     let processed = mime::to_crlf(r.processed);
     let top = Entity::parse(&processed).ok();
     let field = |name: &str| top.as_ref().and_then(|t| t.get(name)).unwrap_or_default();
     let system = field("OPES-System");
     let via = field("OPES-Via");
-    let boundary = format!("reseal-dsn-{}", r.id);
-    let mut m = String::new();
-    m.push_str(&format!(
-        "From: Mail Delivery System <MAILER-DAEMON@{host}>\r\nTo: <{to}>\r\nSubject: Undelivered Mail Returned to Sender\r\nDate: {date}\r\nMessage-ID: <{id}.dsn@{host}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{boundary}\"\r\n\r\nThis is a delivery status notification (RFC 3464).\r\n\r\n",
-        host = r.hostname,
-        to = r.reverse_path,
-        date = rfc5322_date(time::OffsetDateTime::now_utc()),
-        id = r.id,
-    ));
+
     // Human-readable part, with the OPES trace (RFC 4902 §3.1).
-    m.push_str(&format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Description: Notification\r\n\r\n"));
-    m.push_str(&format!(
+    let mut text = format!(
         "This is the OPES mail gateway at {}.\r\n\r\nYour message could not be delivered to the following recipients:\r\n\r\n",
         r.hostname
-    ));
+    );
     for f in &r.failed {
-        m.push_str(&format!(
+        text.push_str(&format!(
             "  <{}>: {}\r\n",
             f.address,
             one_line(&f.diagnostic)
         ));
     }
-    m.push_str("\r\nThe message passed through this OPES System and its services:\r\n");
-    m.push_str(&format!("  OPES System: {}\r\n", one_line(&system)));
+    text.push_str("\r\nThe message passed through this OPES System and its services:\r\n");
+    text.push_str(&format!("  OPES System: {}\r\n", one_line(&system)));
     if !via.is_empty() {
         for e in via.split(",\r\n").flat_map(|s| s.split(", ")) {
-            m.push_str(&format!("  OPES service: {}\r\n", one_line(e.trim())));
+            text.push_str(&format!("  OPES service: {}\r\n", one_line(e.trim())));
         }
     }
-    m.push_str(
-        "The privacy policy and the operator's contact are at the policy URI above.\r\n\r\n",
-    );
-    // Machine-readable part.
-    m.push_str(&format!(
-        "--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
-    ));
-    m.push_str(&format!("Reporting-MTA: dns; {}\r\n", r.hostname));
-    m.push_str(&format!("X-OPES-System: {}\r\n", one_line(&system)));
+    text.push_str("The privacy policy and the operator's contact are at the policy URI above.\r\n");
+
+    // Machine-readable part: per-message fields, then one block per recipient.
+    let mut status = String::new();
+    status.push_str(&format!("Reporting-MTA: dns; {}\r\n", r.hostname));
+    status.push_str(&format!("X-OPES-System: {}\r\n", one_line(&system)));
     if !via.is_empty() {
-        m.push_str(&format!("X-OPES-Via: {}\r\n", one_line(&via)));
+        status.push_str(&format!("X-OPES-Via: {}\r\n", one_line(&via)));
     }
     if let Some(e) = r.envid {
-        m.push_str(&format!("Original-Envelope-Id: {}\r\n", one_line(e)));
+        status.push_str(&format!("Original-Envelope-Id: {}\r\n", one_line(e)));
     }
-    m.push_str(&format!("Arrival-Date: {}\r\n", rfc5322_date(r.arrival)));
+    status.push_str(&format!("Arrival-Date: {}\r\n", rfc5322_date(r.arrival)));
     for f in &r.failed {
-        m.push_str("\r\n");
-        m.push_str(&format!("Final-Recipient: rfc822; {}\r\n", f.address));
+        status.push_str("\r\n");
+        status.push_str(&format!("Final-Recipient: rfc822; {}\r\n", f.address));
         if let Some(o) = f.orcpt {
             // RFC 3464 §2.3.1: address-type ";" generic-address.
             let o = if o.contains(';') {
@@ -133,43 +139,76 @@ pub fn build(r: &Report<'_>) -> Vec<u8> {
             } else {
                 format!("rfc822;{o}")
             };
-            m.push_str(&format!("Original-Recipient: {}\r\n", one_line(&o)));
+            status.push_str(&format!("Original-Recipient: {}\r\n", one_line(&o)));
         }
-        m.push_str(&format!("Action: failed\r\nStatus: {}\r\n", f.status));
+        status.push_str(&format!("Action: failed\r\nStatus: {}\r\n", f.status));
         // RFC 3464 §2.3.5: an MTA name of type "dns" is a host name, without a port.
-        m.push_str(&format!("Remote-MTA: dns; {}\r\n", mta_name(r.next_hop)));
-        m.push_str(&format!(
+        status.push_str(&format!("Remote-MTA: dns; {}\r\n", mta_name(r.next_hop)));
+        status.push_str(&format!(
             "Diagnostic-Code: smtp; {}\r\n",
             one_line(&f.diagnostic)
         ));
     }
-    m.push_str("\r\n");
-    let mut out = m.into_bytes();
+
     // The returned content: as received, never the decrypted plaintext.
     let received = mime::to_crlf(r.received);
-    if r.ret_full {
-        out.extend_from_slice(
-            format!("--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes(),
-        );
-        out.extend_from_slice(&received);
-        if !received.ends_with(b"\r\n") {
-            out.extend_from_slice(b"\r\n");
+    let returned = if r.ret_full {
+        let mut whole = received.into_owned();
+        if !whole.ends_with(b"\r\n") {
+            whole.extend_from_slice(b"\r\n");
         }
+        let cte = identity_encoding(&whole);
+        MimePart::new("message/rfc822", whole).transfer_encoding(cte)
     } else {
-        out.extend_from_slice(
-            format!("--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n").as_bytes(),
-        );
         let end = Entity::parse(&received)
             .map(|e| e.header_end())
             .unwrap_or(0);
-        out.extend_from_slice(received.get(..end).unwrap_or_default());
-    }
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let header = received.get(..end).unwrap_or_default().to_vec();
+        let cte = identity_encoding(&header);
+        MimePart::new("text/rfc822-headers", header).transfer_encoding(cte)
+    };
+
+    let cte = identity_encoding(status.as_bytes());
+    // The Content-Type is written as is (mail-builder would quote every parameter value),
+    // so the report type reads `report-type=delivery-status` as before; mail-builder takes
+    // the boundary from it.
+    let report = MimePart::raw(vec![
+        MimePart::new(
+            ContentType::new("text/plain").attribute("charset", "utf-8"),
+            text,
+        )
+        .header("Content-Description", Raw::new("Notification")),
+        // As bytes, so that no charset parameter is added: the type defines none.
+        MimePart::new("message/delivery-status", status.into_bytes()).transfer_encoding(cte),
+        returned,
+    ])
+    .header(
+        "Content-Type",
+        Raw::new(format!(
+            "multipart/report; report-type=delivery-status;\r\n\tboundary=\"reseal-dsn-{}\"",
+            r.id
+        )),
+    );
+    let mut out = Vec::new();
+    MessageBuilder::new()
+        .from(Address::new_address(
+            Some("Mail Delivery System"),
+            format!("MAILER-DAEMON@{}", r.hostname),
+        ))
+        .to(Address::new_address(None::<&str>, r.reverse_path))
+        .subject("Undelivered Mail Returned to Sender")
+        .date(Date::new(time::OffsetDateTime::now_utc().unix_timestamp()))
+        .message_id(format!("{}.dsn@{}", r.id, r.hostname))
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .body(report)
+        .serialize(&mut out);
     out
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
     use super::*;
 
     #[test]
@@ -202,6 +241,39 @@ mod tests {
         assert!(out.contains("OPES service: https://gw/opes/dlp"));
         assert!(out.contains("Subject: s") && !out.contains("BODY-AS-RECEIVED"));
         assert!(!out.contains("secret plaintext"));
+        assert!(
+            out.contains("\r\nAuto-Submitted: auto-replied\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\r\nMessage-ID: <abc.dsn@gw.example.com>\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("\r\nTo: <a@b.c>\r\n"), "{out}");
+        let e = Entity::parse(out.as_bytes()).unwrap();
+        let ct = e.content_type().unwrap();
+        assert_eq!(ct.param("report-type"), Some("delivery-status"));
+        let parts = e.multipart().unwrap().parts;
+        assert_eq!(parts.len(), 3);
+        let part = |i: usize| Entity::parse(&out.as_bytes()[parts[i].clone()]).unwrap();
+        assert!(part(0).content_type().unwrap().is("text/plain"));
+        let status = part(1);
+        assert!(status.content_type().unwrap().is("message/delivery-status"));
+        let fields = String::from_utf8(status.decoded_body().unwrap().into_owned()).unwrap();
+        assert!(
+            fields.starts_with("Reporting-MTA: dns; gw.example.com\r\n"),
+            "{fields}"
+        );
+        assert!(
+            fields.contains(
+                "\r\n\r\nFinal-Recipient: rfc822; x@y.z\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            ),
+            "{fields}"
+        );
+        assert!(fields.contains("Original-Envelope-Id: E1\r\n"), "{fields}");
+        let returned = part(2);
+        assert!(returned.content_type().unwrap().is("text/rfc822-headers"));
+        assert_eq!(returned.body(), b"From: a@b.c\r\nSubject: s\r\n");
         let full = String::from_utf8(build(&Report {
             ret_full: true,
             ..r
@@ -209,7 +281,11 @@ mod tests {
         .unwrap();
         assert!(full.contains("BODY-AS-RECEIVED") && !full.contains("secret plaintext"));
         let e = Entity::parse(full.as_bytes()).unwrap();
-        assert_eq!(e.multipart().unwrap().parts.len(), 3);
+        let parts = e.multipart().unwrap().parts;
+        assert_eq!(parts.len(), 3);
+        let returned = Entity::parse(&full.as_bytes()[parts[2].clone()]).unwrap();
+        assert!(returned.content_type().unwrap().is("message/rfc822"));
+        assert_eq!(returned.body(), received);
     }
 
     #[test]
