@@ -18,8 +18,8 @@ fn walk(buf: &[u8], depth: usize) {
         let _ = mime::unfold(e.field_value(f));
     }
     let _ = e.get("Content-Type");
-    let _ = reseal::unwrap::single_from(&e);
-    let _ = reseal::unwrap::content_entity(&e);
+    let _ = reseal::mime::address::single_from(&e);
+    let _ = reseal::mime::compose::content_entity(&e);
     let _ = e.transfer_encoding();
     let _ = e.decoded_body();
     let Ok(ct) = e.content_type() else {

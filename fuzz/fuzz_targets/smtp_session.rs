@@ -76,11 +76,8 @@ fn world() -> &'static World {
         std::fs::create_dir_all(&dir).expect("fuzz set-up: data folder");
         let text = format!("data_dir = {:?}\n{CONFIG}", dir.display().to_string());
         let config = Config::parse(&text, None).expect("fuzz set-up: configuration");
-        let shared = Shared::new(Gateway {
-            config,
-            keystore: None,
-        })
-        .expect("fuzz set-up: spool");
+        let gateway = Gateway::new(config, None).expect("fuzz set-up: services");
+        let shared = Shared::new(gateway).expect("fuzz set-up: spool");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use reseal::mime::Entity;
-use reseal::unwrap::{UnwrapContext, single_from};
+use reseal::mime::address::single_from;
+use reseal::unwrap::UnwrapContext;
 use reseal_keystore::sequoia_openpgp as openpgp;
 use reseal_keystore::{Certificate, KdfParams, Keystore, SecretString, Uses};
 

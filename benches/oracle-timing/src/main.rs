@@ -27,8 +27,9 @@ use std::time::Instant;
 use cms::enveloped_data::{EnvelopedData, RecipientInfo, RecipientInfos};
 use der::asn1::{OctetString, SetOfVec};
 use reseal::mime::Entity;
+use reseal::mime::compose::content_entity;
+use reseal::unwrap::UnwrapContext;
 use reseal::unwrap::smime::{self, CmsObject};
-use reseal::unwrap::{UnwrapContext, content_entity};
 use reseal_keystore::{KdfParams, KeySource, KeyTransport, Keystore, SecretString, Uses};
 
 const K: usize = 256; // alice's RSA-2048 modulus, in bytes
