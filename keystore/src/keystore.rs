@@ -37,7 +37,7 @@ use crate::openpgp::{
     check_algorithms, parse_cert, pgp_id, policy,
 };
 use crate::ops::{
-    self, HashAlg, HeldKey, KeyTransport, SecretKey, SignatureOutput, oaep_decrypt, pkcs8_algorithm,
+    self, HashAlg, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm,
 };
 use crate::pem::parse_certificates;
 use crate::seal::{self, KdfParams};
@@ -457,15 +457,13 @@ impl Keystore {
         let mut random = Zeroizing::new(vec![0u8; cek_len]);
         getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
         let result = match scheme {
-            // rsa 0.10: PKCS#1 v1.5 decryption uses implicit rejection.
-            KeyTransport::RsaPkcs1v15 => key
-                .decrypt(rsa::Pkcs1v15Encrypt, encrypted_key)
-                .map_err(|_| Error::Operation),
+            // Implicit rejection (rsa_ossl): bad padding gives a synthetic key, not an error.
+            KeyTransport::RsaPkcs1v15 => key.decrypt_pkcs1v15(encrypted_key),
             KeyTransport::RsaOaep { hash, mgf_hash } => {
-                oaep_decrypt(key, hash, mgf_hash, encrypted_key)
+                key.decrypt_oaep(hash, mgf_hash, encrypted_key)
             }
         };
-        let plain = Zeroizing::new(result.unwrap_or_default());
+        let plain = result.unwrap_or_default();
         // Select without branching on secret-dependent data where we can: the length is
         // public after implicit rejection only in a statistical sense, so we always
         // build the output from both candidates.

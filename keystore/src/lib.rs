@@ -20,6 +20,7 @@ mod keystore;
 mod openpgp;
 mod ops;
 pub mod pem;
+mod rsa_ossl;
 mod seal;
 mod store;
 

@@ -1,13 +1,12 @@
 //! Private-key operations: sign a digest, unwrap a content-encryption key. Each checks
 //! the key's delegation and uses before it touches the key.
 //!
-//! All private-key arithmetic goes through here, so that a PKCS#11 token or a faster
-//! constant-time provider can replace RustCrypto's without touching the pipeline.
+//! All private-key arithmetic goes through here, so that a PKCS#11 token can replace the
+//! in-memory providers without touching the pipeline: RSA runs on OpenSSL
+//! (`rsa_ossl`, chosen by measurement, docs/performance.md), ECDSA on RustCrypto.
 
 use der::Decode as _;
 use pkcs8::DecodePrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
-use sha2::{Sha256, Sha384, Sha512};
 
 use crate::entry::KeyAlgorithm;
 use crate::{Error, KeyInfo};
@@ -53,7 +52,7 @@ pub struct SignatureOutput {
 }
 
 pub(crate) enum SecretKey {
-    Rsa(Box<rsa::PrivateKey>),
+    Rsa(Box<crate::rsa_ossl::RsaKey>),
     P256(Box<p256::ecdsa::SigningKey>),
     P384(Box<p384::ecdsa::SigningKey>),
 }
@@ -76,10 +75,9 @@ pub(crate) fn pkcs8_algorithm(pkcs8: &[u8]) -> Result<KeyAlgorithm, Error> {
         .map_err(|_| Error::Import("the private key is not valid PKCS#8".into()))?;
     let alg = &pki.algorithm;
     if alg.oid == OID_RSA {
-        let key = rsa::PrivateKey::from_pkcs8_der(pkcs8)
-            .map_err(|_| Error::Import("the RSA private key is invalid".into()))?;
-        let bits = u32::try_from(key.size() * 8).unwrap_or(u32::MAX);
-        Ok(KeyAlgorithm::Rsa { bits })
+        let key = crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8)
+            .ok_or_else(|| Error::Import("the RSA private key is invalid".into()))?;
+        Ok(KeyAlgorithm::Rsa { bits: key.bits() })
     } else if alg.oid == OID_EC {
         let curve = alg
             .parameters_oid()
@@ -107,7 +105,7 @@ impl HeldKey {
         };
         let secret = match info.algorithm {
             KeyAlgorithm::Rsa { .. } => SecretKey::Rsa(Box::new(
-                rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|_| corrupt("bad RSA key"))?,
+                crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8).ok_or_else(|| corrupt("bad RSA key"))?,
             )),
             KeyAlgorithm::EcP256 => SecretKey::P256(Box::new(
                 p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
@@ -129,7 +127,7 @@ impl HeldKey {
             return Err(Error::Operation);
         }
         let bytes = match &self.secret {
-            SecretKey::Rsa(key) => rsa_sign(key, hash, digest)?,
+            SecretKey::Rsa(key) => key.sign_pkcs1v15(hash, digest)?,
             SecretKey::P256(key) => {
                 use p256::ecdsa::signature::hazmat::PrehashSigner;
                 let sig: p256::ecdsa::DerSignature =
@@ -148,47 +146,4 @@ impl HeldKey {
             bytes,
         })
     }
-}
-
-pub(crate) fn rsa_sign(
-    key: &rsa::PrivateKey,
-    hash: HashAlg,
-    digest: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let r = match hash {
-        HashAlg::Sha256 => key.pkcs1v15_sign_prehash::<Sha256>(digest),
-        HashAlg::Sha384 => key.pkcs1v15_sign_prehash::<Sha384>(digest),
-        HashAlg::Sha512 => key.pkcs1v15_sign_prehash::<Sha512>(digest),
-        // RFC 8551 §2.1 and SECURITY.md invariant 7: we never make SHA-1 signatures.
-        HashAlg::Sha1 => return Err(Error::Unsupported("SHA-1 signature".into())),
-    };
-    r.map_err(|_| Error::Operation)
-}
-
-pub(crate) fn oaep_decrypt(
-    key: &rsa::PrivateKey,
-    hash: HashAlg,
-    mgf: HashAlg,
-    ct: &[u8],
-) -> Result<Vec<u8>, Error> {
-    use rsa::Oaep;
-    type Sha1 = sha1_shim::Sha1;
-    let r = match (hash, mgf) {
-        (HashAlg::Sha1, HashAlg::Sha1) => key.decrypt(Oaep::<Sha1>::new(), ct),
-        (HashAlg::Sha256, HashAlg::Sha256) => key.decrypt(Oaep::<Sha256>::new(), ct),
-        (HashAlg::Sha256, HashAlg::Sha1) => {
-            key.decrypt(Oaep::<Sha256, Sha1>::new_with_mgf_hash(), ct)
-        }
-        (HashAlg::Sha384, HashAlg::Sha384) => key.decrypt(Oaep::<Sha384>::new(), ct),
-        (HashAlg::Sha512, HashAlg::Sha512) => key.decrypt(Oaep::<Sha512>::new(), ct),
-        _ => return Err(Error::Unsupported("OAEP hash combination".into())),
-    };
-    r.map_err(|_| Error::Operation)
-}
-
-/// OAEP with SHA-1 is what `openssl cms -keyopt rsa_padding_mode:oaep` makes by default
-/// (RFC 3560 §2.2 defaults), so decryption must support it. SHA-1 here is only a mask
-/// and label hash, not a signature hash.
-mod sha1_shim {
-    pub(crate) type Sha1 = sha1::Sha1;
 }
