@@ -8,6 +8,7 @@
 //! `reseal-keystore`, which performs the private-key operations.
 
 pub mod adapt;
+pub mod agent;
 pub mod capabilities;
 pub mod config;
 pub mod crypto;

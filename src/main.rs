@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     };
     cli::init_logging(matches!(
         cli.command,
-        Command::Serve(_) | Command::Milter { .. }
+        Command::Serve(_) | Command::Milter { .. } | Command::Agent(_)
     ));
     let code = match cli.command {
         Command::Process(args) => cli::process::run(&args).unwrap_or_else(|f| {
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Milter { listen, settings } => {
             cli::serve::milter(&listen, &settings).unwrap_or_else(|f| failed("milter", &f))
         }
+        Command::Agent(args) => cli::serve::agent(&args).unwrap_or_else(|f| failed("agent", &f)),
         Command::HashPassword => {
             cli::serve::hash_password().unwrap_or_else(|f| failed("hash-password", &f))
         }

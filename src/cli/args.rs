@@ -31,6 +31,9 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Hold the unlocked keystore for `reseal process` (pipe mode) on a Unix socket in
+    /// the data folder, so that each message does not pay the keystore's unlock.
+    Agent(SettingsArgs),
     /// Hash a password (read from stdin) for the SMTP AUTH users file.
     HashPassword,
     /// Manage the sealed keystore.
@@ -103,6 +106,9 @@ pub enum QuarantineCommand {
 pub struct ProcessArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// Open the keystore here even when `reseal agent` is running.
+    #[arg(long)]
+    pub no_agent: bool,
     /// Envelope sender (use "" for the null sender).
     #[arg(long)]
     pub mail_from: String,

@@ -37,6 +37,13 @@ pub fn milter(listen: &str, args: &SettingsArgs) -> Result<i32, Failure> {
     Ok(exit::OK)
 }
 
+/// `reseal agent`: the unlocked keystore for pipe mode.
+pub fn agent(args: &SettingsArgs) -> Result<i32, Failure> {
+    let gw = gateway(args)?;
+    runtime()?.block_on(reseal::agent::run(gw))?;
+    Ok(exit::OK)
+}
+
 /// `reseal hash-password`: one line from stdin, hashed for the users file.
 pub fn hash_password() -> Result<i32, Failure> {
     let mut line = zeroize::Zeroizing::new(String::new());
