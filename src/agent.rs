@@ -76,6 +76,19 @@ pub struct Answer {
 /// Runs the agent until SIGTERM or SIGINT.
 pub async fn run(gateway: Gateway) -> Result<(), Failure> {
     let path = socket_path(&gateway.config.data_dir);
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&gateway.config.data_dir)
+            .map_err(|e| {
+                Failure::config(format!(
+                    "agent: cannot create {}: {e}",
+                    gateway.config.data_dir.display()
+                ))
+            })?;
+    }
     prepare_socket(&path).await?;
     let listener = UnixListener::bind(&path)
         .map_err(|e| Failure::config(format!("agent: cannot listen on {}: {e}", path.display())))?;
