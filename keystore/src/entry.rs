@@ -260,6 +260,26 @@ pub(crate) fn short_id(prefix: &str, der: &[u8]) -> String {
     s
 }
 
+/// A hash algorithm, for signatures and RSA-OAEP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlg {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlg {
+    pub fn output_len(self) -> usize {
+        match self {
+            HashAlg::Sha1 => 20,
+            HashAlg::Sha256 => 32,
+            HashAlg::Sha384 => 48,
+            HashAlg::Sha512 => 64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

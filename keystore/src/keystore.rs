@@ -27,7 +27,7 @@ use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::entry::{
-    self, Body, Delegation, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
+    self, Body, Delegation, HashAlg, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
 };
 
 use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
@@ -36,9 +36,7 @@ use crate::openpgp::{
     self as pgp, HeldPgpKey, MAX_KEY_FILE, OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner,
     check_algorithms, parse_cert, pgp_id, policy,
 };
-use crate::ops::{
-    self, HashAlg, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm,
-};
+use crate::ops::{self, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm};
 use crate::pem::parse_certificates;
 use crate::seal::{self, KdfParams};
 use crate::store::{self, EntryFile, entries_dir, entry_aad, io, read_bounded, write_atomic};

@@ -27,11 +27,11 @@ mod store;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use entry::{Delegation, KeyAlgorithm, Use, Uses};
+pub use entry::{Delegation, HashAlg, KeyAlgorithm, Use, Uses};
 pub use import::KeySource;
 pub use keystore::Keystore;
 pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};
-pub use ops::{HashAlg, KeyTransport, SignatureOutput};
+pub use ops::{KeyTransport, SignatureOutput};
 pub use pem::parse_certificates;
 pub use seal::KdfParams;
 pub use secrecy::SecretString;

@@ -8,28 +8,8 @@
 use der::Decode as _;
 use pkcs8::DecodePrivateKey as _;
 
-use crate::entry::KeyAlgorithm;
+use crate::entry::{HashAlg, KeyAlgorithm};
 use crate::{Error, KeyInfo};
-
-/// A hash algorithm, for signatures and RSA-OAEP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HashAlg {
-    Sha1,
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl HashAlg {
-    pub fn output_len(self) -> usize {
-        match self {
-            HashAlg::Sha1 => 20,
-            HashAlg::Sha256 => 32,
-            HashAlg::Sha384 => 48,
-            HashAlg::Sha512 => 64,
-        }
-    }
-}
 
 /// An RSA key-transport scheme (RFC 8551 §2.3, RFC 8017).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use subtle::{ConditionallySelectable as _, ConstantTimeEq as _, ConstantTimeGrea
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::ops::HashAlg;
+use crate::entry::HashAlg;
 
 /// Largest modulus in octets that the implicit-rejection PRF can serve (its output
 /// length is written in two octets of bits, draft §7.1).
