@@ -55,7 +55,7 @@ pub(crate) fn pkcs8_algorithm(pkcs8: &[u8]) -> Result<KeyAlgorithm, Error> {
         .map_err(|_| Error::Import("the private key is not valid PKCS#8".into()))?;
     let alg = &pki.algorithm;
     if alg.oid == OID_RSA {
-        let key = crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8)
+        let key = crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8, true)
             .ok_or_else(|| Error::Import("the RSA private key is invalid".into()))?;
         Ok(KeyAlgorithm::Rsa { bits: key.bits() })
     } else if alg.oid == OID_EC {
@@ -85,7 +85,8 @@ impl HeldKey {
         };
         let secret = match info.algorithm {
             KeyAlgorithm::Rsa { .. } => SecretKey::Rsa(Box::new(
-                crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8).ok_or_else(|| corrupt("bad RSA key"))?,
+                crate::rsa_ossl::RsaKey::from_pkcs8(pkcs8, false)
+                    .ok_or_else(|| corrupt("bad RSA key"))?,
             )),
             KeyAlgorithm::EcP256 => SecretKey::P256(Box::new(
                 p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
