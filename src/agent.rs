@@ -42,7 +42,7 @@ const VERSION: u32 = 1;
 pub const MAX_HEADER: usize = 64 * 1024;
 /// Most requests served at once (each holds a message in memory).
 const MAX_CONNECTIONS: usize = 64;
-/// How long a client may take to send its request.
+/// How long a client may take to send each part of its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the agent for a configuration listens.
@@ -103,6 +103,7 @@ pub async fn run(gateway: Gateway) -> Result<(), Failure> {
         policy: Policy::with_users(&gateway.config, Vec::new()),
         own_uid: rustix::process::geteuid().as_raw(),
         slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+        budget: submission::Budget::new(&gateway.config),
         gateway: Arc::new(gateway),
     });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -152,6 +153,7 @@ struct Shared {
     policy: Policy,
     own_uid: u32,
     slots: Arc<tokio::sync::Semaphore>,
+    budget: submission::Budget,
 }
 
 impl Shared {
@@ -167,17 +169,7 @@ impl Shared {
         }
         let (read, mut write) = stream.into_split();
         let answer = match self.slots.clone().try_acquire_owned() {
-            Ok(_slot) => tokio::time::timeout(READ_TIMEOUT, self.answer(read))
-                .await
-                .unwrap_or_else(|_| {
-                    (
-                        refusal(
-                            &Failure::temporary("agent: the request took too long"),
-                            None,
-                        ),
-                        Vec::new(),
-                    )
-                }),
+            Ok(_slot) => self.answer(read).await,
             Err(_) => (
                 refusal(
                     &Failure::temporary("agent: too many requests at once"),
@@ -199,12 +191,17 @@ impl Shared {
         let fail = |f: &Failure| (refusal(f, Some(&trace)), Vec::new());
         let mut r = BufReader::new(read);
         let mut line = Vec::new();
-        match (&mut r)
-            .take(u64::try_from(MAX_HEADER).unwrap_or(u64::MAX))
-            .read_until(b'\n', &mut line)
-            .await
-        {
-            Ok(_) if line.ends_with(b"\n") => {}
+        // Reading is bounded in time (the pipeline afterwards is not: a large message
+        // may take longer, and the client waits for it).
+        let header = tokio::time::timeout(
+            READ_TIMEOUT,
+            (&mut r)
+                .take(u64::try_from(MAX_HEADER).unwrap_or(u64::MAX))
+                .read_until(b'\n', &mut line),
+        )
+        .await;
+        match header {
+            Ok(Ok(_)) if line.ends_with(b"\n") => {}
             _ => return fail(&Failure::malformed("agent: bad request header")),
         }
         let req: Request = match serde_json::from_slice(&line) {
@@ -228,9 +225,15 @@ impl Shared {
             Ok(e) => e,
             Err(f) => return fail(&f),
         };
+        // The memory budget shared by the requests in progress (limits.max_inflight_bytes),
+        // as in serve: wait for this message's share before holding it.
+        let Some(_held) = self.budget.take(req.length).await else {
+            return fail(&Failure::temporary("agent: shutting down"));
+        };
         let mut message = vec![0u8; req.length];
-        if r.read_exact(&mut message).await.is_err() {
-            return fail(&Failure::malformed("agent: the message ended early"));
+        match tokio::time::timeout(READ_TIMEOUT, r.read_exact(&mut message)).await {
+            Ok(Ok(_)) => {}
+            _ => return fail(&Failure::malformed("agent: the message ended early")),
         }
         // The same submission policy as `reseal process` (crate::submission).
         let submitter = self
