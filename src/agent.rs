@@ -309,12 +309,26 @@ pub fn call(
     message: &[u8],
     max_message_bytes: usize,
 ) -> Result<Option<(Answer, Vec<u8>)>, Failure> {
+    match connect(data_dir) {
+        Some(stream) => request(stream, keystore, env, message, max_message_bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A connection to the agent for `data_dir`, if one listens there.
+pub fn connect(data_dir: &Path) -> Option<std::os::unix::net::UnixStream> {
+    std::os::unix::net::UnixStream::connect(socket_path(data_dir)).ok()
+}
+
+/// Sends one message over a connection from [`connect`] and returns the answer.
+pub fn request(
+    mut stream: std::os::unix::net::UnixStream,
+    keystore: &Path,
+    env: &Envelope,
+    message: &[u8],
+    max_message_bytes: usize,
+) -> Result<(Answer, Vec<u8>), Failure> {
     use std::io::{BufRead as _, Read as _, Write as _};
-    let path = socket_path(data_dir);
-    let mut stream = match std::os::unix::net::UnixStream::connect(&path) {
-        Ok(s) => s,
-        Err(_) => return Ok(None),
-    };
     let lost = |e: std::io::Error| Failure::temporary(format!("agent: {e}"));
     let req = Request {
         version: VERSION,
@@ -348,5 +362,5 @@ pub fn call(
     }
     let mut body = vec![0u8; answer.length];
     r.read_exact(&mut body).map_err(lost)?;
-    Ok(Some((answer, body)))
+    Ok((answer, body))
 }

@@ -437,6 +437,34 @@ pub struct Overrides {
     pub keystore: Option<PathBuf>,
 }
 
+/// The configuration a command runs with, from its `--config` and `--keystore` flags and
+/// the environment (`RESEAL_CONFIG`, `RESEAL_KEYSTORE`, `RESEAL_DATA_DIR`): flag over
+/// environment over file over default (README.md, "Settings"). The one reader of those
+/// variables; the command line and `reseal-pipe` both call it. Returns the configuration
+/// and whether a configuration file or a keystore was named.
+pub fn resolve(
+    config_flag: Option<&Path>,
+    keystore_flag: Option<&Path>,
+) -> Result<(Config, bool), Failure> {
+    let env_path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let config_file = config_flag
+        .map(Path::to_path_buf)
+        .or_else(|| env_path("RESEAL_CONFIG"));
+    let keystore = keystore_flag
+        .map(Path::to_path_buf)
+        .or_else(|| env_path("RESEAL_KEYSTORE"));
+    let named = config_file.is_some() || keystore.is_some();
+    let overrides = Overrides {
+        data_dir: env_path("RESEAL_DATA_DIR"),
+        keystore,
+    };
+    Ok((Config::layered(config_file.as_deref(), &overrides)?, named))
+}
+
 impl Config {
     /// The embedded defaults.
     pub fn defaults() -> Config {

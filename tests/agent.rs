@@ -210,3 +210,100 @@ fn the_agent_serves_only_its_keystore_and_its_user() {
     assert!(answered(false) > 0, "the agent's own user gets an answer");
     assert_eq!(answered(true), 0, "another user got an answer");
 }
+
+/// `reseal-pipe`, the fast-starting `reseal process` for pipe(8): through the agent it
+/// needs no passphrase and answers as `process` does; without an agent, or with
+/// arguments it does not read itself, it is `reseal process`.
+#[test]
+fn reseal_pipe_uses_the_agent_or_becomes_process() {
+    let f = Fixture::new();
+    let data = f.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let pipe = |msg: &[u8], pass: bool, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_reseal-pipe"));
+        c.env("RESEAL_PASSPHRASE", PASS);
+        if !pass {
+            c.env_remove("RESEAL_PASSPHRASE");
+        }
+        c.env("RESEAL_DATA_DIR", &data)
+            .arg("--keystore")
+            .arg(f.keystore())
+            .args([
+                "--mail-from",
+                "alice@example.com",
+                "--rcpt",
+                "bob@example.org",
+            ])
+            .args(extra);
+        run(c, msg)
+    };
+    let agent = Agent::start(&f, &data);
+    // It talks to the agent itself: while it waits for its input it is still
+    // reseal-pipe, not a `reseal process` it became.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reseal-pipe"))
+        .env_remove("RESEAL_PASSPHRASE")
+        .env("RESEAL_DATA_DIR", &data)
+        .arg("--keystore")
+        .arg(f.keystore())
+        .args([
+            "--mail-from",
+            "alice@example.com",
+            "--rcpt",
+            "bob@example.org",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let t = Instant::now();
+    // Blocked in read(0, ...): /proc/PID/syscall starts with "0 0x0".
+    while !std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        .unwrap_or_default()
+        .starts_with("0 0x0 ")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "never waited for input"
+        );
+        std::thread::yield_now();
+    }
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_eq!(
+        exe.file_name().unwrap(),
+        "reseal-pipe",
+        "it became {}",
+        exe.display()
+    );
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&read("msg-plain.eml")).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    ok(&out, "reseal-pipe through the agent");
+    openssl_verify(&openssl_decrypt(&out.stdout, "bob").unwrap()).unwrap();
+    // A refusal: the code and the reply of `reseal process` alone.
+    let via = pipe(&read("openssl-enc-gcm-tampered-tag.eml"), false, &[]);
+    let alone = process(
+        &f,
+        &data,
+        &read("openssl-enc-gcm-tampered-tag.eml"),
+        true,
+        &["--no-agent"],
+    );
+    assert_eq!(via.status.code(), Some(77), "{}", stderr(&via));
+    assert_eq!(reply_without_trace(&via), reply_without_trace(&alone));
+    // An argument it does not read itself: it is `reseal process`, which refuses it.
+    let out = pipe(b"", false, &["--bogus"]);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    // No agent: `reseal process`, which needs the passphrase.
+    assert_eq!(agent.stop().code(), Some(0));
+    let out = pipe(&read("msg-plain.eml"), false, &[]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    ok(
+        &pipe(&read("msg-plain.eml"), true, &[]),
+        "reseal-pipe without an agent",
+    );
+}

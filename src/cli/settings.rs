@@ -9,12 +9,13 @@
 //! | keystore folder    | `--keystore`        | `RESEAL_KEYSTORE`   | `keystore`        | `<data folder>/keystore` |
 //! | passphrase         | `--passphrase-file` | `RESEAL_PASSPHRASE` | `passphrase_file` | none: asked for, exit 78 |
 //!
-//! This is the only place that reads those variables, the only passphrase reader
-//! ([`read_secret_file`]), and the only keystore opener ([`Settings::open_keystore`]).
+//! The paths come from `reseal::config::resolve`, the one reader of those variables
+//! (`reseal-pipe` uses it too); the passphrase, the only passphrase reader
+//! ([`read_secret_file`]) and the only keystore opener ([`Settings::open_keystore`]) are
+//! here.
 
 use std::path::{Path, PathBuf};
 
-use reseal::config::Overrides;
 use reseal::{Config, Failure};
 use reseal_keystore::{Keystore, SecretString};
 
@@ -30,28 +31,14 @@ pub struct Settings {
     named: bool,
 }
 
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 impl Settings {
     /// Resolves the settings for a command from its flags, the environment and the
     /// configuration file.
     pub fn resolve(args: &SettingsArgs) -> Result<Settings, Failure> {
-        let config_file = args.config.clone().or_else(|| env_path("RESEAL_CONFIG"));
-        let keystore = args
-            .keystore
-            .clone()
-            .or_else(|| env_path("RESEAL_KEYSTORE"));
-        let named = config_file.is_some() || keystore.is_some();
-        let overrides = Overrides {
-            data_dir: env_path("RESEAL_DATA_DIR"),
-            keystore,
-        };
+        let (config, named) =
+            reseal::config::resolve(args.config.as_deref(), args.keystore.as_deref())?;
         Ok(Settings {
-            config: Config::layered(config_file.as_deref(), &overrides)?,
+            config,
             passphrase_flag: args.passphrase_file.clone(),
             named,
         })
