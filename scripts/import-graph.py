@@ -24,6 +24,7 @@ SUPER_RE = re.compile(r"\bsuper::([a-z_][a-z0-9_]*)")
 # docs/architecture.md, "Layers": an import may only go to the same layer or a lower one.
 LAYERS = {
     "cli": 4, "smtp": 4, "milter": 4, "submission": 4, "listing": 4, "agent": 4,
+    "bin": 4,
     "pipeline": 3,
     "unwrap": 2, "adapt": 2, "trace": 2, "capabilities": 2, "policy": 2, "reseal": 2,
     "record": 2,
