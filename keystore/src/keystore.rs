@@ -139,24 +139,13 @@ impl Keystore {
     /// its certificate is valid at `now` (seconds since the epoch). An exact address
     /// delegation wins over a domain delegation.
     pub fn signer_for(&self, sender: &str, now: u64) -> Option<&KeyInfo> {
-        let mut best: Option<(&KeyInfo, u8)> = None;
-        for k in &self.keys {
-            if !k.info.uses.sign || !entry::cert_valid_at(&k.info.certificate, now) {
-                continue;
-            }
-            let rank = k
-                .info
-                .delegations
+        best_delegated(
+            sender,
+            self.keys
                 .iter()
-                .filter_map(|d| d.rank(sender))
-                .max();
-            if let Some(rank) = rank
-                && best.is_none_or(|(_, r)| rank > r)
-            {
-                best = Some((&k.info, rank));
-            }
-        }
-        best.map(|(k, _)| k)
+                .filter(|k| k.info.uses.sign && entry::cert_valid_at(&k.info.certificate, now))
+                .map(|k| (&k.info, k.info.delegations.as_slice())),
+        )
     }
 
     /// Keys that may decrypt a message whose envelope names `parties` (sender and
@@ -966,15 +955,9 @@ impl Keystore {
     /// an alive signing key. Exact address beats domain.
     pub fn openpgp_signer_for(&self, sender: &str) -> Option<&OpenpgpKeyInfo> {
         let p = policy();
-        let mut best: Option<(&OpenpgpKeyInfo, u8)> = None;
-        for k in &self.pgp_keys {
-            if !k.info.uses.sign {
-                continue;
-            }
-            let usable = k
-                .tsk
-                .with_policy(&p, None)
-                .map(|vc| {
+        let usable = |k: &&HeldPgpKey| {
+            k.info.uses.sign
+                && k.tsk.with_policy(&p, None).is_ok_and(|vc| {
                     vc.keys()
                         .for_signing()
                         .alive()
@@ -983,23 +966,14 @@ impl Keystore {
                         .next()
                         .is_some()
                 })
-                .unwrap_or(false);
-            if !usable {
-                continue;
-            }
-            let rank = k
-                .info
-                .delegations
+        };
+        best_delegated(
+            sender,
+            self.pgp_keys
                 .iter()
-                .filter_map(|d| d.rank(sender))
-                .max();
-            if let Some(rank) = rank
-                && best.is_none_or(|(_, r)| rank > r)
-            {
-                best = Some((&k.info, rank));
-            }
-        }
-        best.map(|(k, _)| k)
+                .filter(usable)
+                .map(|k| (&k.info, k.info.delegations.as_slice())),
+        )
     }
 
     /// A signer with key `key_id` for `sender`. The delegation is checked here, in the
@@ -1118,4 +1092,22 @@ impl Keystore {
         }
         Ok(None)
     }
+}
+
+/// The candidate whose delegation fits `sender` best: an exact address beats a domain;
+/// on a tie the first one wins.
+fn best_delegated<'a, T>(
+    sender: &str,
+    candidates: impl Iterator<Item = (&'a T, &'a [Delegation])>,
+) -> Option<&'a T> {
+    let mut best: Option<(&T, u8)> = None;
+    for (k, delegations) in candidates {
+        let rank = delegations.iter().filter_map(|d| d.rank(sender)).max();
+        if let Some(rank) = rank
+            && best.is_none_or(|(_, r)| rank > r)
+        {
+            best = Some((k, rank));
+        }
+    }
+    best.map(|(k, _)| k)
 }
