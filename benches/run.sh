@@ -21,6 +21,8 @@
 #            Message-IDs at the sink
 #   profile  `perf record` of `reseal process` on a typical S/MIME and OpenPGP message:
 #            top 15 functions by self time
+#   spool    SPOOL_COUNT messages over SPOOL_SESSIONS sessions through a fresh
+#            `reseal serve` with smtp.spool_sync = "each", then "group": msg/s, latency
 # --quick: N=60, sizes 10k..10m, 1,000 load messages, shorter floor and profile (~4 min
 # once reseal is built). --write: also writes docs/performance.md. --keep: keep the
 # work directory. Builds reseal once (`cargo build --release --locked`; honours
@@ -31,10 +33,12 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 B="$here/benches"
 
 N=400 SEED=1 SIZES=10k,100k,1m,10m,50m LOAD_COUNT=10000 LOAD_SESSIONS=200 FLOOR_SECS=3 PROF_ITER=40
-PARTS=corpus,anchor,floor,sweep,load,profile WRITE=0 KEEP=0 QUICK=0
+SPOOL_COUNT=3000 SPOOL_SESSIONS=100
+ALL_PARTS=corpus,anchor,floor,sweep,load,profile,spool
+PARTS=$ALL_PARTS WRITE=0 KEEP=0 QUICK=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) QUICK=1 N=60 SIZES=10k,100k,1m,10m LOAD_COUNT=1000 FLOOR_SECS=1 PROF_ITER=15 ;;
+    --quick) QUICK=1 N=60 SIZES=10k,100k,1m,10m LOAD_COUNT=1000 FLOOR_SECS=1 PROF_ITER=15 SPOOL_COUNT=600 ;;
     --parts) PARTS=$2; shift ;;
     --n) N=$2; shift ;;
     --seed) SEED=$2; shift ;;
@@ -131,15 +135,18 @@ PY
 log "corpus ready in $(ms "$t0" "$t1") ms of generation"
 
 # ---------------------------------------------------------------- sink + serve
-start_serve() {
+start_serve() { # (env SPOOL_SYNC, SERVE_DATA: the spool_sync setting and the data folder)
   [ -n "$srv_pid" ] && return 0
-  python3 "$B/load.py" sink "$W/sink.port" "$W/sink.log" 2>"$W/sink.err" &
-  sink_pid=$!
+  if [ -z "$sink_pid" ]; then
+    python3 "$B/load.py" sink "$W/sink.port" "$W/sink.log" 2>"$W/sink.err" &
+    sink_pid=$!
+  fi
   for _ in $(seq 100); do [ -s "$W/sink.port" ] && break; sleep 0.1; done
   [ -s "$W/sink.port" ] || { echo "the sink did not start" >&2; cat "$W/sink.err" >&2; exit 1; }
   SRV_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  conf "$W/serve.toml" "$W/data-serve" "[smtp]
+  conf "$W/serve.toml" "${SERVE_DATA:-$W/data-serve}" "[smtp]
 listen = \"127.0.0.1:$SRV_PORT\"
+spool_sync = \"${SPOOL_SYNC:-group}\"
 max_connections = 1000
 max_connections_per_client = 1000
 reserved_connections = 0
@@ -437,12 +444,52 @@ if want profile; then
   fi
 fi
 
+# ---------------------------------------------------------------- spool
+# Group commit against one fsync per file: the same messages through a fresh `reseal
+# serve` with each setting of smtp.spool_sync, on the same disk.
+if want spool; then
+  log "spool: $SPOOL_COUNT messages over $SPOOL_SESSIONS sessions, spool_sync each and group"
+  stop_serve() {
+    [ -n "$srv_pid" ] || return 0
+    kill "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; srv_pid=
+  }
+  : > "$W/spool.res"
+  for mode in each group; do
+    stop_serve
+    SPOOL_SYNC=$mode SERVE_DATA="$W/data-spool-$mode" start_serve
+    deliver "spool-$mode" "$SPOOL_COUNT" "$SPOOL_SESSIONS"
+    echo "$mode $D_WALL $D_TICKS $HZ $D_GOT $W/spool-$mode.json" >> "$W/spool.res"
+    stop_serve
+  done
+  py "$W/spool.res" "$(df -T "$W" | awk 'NR == 2 { print $2 }')" <<'PY' | emit 70-spool
+import json, sys
+fs = sys.argv[2]
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+print("### Spool: group commit (`smtp.spool_sync`)\n")
+print("The same messages through a fresh `reseal serve` with each setting, %s file system. `each`: every"
+      " file fsynced and the folder fsynced, 4 flushes per message; `group`: the message files, then the"
+      " envelopes, of all messages finishing together share one syncfs(2). Latency: end of DATA to the"
+      " reply (the 250 comes after the message is durable either way).\n" % fs)
+print("| spool_sync | messages | sessions | accepted msg/s | relayed msg/s | p50 ms | p99 ms | server CPU ms/msg |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+res = {}
+for mode, wall, ticks, hz, got, js in rows:
+    j = json.load(open(js))
+    wall = int(wall) / 1e9
+    res[mode] = j["msg_per_s"]
+    print("| %s | %d | %d | %.1f | %.1f | %.0f | %.0f | %.1f |" % (mode, j["count"], j["sessions"], j["msg_per_s"],
+          int(got) / wall, j["p50_ms"], j["p99_ms"], int(ticks) / int(hz) * 1000 / max(1, j["accepted"])))
+if "each" in res and "group" in res and res["each"]:
+    print("\nGroup commit: **%.2fx** the accepted throughput of one fsync per file." % (res["group"] / res["each"]))
+PY
+fi
+
 # ---------------------------------------------------------------- report
 if [ "$WRITE" = 1 ]; then
   mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   os=$(. /etc/os-release; echo "$PRETTY_NAME, kernel $(uname -r)")
-  cmd="benches/run.sh"; [ "$QUICK" = 1 ] && cmd="$cmd --quick"; [ "$PARTS" != corpus,anchor,floor,sweep,load,profile ] && cmd="$cmd --parts $PARTS"
+  cmd="benches/run.sh"; [ "$QUICK" = 1 ] && cmd="$cmd --quick"; [ "$PARTS" != "$ALL_PARTS" ] && cmd="$cmd --parts $PARTS"
   {
     cat <<EOF
 # Performance

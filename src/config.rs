@@ -55,6 +55,7 @@ struct RawSmtp {
     max_new_sessions_per_minute: Option<u32>,
     reserved_connections: Option<usize>,
     stress_timeout_secs: Option<u64>,
+    spool_sync: Option<SpoolSync>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -279,6 +280,21 @@ pub struct SmtpConfig {
     /// The idle time allowed outside a mail transaction while the server is under
     /// stress (Postfix's `smtpd_timeout` drops to 10 s the same way).
     pub stress_timeout: std::time::Duration,
+    /// How the spool makes an accepted message durable before 250 (`smtp.spool_sync`).
+    pub spool_sync: SpoolSync,
+}
+
+/// How the spool makes what it writes durable. Either way the 250 for a message is
+/// sent only once everything of that message is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpoolSync {
+    /// One fsync per file and one per folder change, for each message (4 per message).
+    Each,
+    /// Group commit: messages that finish at about the same time share one flush of
+    /// the spool's file system (syncfs(2)), in two rounds: the message files, then the
+    /// envelope that makes them an entry. The default (docs/performance.md, "Spool").
+    Group,
 }
 
 /// Delivery to the next hop.
@@ -351,6 +367,7 @@ impl SmtpConfig {
                 .unwrap_or(max_connections / 10)
                 .min(max_connections.saturating_sub(1)),
             stress_timeout: secs(r.stress_timeout_secs, 10),
+            spool_sync: r.spool_sync.unwrap_or(SpoolSync::Group),
         })
     }
 }
@@ -522,6 +539,7 @@ impl Config {
                 max_new_sessions_per_minute: 600,
                 reserved_connections: 10,
                 stress_timeout: std::time::Duration::from_secs(10),
+                spool_sync: SpoolSync::Group,
             }),
             relay: RelayConfig::from_raw(&RawRelay::default()),
         })

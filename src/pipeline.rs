@@ -267,7 +267,7 @@ impl Gateway {
                 let content = content_entity(&top);
                 (
                     unwrap::Unwrapped {
-                        content,
+                        content: content.into(),
                         layers: Vec::new(),
                         signed_entity: None,
                         original: None,
@@ -319,7 +319,7 @@ impl Gateway {
         }
         let mut w = Working {
             header,
-            entity: unwrapped.content.clone(),
+            entity: unwrapped.content.to_vec(),
             envelope: env.clone(),
         };
         let mut bypass = submitter.bypass.clone();
@@ -431,12 +431,22 @@ impl Gateway {
         let delivered_header = traced.get(received_len..).unwrap_or_default().to_vec();
 
         let (entity, kept) = if changes.is_empty() {
+            // Nothing changed: what leaves is the content as unwrapped (the services'
+            // copy is used only if it is byte for byte the same, which saves a copy).
+            let worked = std::mem::take(&mut w.entity);
+            let content = |worked: Vec<u8>| {
+                if worked == unwrapped.content {
+                    worked
+                } else {
+                    drop(worked);
+                    unwrapped.content.to_vec()
+                }
+            };
             match (&signer, &unwrapped.signed_entity) {
-                (Some(_), _) => (unwrapped.content.clone(), false),
+                (Some(_), _) | (None, None) => (content(worked), false),
                 // No key to re-sign with, but a valid original signature over the very
                 // content we deliver: pass it on untouched.
-                (None, Some(signed)) => (signed.clone(), true),
-                (None, None) => (unwrapped.content.clone(), false),
+                (None, Some(signed)) => (signed.to_vec(), true),
             }
         } else {
             // Record.
@@ -471,21 +481,40 @@ impl Gateway {
                 )
             })?;
             let sig = record::seal::sign(ks, tech, &json)?;
-            (record::attach(&w.entity, &json, &sig), false)
+            let attached = record::attach(&w.entity, &json, &sig);
+            drop(std::mem::take(&mut w.entity));
+            (attached, false)
         };
+        // Only the layers are still needed: the unwrapped views (which may share one
+        // large buffer) go before the sealing makes its copies (docs/performance.md,
+        // "Memory").
+        let unwrap::Unwrapped {
+            layers,
+            content,
+            signed_entity,
+            original,
+        } = unwrapped;
+        drop((content, signed_entity, original));
 
         let decision = policy::Decision {
             sign: signer,
             encrypt,
         };
         let protected = reseal::protect(entity, &decision, &env.mail_from, ks)?;
-        let mut out = traced;
-        out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-        out.extend_from_slice(&protected);
+        // The header goes in front of the sealed entity in its own buffer (which grows in
+        // place) rather than the entity being copied behind the header.
+        let mut out = protected;
+        out.splice(
+            0..0,
+            traced
+                .iter()
+                .chain(b"MIME-Version: 1.0\r\n".iter())
+                .copied(),
+        );
         Ok(Outcome {
             message: out,
             envelope: env.clone(),
-            layers: unwrapped.layers,
+            layers,
             signed_for: signer.map(|_| env.mail_from.clone()),
             original_signature_kept: kept,
             encrypted_to,

@@ -98,7 +98,7 @@ pub fn pkcs7_mime(der: &[u8], smime_type: &str) -> Vec<u8> {
         "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\nContent-Description: S/MIME Encrypted Message\r\n\r\n"
     )
     .into_bytes();
-    out.extend_from_slice(&super::encode_base64_lines(der));
+    super::encode_base64_lines_into(der, &mut out);
     out
 }
 

@@ -89,6 +89,16 @@ pub fn to_crlf(input: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// [`to_crlf`] for a buffer the caller owns: the same buffer back when it is already
+/// CRLF, so a large decrypted entity is not copied for nothing (docs/performance.md,
+/// "Memory").
+pub fn to_crlf_owned(input: Vec<u8>) -> Vec<u8> {
+    match to_crlf(&input) {
+        Cow::Borrowed(_) => input,
+        Cow::Owned(out) => out,
+    }
+}
+
 /// One header field, as ranges into the entity's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
@@ -423,34 +433,75 @@ impl TransferEncoding {
 
 /// Decodes base64 leniently about whitespace and line length, strictly about alphabet.
 pub fn decode_base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
-    let clean: Vec<u8> = body
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(&clean)
+    // Decoded a piece at a time (whitespace dropped per piece, pieces a multiple of four
+    // characters), so a large body is never held a second time without its line breaks
+    // (docs/performance.md, "Memory"). Padding is legal only at the very end: a piece
+    // that is not the last is decoded strictly, as the whole would be.
+    const PIECE: usize = 64 * 1024;
+    let strict = &base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 3);
+    let mut piece: Vec<u8> = Vec::with_capacity(PIECE);
+    let mut last: Vec<u8> = Vec::with_capacity(PIECE);
+    let mut rest = body.iter().copied().filter(|b| !b.is_ascii_whitespace());
+    loop {
+        piece.clear();
+        piece.extend(rest.by_ref().take(PIECE));
+        if piece.is_empty() {
+            break;
+        }
+        // More follows `last`: it is not the end, so it may hold no padding.
+        if !last.is_empty() {
+            if memchr::memchr(b'=', &last).is_some() {
+                return Err(MimeError::BadEncoding("base64"));
+            }
+            strict
+                .decode_vec(&last, &mut out)
+                .map_err(|_| MimeError::BadEncoding("base64"))?;
+        }
+        std::mem::swap(&mut piece, &mut last);
+    }
+    let clean = last;
+    let end = out.len();
+    strict
+        .decode_vec(&clean, &mut out)
         .or_else(|_| {
             // Some writers drop the final padding.
+            out.truncate(end);
             base64::engine::GeneralPurpose::new(
                 &base64::alphabet::STANDARD,
                 base64::engine::GeneralPurposeConfig::new()
                     .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
             )
-            .decode(&clean)
+            .decode_vec(&clean, &mut out)
         })
-        .map_err(|_| MimeError::BadEncoding("base64"))
+        .map_err(|_| MimeError::BadEncoding("base64"))?;
+    Ok(out)
 }
 
 /// Encodes base64 in lines of 76 characters with CRLF (RFC 2045 §6.8).
 pub fn encode_base64_lines(data: &[u8]) -> Vec<u8> {
-    let s = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(s.len() + s.len() / 38 + 2);
-    for chunk in s.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    encode_base64_lines_into(data, &mut out);
     out
+}
+
+/// [`encode_base64_lines`], appended to `out` (which it grows once), so that a large
+/// body is not first encoded in one piece and then copied into lines.
+pub fn encode_base64_lines_into(data: &[u8], out: &mut Vec<u8>) {
+    // 57 input bytes make one 76-character line; 64 lines are encoded at a time.
+    const LINES: usize = 64;
+    let lines = data.len().div_ceil(57);
+    out.reserve(lines.saturating_mul(78));
+    let mut block = [0u8; 76 * LINES];
+    for chunk in data.chunks(57 * LINES) {
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(chunk, &mut block)
+            .unwrap_or(0);
+        for line in block.get(..n).unwrap_or_default().chunks(76) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
 }
 
 /// Decodes quoted-printable (RFC 2045 §6.7) with the `quoted_printable` crate in its
@@ -652,5 +703,41 @@ mod tests {
         assert!(decode_base64(b"a*b").is_err());
         let enc = encode_base64_lines(&[0u8; 100]);
         assert!(enc.split(|&b| b == b'\n').all(|l| l.len() <= 77));
+    }
+
+    /// Bodies longer than one decoding piece (64 KiB of base64) and longer than one
+    /// encoding block (64 lines): every length around the piece edges round-trips, the
+    /// lines are the RFC 2045 §6.8 76 characters, and padding inside the text (which
+    /// would sit at a piece's end) is refused as the one-piece decoder refused it.
+    #[test]
+    fn base64_in_pieces_round_trips() {
+        let data: Vec<u8> = (0..200_000u32)
+            .map(|i| (i * 7 + i / 251).to_le_bytes()[0])
+            .collect();
+        for len in [
+            0, 1, 56, 57, 58, 3647, 3648, 3649, 49_151, 49_152, 49_153, 200_000,
+        ] {
+            let d = &data[..len];
+            let enc = encode_base64_lines(d);
+            let want = base64::engine::general_purpose::STANDARD.encode(d);
+            let joined: Vec<u8> = enc
+                .split(|&b| b == b'\n')
+                .flat_map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                .collect();
+            assert_eq!(joined, want.as_bytes(), "{len}");
+            assert!(enc.split(|&b| b == b'\n').all(|l| l.len() <= 77), "{len}");
+            assert_eq!(decode_base64(&enc).unwrap(), d, "{len}");
+            // Unpadded, as some writers send it.
+            assert_eq!(
+                decode_base64(want.trim_end_matches('=').as_bytes()).unwrap(),
+                d,
+                "{len}"
+            );
+        }
+        let mut padded_inside = base64::engine::general_purpose::STANDARD
+            .encode(&data[..49_151])
+            .into_bytes();
+        padded_inside.extend_from_slice(b"AAAA");
+        assert!(decode_base64(&padded_inside).is_err());
     }
 }

@@ -49,6 +49,9 @@ pub fn protect(
     }
     if let Some(EncryptionPlan::Smime { recipients, cipher }) = &decision.encrypt {
         let (der, smime_type) = smime::encrypt(&entity, recipients, *cipher)?;
+        // The plaintext is not needed while the DER is encoded (docs/performance.md,
+        // "Memory").
+        drop(std::mem::take(&mut entity));
         entity = compose::pkcs7_mime(&der, smime_type);
     }
     Ok(entity)

@@ -4,7 +4,7 @@
 
 use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use cms::enveloped_data::{
     EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
     RecipientInfos,
@@ -40,12 +40,30 @@ fn content_info(
     content_type: der::asn1::ObjectIdentifier,
     inner: &impl der::Encode,
 ) -> Result<Vec<u8>, Failure> {
-    let der = inner.to_der().map_err(|_| internal("encode"))?;
-    let ci = ContentInfo {
-        content_type,
-        content: Any::from_der(&der).map_err(|_| internal("encode"))?,
-    };
-    ci.to_der().map_err(|_| internal("encode"))
+    // RFC 5652 §3: ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content }.
+    // Written straight into one buffer: going through `Any` would hold the (possibly
+    // large) content three times (docs/performance.md, "Memory").
+    let enc = |_| internal("encode");
+    let inner_len = inner.encoded_len().map_err(enc)?;
+    let explicit = der::Header::new(
+        der::Tag::ContextSpecific {
+            constructed: true,
+            number: der::TagNumber(0),
+        },
+        inner_len,
+    );
+    let body_len = (content_type.encoded_len().map_err(enc)?
+        + explicit.encoded_len().map_err(enc)?
+        + inner_len)
+        .map_err(enc)?;
+    let sequence = der::Header::new(der::Tag::Sequence, body_len);
+    let total = (sequence.encoded_len().map_err(enc)? + body_len).map_err(enc)?;
+    let mut out = Vec::with_capacity(usize::try_from(total).map_err(enc)?);
+    sequence.encode_to_vec(&mut out).map_err(enc)?;
+    content_type.encode_to_vec(&mut out).map_err(enc)?;
+    explicit.encode_to_vec(&mut out).map_err(enc)?;
+    inner.encode_to_vec(&mut out).map_err(enc)?;
+    Ok(out)
 }
 
 use der::Decode as _;
@@ -289,6 +307,36 @@ pub fn encrypt(
                 unprotected_attrs: None,
             };
             Ok((content_info(oid::ENVELOPED_DATA, &ed)?, "enveloped-data"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cms::content_info::ContentInfo;
+    use der::{Decode as _, Encode as _};
+
+    use super::*;
+
+    /// The hand-framed ContentInfo is the DER the cms crate writes for the same value,
+    /// for a short content and for one whose length needs a long-form length octet
+    /// (RFC 5652 §3; X.690 §8.1.3.5).
+    #[test]
+    fn content_info_is_the_der_of_contentinfo() {
+        for len in [0usize, 10, 200, 70_000] {
+            let inner = OctetString::new(vec![0x5a; len]).unwrap();
+            let ours = content_info(oid::DATA, &inner).unwrap();
+            let theirs = ContentInfo {
+                content_type: oid::DATA,
+                content: der::Any::from_der(&inner.to_der().unwrap()).unwrap(),
+            }
+            .to_der()
+            .unwrap();
+            assert_eq!(ours, theirs, "{len}");
+            assert_eq!(
+                ContentInfo::from_der(&ours).unwrap().content_type,
+                oid::DATA
+            );
         }
     }
 }

@@ -78,7 +78,10 @@ impl Shared {
     /// relay, the submitter table, the TLS acceptor and the connection table.
     pub fn new(gateway: Gateway) -> Result<Shared, Failure> {
         let cfg = gateway.config.smtp.clone();
-        let spool = Arc::new(Spool::open(&gateway.config.data_dir.join("spool"))?);
+        let spool = Arc::new(Spool::open(
+            &gateway.config.data_dir.join("spool"),
+            gateway.config.smtp.spool_sync,
+        )?);
         let hostname = gateway.config.hostname.clone();
         let relay = Arc::new(Relay {
             spool: spool.clone(),
@@ -883,9 +886,11 @@ impl Session {
         }
         let synced = match write_failed {
             Some(e) => Err(e),
+            // With group commit the spool makes this file durable together with the
+            // rest of the message (Spool::store_received), before the 250.
             None => match file.flush().await {
-                Ok(()) => file.sync_all().await,
-                Err(e) => Err(e),
+                Ok(()) if self.shared.spool.syncs_each_file() => file.sync_all().await,
+                r => r,
             },
         };
         if let Err(e) = synced {

@@ -2,16 +2,22 @@
 //! message as received (for the NDR's returned content, never decrypted plaintext),
 //! `<id>.out` the processed message to deliver, and `<id>.json` the envelope and
 //! delivery state. The JSON is written last: its presence marks a complete entry.
-//! Every file is fsynced and renamed into place, and the folder is fsynced, before the
-//! SMTP server answers 250.
+//! Everything of a message is on disk before the SMTP server answers 250: with
+//! `spool_sync = "each"` every file is fsynced and renamed into place and the folder is
+//! fsynced; with `"group"` (the default) the files are written and renamed, and messages
+//! that finish at about the same time share one flush of the file system
+//! ([`Committer`]), first for the message files, then for the envelopes that make them
+//! entries (docs/performance.md, "Spool").
 
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::SpoolSync;
 use crate::error::Failure;
 
 /// One recipient of a spooled message.
@@ -51,6 +57,74 @@ pub struct Meta {
 /// The spool folder.
 pub struct Spool {
     dir: PathBuf,
+    sync: SpoolSync,
+    /// The folder, open: what a group commit flushes the file system through.
+    dir_file: fs::File,
+    committer: Committer,
+}
+
+/// Group commit: callers whose writes are done wait for one flush of the file system
+/// (syncfs(2)) that began after they asked; one of them runs it for all. A caller
+/// returns only after such a flush succeeded, so its data is durable; a failed flush is
+/// an error for every caller that waited on it (none is answered 250).
+#[derive(Default)]
+pub struct Committer {
+    state: Mutex<CommitState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct CommitState {
+    /// Flushes begun, completed, and the last one that succeeded (numbered from 1).
+    started: u64,
+    completed: u64,
+    last_ok: u64,
+    running: bool,
+}
+
+impl Committer {
+    /// Returns once a flush that began after this call has made everything written
+    /// before it durable, running that flush itself when none is running.
+    pub fn commit(&self, flush: impl Fn() -> std::io::Result<()>) -> std::io::Result<()> {
+        let lock = || self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock();
+        // A flush already running may have begun before our writes: the next one.
+        let target = s.started + 1;
+        loop {
+            if s.last_ok >= target {
+                return Ok(());
+            }
+            if s.completed >= target {
+                return Err(std::io::Error::other(
+                    "the spool's file system could not be flushed",
+                ));
+            }
+            if s.running {
+                s = self.done.wait(s).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            s.running = true;
+            s.started += 1;
+            let number = s.started;
+            drop(s);
+            let result = flush();
+            s = lock();
+            s.running = false;
+            s.completed = number;
+            if result.is_ok() {
+                s.last_ok = number;
+            }
+            self.done.notify_all();
+        }
+    }
+
+    /// Flushes begun so far (for tests and measurements).
+    pub fn flushes(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .started
+    }
 }
 
 fn io(p: &Path, e: std::io::Error) -> Failure {
@@ -62,8 +136,9 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Spool {
-    /// Opens (creating) the spool and removes temporary files a crash left behind.
-    pub fn open(dir: &Path) -> Result<Spool, Failure> {
+    /// Opens (creating) the spool and removes what a crash left behind: temporary
+    /// files, and message files whose envelope was never written (never answered 250).
+    pub fn open(dir: &Path, sync: SpoolSync) -> Result<Spool, Failure> {
         for d in [dir.to_path_buf(), dir.join("tmp"), dir.join("dead")] {
             fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
         }
@@ -72,9 +147,46 @@ impl Spool {
                 let _ = fs::remove_file(e.path());
             }
         }
+        if let Ok(rd) = fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                let message_file = p.extension().is_some_and(|x| x == "in" || x == "out");
+                if message_file && !p.with_extension("json").exists() {
+                    let _ = fs::remove_file(&p);
+                }
+            }
+        }
+        let dir_file = fs::File::open(dir).map_err(|e| io(dir, e))?;
         Ok(Spool {
             dir: dir.to_owned(),
+            sync,
+            dir_file,
+            committer: Committer::default(),
         })
+    }
+
+    /// Whether each file is fsynced on its own (otherwise a group commit makes it
+    /// durable).
+    pub fn syncs_each_file(&self) -> bool {
+        self.sync == SpoolSync::Each
+    }
+
+    /// The group commit (flush counts for measurements).
+    pub fn committer(&self) -> &Committer {
+        &self.committer
+    }
+
+    fn group_commit(&self) -> Result<(), Failure> {
+        self.committer
+            .commit(|| rustix::fs::syncfs(&self.dir_file).map_err(std::io::Error::from))
+            .map_err(|e| io(&self.dir, e))
+    }
+
+    /// Removes what a store that failed had written (it is no entry: no 250 was sent).
+    fn forget(&self, id: &str) {
+        for ext in ["json", "out", "in"] {
+            let _ = fs::remove_file(self.path(id, ext));
+        }
     }
 
     fn path(&self, id: &str, ext: &str) -> PathBuf {
@@ -82,6 +194,12 @@ impl Spool {
     }
 
     fn write(&self, id: &str, ext: &str, data: &[u8]) -> Result<(), Failure> {
+        self.write_file(id, ext, data, true)
+    }
+
+    /// Writes a file in `tmp/` and renames it into place; with `fsync`, the file is
+    /// synced before the rename (otherwise a group commit follows).
+    fn write_file(&self, id: &str, ext: &str, data: &[u8], fsync: bool) -> Result<(), Failure> {
         let tmp = self.dir.join("tmp").join(format!("{id}.{ext}"));
         let mut f = fs::OpenOptions::new()
             .write(true)
@@ -91,7 +209,9 @@ impl Spool {
             .open(&tmp)
             .map_err(|e| io(&tmp, e))?;
         f.write_all(data).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
+        if fsync {
+            f.sync_all().map_err(|e| io(&tmp, e))?;
+        }
         let dst = self.path(id, ext);
         fs::rename(&tmp, &dst).map_err(|e| io(&dst, e))
     }
@@ -154,10 +274,23 @@ impl Spool {
         }
         let dst = self.path(&meta.id, "in");
         fs::rename(received, &dst).map_err(|e| io(&dst, e))?;
-        self.write(&meta.id, "out", processed)?;
         let json = serde_json::to_vec(meta).map_err(|e| Failure::temporary(e.to_string()))?;
-        self.write(&meta.id, "json", &json)?;
-        self.sync_dir()
+        if self.sync == SpoolSync::Each {
+            self.write(&meta.id, "out", processed)?;
+            self.write(&meta.id, "json", &json)?;
+            return self.sync_dir();
+        }
+        // Group: the message files are durable before the envelope that makes them an
+        // entry exists, so a crash never leaves an entry without its message.
+        let stored = self
+            .write_file(&meta.id, "out", processed, false)
+            .and_then(|()| self.group_commit())
+            .and_then(|()| self.write_file(&meta.id, "json", &json, false))
+            .and_then(|()| self.group_commit());
+        if stored.is_err() {
+            self.forget(&meta.id);
+        }
+        stored
     }
 
     /// Rewrites the delivery state.
@@ -223,5 +356,107 @@ impl Spool {
             let _ = fs::rename(&from, &to);
         }
         self.sync_dir()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+
+    /// Each caller returns only after a flush that began after it asked has completed,
+    /// however the callers interleave; callers share flushes.
+    #[test]
+    fn a_commit_waits_for_a_flush_that_began_after_it() {
+        let committer = Arc::new(Committer::default());
+        let finished = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let committer = committer.clone();
+                let finished = finished.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let begun_before = committer.flushes();
+                        committer
+                            .commit(|| {
+                                finished.fetch_add(1, Ordering::SeqCst);
+                                Ok(())
+                            })
+                            .unwrap();
+                        // Flushes run one at a time and are numbered as they begin: one
+                        // numbered after `begun_before` has finished.
+                        assert!(finished.load(Ordering::SeqCst) > begun_before);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(committer.flushes() <= 1600);
+        assert_eq!(finished.load(Ordering::SeqCst), committer.flushes());
+    }
+
+    /// A failed flush fails its callers; the next one that succeeds serves new callers.
+    #[test]
+    fn a_failed_flush_is_an_error_for_its_caller() {
+        let committer = Committer::default();
+        assert!(
+            committer
+                .commit(|| Err(std::io::Error::other("disk gone")))
+                .is_err()
+        );
+        assert!(committer.commit(|| Ok(())).is_ok());
+        assert_eq!(committer.flushes(), 2);
+    }
+
+    fn meta(id: &str) -> Meta {
+        Meta {
+            id: id.into(),
+            mail_from: "a@example.org".into(),
+            rcpts: Vec::new(),
+            ret: None,
+            envid: None,
+            body_8bit: false,
+            smtputf8: false,
+            bypass: None,
+            received: 0,
+            attempts: 0,
+            next_attempt: 0,
+            is_dsn: false,
+        }
+    }
+
+    /// Both ways of syncing store the same entry; a group store flushes the file system
+    /// twice (message files, then the envelope); opening the spool removes message
+    /// files that never got an envelope.
+    #[test]
+    fn stores_and_orphans() {
+        for sync in [SpoolSync::Each, SpoolSync::Group] {
+            let dir = tempfile::tempdir().unwrap();
+            let spool = Spool::open(dir.path(), sync).unwrap();
+            let (path, mut f) = spool.incoming("m1").unwrap();
+            f.write_all(b"received").unwrap();
+            drop(f);
+            spool
+                .store_received(&meta("m1"), &path, b"processed")
+                .unwrap();
+            let want = if sync == SpoolSync::Group { 2 } else { 0 };
+            assert_eq!(spool.committer().flushes(), want);
+            let (out, inp) = spool.load("m1").unwrap();
+            assert_eq!((&out[..], &inp[..]), (&b"processed"[..], &b"received"[..]));
+            assert_eq!(spool.list().len(), 1);
+            // A crash between the message files and the envelope.
+            fs::write(dir.path().join("m2.in"), b"x").unwrap();
+            fs::write(dir.path().join("m2.out"), b"y").unwrap();
+            drop(spool);
+            let spool = Spool::open(dir.path(), sync).unwrap();
+            assert!(!dir.path().join("m2.in").exists());
+            assert!(!dir.path().join("m2.out").exists());
+            assert!(dir.path().join("m1.out").exists());
+            assert_eq!(spool.list().len(), 1);
+        }
     }
 }

@@ -11,6 +11,10 @@ pub mod openpgp;
 pub mod smime;
 pub mod verdict;
 
+use std::borrow::Cow;
+use std::ops::Range;
+
+use bytes::Bytes;
 use reseal_keystore::Keystore;
 use x509_cert::Certificate;
 
@@ -51,12 +55,14 @@ pub struct UnwrapContext<'a> {
 #[derive(Debug)]
 pub struct Unwrapped {
     /// The innermost content: a MIME entity (Content-* fields, empty line, body), CRLF.
-    pub content: Vec<u8>,
+    /// A view that may share its bytes with `signed_entity` and `original` (no copies of
+    /// a large message, docs/performance.md "Memory").
+    pub content: Bytes,
     /// The layers, outermost first.
     pub layers: Vec<Layer>,
     /// The innermost signed entity exactly as received, when nothing but cleartext lies
     /// inside it: it can be passed on with its original signature intact.
-    pub signed_entity: Option<Vec<u8>>,
+    pub signed_entity: Option<Bytes>,
     /// How the innermost signature travels with the original when services change the
     /// content: what the modification record's frame is made of.
     pub original: Option<SignedOriginal>,
@@ -69,11 +75,11 @@ pub enum SignedOriginal {
     /// A multipart/signed entity whose first part is the content. With `lf`, the
     /// signature covers that part with LF line ends (a binary-mode OpenPGP signature over
     /// LF text inside the encryption, RFC 3156 §6.2; [`openpgp::SignedLineEnds::Lf`]).
-    Multipart { entity: Vec<u8>, lf: bool },
+    Multipart { entity: Bytes, lf: bool },
     /// The signed entity carries its signature inline with the text (the OpenPGP
     /// Cleartext Signature Framework, RFC 9580 §7): it is itself the original entity,
     /// armor and all, which the record's recipe rebuilds byte for byte.
-    Inline { entity: Vec<u8> },
+    Inline { entity: Bytes },
     /// An inline OpenPGP message (`-----BEGIN PGP MESSAGE-----` as the whole body),
     /// rebuilt as a signed message without its encryption or compression: a text/plain
     /// entity with `header` whose body is the armored packets `prefix`, the literal data
@@ -91,7 +97,7 @@ pub enum SignedOriginal {
 }
 
 /// The form of a multipart/signed entity whose first part is the content as it is.
-fn multipart_original(signed_entity: &Option<Vec<u8>>) -> Option<SignedOriginal> {
+fn multipart_original(signed_entity: &Option<Bytes>) -> Option<SignedOriginal> {
     signed_entity.as_ref().map(|e| SignedOriginal::Multipart {
         entity: e.clone(),
         lf: false,
@@ -250,18 +256,18 @@ fn text_header(original: &Entity<'_>, cte: &[u8]) -> Vec<u8> {
 /// The two parts of an RFC 3156 multipart, with the second part's decoded body, after
 /// checking that the control part has the expected type.
 fn pgp_parts(
-    cur: &[u8],
+    cur: &Bytes,
     e: &Entity<'_>,
     control: &str,
     second_is_data: bool,
-) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+) -> Result<(Bytes, Vec<u8>), Failure> {
     let mp = e.multipart()?;
     let [first, second] = mp.parts.as_slice() else {
         return Err(Failure::malformed(
             "RFC 3156 multipart must have exactly two parts",
         ));
     };
-    let first_bytes = cur.get(first.clone()).unwrap_or_default().to_vec();
+    let first_bytes = view(cur, first);
     let second_entity = Entity::parse(cur.get(second.clone()).unwrap_or_default())?;
     if second_is_data {
         // multipart/encrypted: the first part is the version, the second the data.
@@ -278,6 +284,16 @@ fn pgp_parts(
     }
     let data = second_entity.decoded_body()?.into_owned();
     Ok((first_bytes, data))
+}
+
+/// The bytes of `cur` in `range` (a part's range from the parser), shared, not copied;
+/// empty if the range does not lie in `cur`.
+fn view(cur: &Bytes, range: &Range<usize>) -> Bytes {
+    if range.start <= range.end && range.end <= cur.len() {
+        cur.slice(range.clone())
+    } else {
+        Bytes::new()
+    }
 }
 
 /// Peels every layer of `message` (already CRLF-canonical).
@@ -400,9 +416,9 @@ fn unwrap_layers(
     if top.fields().is_empty() {
         return Err(mime::MimeError::NoHeaders.into());
     }
-    let mut cur = mime::compose::content_entity(&top);
+    let mut cur = Bytes::from(mime::compose::content_entity(&top));
     let mut layers = Vec::new();
-    let mut signed_entity: Option<Vec<u8>> = None;
+    let mut signed_entity: Option<Bytes> = None;
     let mut original: Option<SignedOriginal> = None;
     for _ in 0..=MAX_LAYERS {
         let e = Entity::parse(&cur)?;
@@ -421,8 +437,16 @@ fn unwrap_layers(
                 return Err(Failure::malformed("Too many nested S/MIME layers"));
             }
             Kind::Pkcs7Mime => {
-                let der = e.decoded_body()?;
-                match smime::parse(&der)? {
+                let der = e.decoded_body()?.into_owned();
+                // Neither the entity that carried an encrypted object nor, once parsed
+                // into owned parts, its DER is needed while it is opened (a large message
+                // is not held twice more, docs/performance.md "Memory").
+                if !smime::is_signed_data(&der) {
+                    drop(std::mem::take(&mut cur));
+                }
+                let object = smime::parse(&der)?;
+                drop(der);
+                match object {
                     smime::CmsObject::Enveloped(ed) => {
                         if !ctx.allow_cbc {
                             return Err(Failure::algorithm(
@@ -438,7 +462,11 @@ fn unwrap_layers(
                         });
                         signed_entity = None;
                         original = None;
-                        mime::to_crlf(&d.plaintext).into_owned()
+                        {
+                            // Moved out, not copied (the wrapper zeroizes what is left).
+                            let mut plaintext = d.plaintext;
+                            Bytes::from(mime::to_crlf_owned(std::mem::take(&mut *plaintext)))
+                        }
                     }
                     smime::CmsObject::AuthEnveloped(aed) => {
                         let d = smime::decrypt_auth_enveloped(&aed, ctx)?;
@@ -449,7 +477,11 @@ fn unwrap_layers(
                         });
                         signed_entity = None;
                         original = None;
-                        mime::to_crlf(&d.plaintext).into_owned()
+                        {
+                            // Moved out, not copied (the wrapper zeroizes what is left).
+                            let mut plaintext = d.plaintext;
+                            Bytes::from(mime::to_crlf_owned(std::mem::take(&mut *plaintext)))
+                        }
                     }
                     smime::CmsObject::Signed(sd) => {
                         let Some(content) = smime::econtent(&sd) else {
@@ -457,7 +489,7 @@ fn unwrap_layers(
                                 "S/MIME signed-data without encapsulated content",
                             ));
                         };
-                        let content = mime::to_crlf(&content).into_owned();
+                        let content = Bytes::from(mime::to_crlf_owned(content));
                         let verdict = smime::verify_signed(&sd, &content, false, ctx);
                         let after_cbc = follows_unauthenticated(&layers);
                         layers.push(Layer::Signed(verdict));
@@ -465,7 +497,9 @@ fn unwrap_layers(
                         // the content: carry it as multipart/signed, which the record
                         // frame and the pass-through both need.
                         let rebuilt = smime::detached(&sd).and_then(|der| {
-                            crate::mime::compose::smime_signed(&content, &der).ok()
+                            crate::mime::compose::smime_signed(&content, &der)
+                                .ok()
+                                .map(Bytes::from)
                         });
                         signed_entity = match rebuilt {
                             Some(r) => Some(r),
@@ -487,7 +521,7 @@ fn unwrap_layers(
                         "multipart/signed must have exactly two parts",
                     ));
                 };
-                let signed_bytes = cur.get(signed.clone()).unwrap_or_default().to_vec();
+                let signed_bytes = view(&cur, signed);
                 let sig_entity = Entity::parse(cur.get(sig.clone()).unwrap_or_default())?;
                 let sig_ct = sig_entity.content_type()?;
                 if !(sig_ct.is("application/pkcs7-signature")
@@ -525,10 +559,10 @@ fn unwrap_layers(
                 signed_entity = if after_cbc {
                     // SECURITY.md invariant 2: only what the signature covers may leave; the
                     // wrapper around it is the gateway's own.
-                    Some(
+                    Some(Bytes::from(
                         rebuilt_smime_signed(&signed_bytes, &der, &sd)
                             .ok_or_else(Failure::crypto)?,
-                    )
+                    ))
                 } else {
                     Some(cur.clone())
                 };
@@ -544,7 +578,9 @@ fn unwrap_layers(
                 layers.push(Layer::Signed(verdict));
                 signed_entity = if after_cbc {
                     // As for S/MIME above: nothing outside the signed part leaves.
-                    Some(rebuilt_pgp_signed(&signed_bytes, &sig).ok_or_else(Failure::crypto)?)
+                    Some(Bytes::from(
+                        rebuilt_pgp_signed(&signed_bytes, &sig).ok_or_else(Failure::crypto)?,
+                    ))
                 } else {
                     Some(cur.clone())
                 };
@@ -552,14 +588,22 @@ fn unwrap_layers(
                 // The signed part of a rebuilt original may have LF line ends (a frame
                 // with `"line_ends": "lf"`, docs/modification-record.md §3.3): verified
                 // as it stands, it is read on as MIME in CRLF form.
-                mime::to_crlf(&signed_bytes).into_owned()
+                match mime::to_crlf(&signed_bytes) {
+                    Cow::Borrowed(_) => signed_bytes,
+                    Cow::Owned(crlf) => Bytes::from(crlf),
+                }
             }
             Kind::MultipartEncryptedPgp => {
                 // RFC 3156 §4 (and §6.2 when the data is also signed).
                 let (_, data) = pgp_parts(&cur, &e, "application/pgp-encrypted", true)?;
+                // The data is decoded: the entity that carried it is not needed while
+                // decrypting.
+                drop(std::mem::take(&mut cur));
                 let r = openpgp::decrypt(&data, ctx)?;
-                let content = mime::to_crlf(&r.content).into_owned();
-                (signed_entity, original) = combined_pgp(&r, &content);
+                drop(data);
+                let content = Bytes::from(mime::to_crlf(&r.content).into_owned());
+                let (passed_on, carried) = combined_pgp(&r, &content);
+                (signed_entity, original) = (passed_on.map(Bytes::from), carried);
                 layers.extend(r.layers);
                 content
             }
@@ -583,13 +627,14 @@ fn unwrap_layers(
                     // The armored message as received verifies in transit as it is.
                     signed_entity = Some(cur.clone());
                     original = inline_signed(&e, &v.content, v.literal.as_ref(), &v.signatures).1;
-                    cur = text_entity(&e, &v.content);
+                    cur = Bytes::from(text_entity(&e, &v.content));
                     continue;
                 }
                 let r = openpgp::decrypt(&body, ctx)?;
-                let content = text_entity(&e, &r.content);
-                (signed_entity, original) =
+                let content = Bytes::from(text_entity(&e, &r.content));
+                let (passed_on, carried) =
                     inline_signed(&e, &r.content, r.literal.as_ref(), &r.signatures);
+                (signed_entity, original) = (passed_on.map(Bytes::from), carried);
                 layers.extend(r.layers);
                 content
             }
@@ -601,7 +646,7 @@ fn unwrap_layers(
                 original = Some(SignedOriginal::Inline {
                     entity: cur.clone(),
                 });
-                text_entity(&e, &v.content)
+                Bytes::from(text_entity(&e, &v.content))
             }
         };
         cur = next;
@@ -646,7 +691,8 @@ fn combined_pgp(
             Some(SignedOriginal::Lost(crate::unwrap::LOST_NO_FRAME)),
         );
     };
-    let passed_on = (!lf).then(|| entity.clone());
+    let entity = Bytes::from(entity);
+    let passed_on = (!lf).then(|| entity.to_vec());
     (passed_on, Some(SignedOriginal::Multipart { entity, lf }))
 }
 

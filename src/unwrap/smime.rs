@@ -7,6 +7,8 @@
 //! refuses it unless an inner signature covers it (SECURITY.md invariants 1-2). Every failure
 //! from the key unwrap to the content layer is the same [`Failure::crypto`] (rule 3).
 
+use std::borrow::Cow;
+
 use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
@@ -48,10 +50,20 @@ const MAX_BER_DEPTH: usize = 64;
 /// definite-length parent's contents changed; indefinite lengths stay indefinite;
 /// everything else is copied as it is. Structure that is not valid BER, or nests
 /// deeper than [`MAX_BER_DEPTH`], is an error.
-pub fn join_constructed_strings(buf: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(buf.len());
-    let used = ber_tlv(buf, 0, &mut out)?;
-    (used == buf.len()).then_some(out)
+pub fn join_constructed_strings(buf: &[u8]) -> Option<Cow<'_, [u8]>> {
+    // Two passes, so that a large object is copied once (or not at all) rather than once
+    // per nesting level (docs/performance.md, "Memory"): the first measures what each
+    // TLV becomes, the second writes it.
+    let m = measure(buf, 0)?;
+    if m.used != buf.len() {
+        return None;
+    }
+    if m.same {
+        return Some(Cow::Borrowed(buf));
+    }
+    let mut out = Vec::with_capacity(m.len);
+    write_tlv(buf, 0, &mut out)?;
+    Some(Cow::Owned(out))
 }
 
 fn push_len(out: &mut Vec<u8>, len: usize) {
@@ -66,9 +78,30 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// One TLV at the start of `buf`, appended to `out` in definite form; returns the bytes
-/// of `buf` it took.
-fn ber_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
+/// The octets [`push_len`] writes for `len`.
+fn len_octets(len: usize) -> usize {
+    if len < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    }
+}
+
+/// The identifier and length octets of one BER TLV (X.690 §8.1.2-8.1.3).
+struct Head {
+    /// The first identifier octet.
+    first: u8,
+    id_len: usize,
+    constructed: bool,
+    /// `None` for the indefinite form.
+    len: Option<usize>,
+    /// Identifier and length octets together.
+    hdr: usize,
+    /// Whether the length is written in its minimal definite form (as [`push_len`]).
+    minimal: bool,
+}
+
+fn head(buf: &[u8], depth: usize) -> Option<Head> {
     if depth > MAX_BER_DEPTH {
         return None;
     }
@@ -87,7 +120,6 @@ fn ber_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
             }
         }
     }
-    let constructed = first & 0x20 != 0;
     let l0 = *buf.get(id_len)?;
     let (len, hdr) = match l0 {
         0x80 => (None, id_len + 1),
@@ -104,99 +136,244 @@ fn ber_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
             (Some(l), id_len + 1 + k)
         }
     };
-    let id = buf.get(..id_len)?;
-    if !constructed {
-        // Primitive: definite length only (§8.1.3.2).
-        let l = len?;
-        let body = buf.get(hdr..hdr.checked_add(l)?)?;
-        out.extend_from_slice(id);
-        push_len(out, l);
-        out.extend_from_slice(body);
-        return Some(hdr + l);
-    }
-    // Constructed: the children, up to the length or the end-of-contents octets.
-    let mut children = Vec::new();
-    let end = match len {
+    let minimal = len.is_some_and(|l| hdr - id_len == len_octets(l));
+    Some(Head {
+        first,
+        id_len,
+        constructed: first & 0x20 != 0,
+        len,
+        hdr,
+        minimal,
+    })
+}
+
+/// Calls `f` on each child of the constructed TLV `buf` (whose head is `h`), with the
+/// bytes from the child on (up to the parent's end when it is definite); `f` returns
+/// what the child took. Returns the bytes the whole TLV took.
+fn each_child(buf: &[u8], h: &Head, mut f: impl FnMut(&[u8]) -> Option<usize>) -> Option<usize> {
+    match h.len {
         Some(l) => {
-            let stop = hdr.checked_add(l)?;
-            let mut pos = hdr;
+            let stop = h.hdr.checked_add(l)?;
+            let mut pos = h.hdr;
             while pos < stop {
-                pos += ber_tlv(buf.get(pos..stop)?, depth + 1, &mut children)?;
+                pos += f(buf.get(pos..stop)?)?;
             }
-            stop
+            Some(stop)
         }
         None => {
-            let mut pos = hdr;
+            let mut pos = h.hdr;
             loop {
                 if buf.get(pos..pos + 2)? == [0, 0] {
-                    break pos + 2;
+                    break Some(pos + 2);
                 }
-                pos += ber_tlv(buf.get(pos..)?, depth + 1, &mut children)?;
+                pos += f(buf.get(pos..)?)?;
             }
         }
-    };
-    if first == 0x24 {
-        // A constructed OCTET STRING: its value is its segments' values, in order
-        // (§8.7.3.2); each segment is itself an OCTET STRING.
-        let mut joined = Vec::with_capacity(children.len());
-        let mut pos = 0;
-        while pos < children.len() {
-            let seg = children.get(pos..)?;
-            if *seg.first()? != 0x04 {
-                return None;
-            }
-            let (l, h) = der_len(seg.get(1..)?)?;
-            joined.extend_from_slice(seg.get(1 + h..1 + h + l)?);
-            pos += 1 + h + l;
-        }
-        out.push(0x04);
-        push_len(out, joined.len());
-        out.extend_from_slice(&joined);
-    } else if len.is_none() {
+    }
+}
+
+/// What one TLV becomes: the input bytes it takes, its length once rewritten, and
+/// whether the rewrite leaves it as it is.
+struct Measure {
+    used: usize,
+    len: usize,
+    same: bool,
+}
+
+fn measure(buf: &[u8], depth: usize) -> Option<Measure> {
+    let h = head(buf, depth)?;
+    if !h.constructed {
+        // Primitive: definite length only (§8.1.3.2).
+        let l = h.len?;
+        let used = h.hdr.checked_add(l)?;
+        buf.get(..used)?;
+        return Some(Measure {
+            used,
+            len: h.id_len + len_octets(l) + l,
+            same: h.minimal,
+        });
+    }
+    if h.first == 0x24 {
+        let (used, value) = joined_len(buf, depth)?;
+        return Some(Measure {
+            used,
+            len: 1 + len_octets(value) + value,
+            same: false,
+        });
+    }
+    let mut inner = 0usize;
+    let mut same = true;
+    let used = each_child(buf, &h, |child| {
+        let m = measure(child, depth + 1)?;
+        inner = inner.checked_add(m.len)?;
+        same &= m.same;
+        Some(m.used)
+    })?;
+    let len = match h.len {
         // Kept indefinite: the `der` crate's BER reader handles indefinite lengths,
         // and an IMPLICIT-tagged constructed string ([0] encryptedContent) reads only
         // in that form.
-        out.extend_from_slice(id);
-        out.push(0x80);
-        out.extend_from_slice(&children);
-        out.extend_from_slice(&[0, 0]);
-    } else {
-        out.extend_from_slice(id);
-        push_len(out, children.len());
-        out.extend_from_slice(&children);
-    }
-    Some(end)
+        None => h.id_len + 1 + inner + 2,
+        Some(_) => {
+            same &= h.minimal;
+            h.id_len + len_octets(inner) + inner
+        }
+    };
+    Some(Measure { used, len, same })
 }
 
-/// A definite length as [`push_len`] writes it: (length, octets it took).
-fn der_len(b: &[u8]) -> Option<(usize, usize)> {
-    let l0 = *b.first()?;
-    if l0 < 0x80 {
-        return Some((usize::from(l0), 1));
+/// For an OCTET STRING, primitive or constructed: the bytes it takes and the length of
+/// its value, a constructed one's being its segments' values in order (§8.7.3.2); each
+/// segment is itself an OCTET STRING.
+fn joined_len(buf: &[u8], depth: usize) -> Option<(usize, usize)> {
+    let h = head(buf, depth)?;
+    match h.first {
+        0x04 => {
+            let l = h.len?;
+            let used = h.hdr.checked_add(l)?;
+            buf.get(..used)?;
+            Some((used, l))
+        }
+        0x24 => {
+            let mut value = 0usize;
+            let used = each_child(buf, &h, |child| {
+                let (u, v) = joined_len(child, depth + 1)?;
+                value = value.checked_add(v)?;
+                Some(u)
+            })?;
+            Some((used, value))
+        }
+        _ => None,
     }
-    let k = usize::from(l0 & 0x7f);
-    let mut l = 0usize;
-    for x in b.get(1..1 + k)? {
-        l = l.checked_mul(256)?.checked_add(usize::from(*x))?;
+}
+
+/// Appends the value of an OCTET STRING, primitive or constructed ([`joined_len`]).
+fn write_joined(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let h = head(buf, depth)?;
+    match h.first {
+        0x04 => {
+            let used = h.hdr.checked_add(h.len?)?;
+            out.extend_from_slice(buf.get(h.hdr..used)?);
+            Some(used)
+        }
+        0x24 => each_child(buf, &h, |child| write_joined(child, depth + 1, out)),
+        _ => None,
     }
-    Some((l, 1 + k))
+}
+
+/// Appends one TLV at the start of `buf` as [`measure`] measured it; returns the bytes
+/// of `buf` it took.
+fn write_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let h = head(buf, depth)?;
+    let id = buf.get(..h.id_len)?;
+    if !h.constructed {
+        let l = h.len?;
+        let used = h.hdr.checked_add(l)?;
+        let body = buf.get(h.hdr..used)?;
+        out.extend_from_slice(id);
+        push_len(out, l);
+        out.extend_from_slice(body);
+        return Some(used);
+    }
+    if h.first == 0x24 {
+        let (_, value) = joined_len(buf, depth)?;
+        out.push(0x04);
+        push_len(out, value);
+        return write_joined(buf, depth, out);
+    }
+    out.extend_from_slice(id);
+    match h.len {
+        None => out.push(0x80),
+        Some(_) => {
+            let mut inner = 0usize;
+            each_child(buf, &h, |child| {
+                let m = measure(child, depth + 1)?;
+                inner = inner.checked_add(m.len)?;
+                Some(m.used)
+            })?;
+            push_len(out, inner);
+        }
+    }
+    let used = each_child(buf, &h, |child| write_tlv(child, depth + 1, out))?;
+    if h.len.is_none() {
+        out.extend_from_slice(&[0, 0]);
+    }
+    Some(used)
+}
+
+/// The content type of a ContentInfo (RFC 5652 §3) and its content, the one TLV inside
+/// `[0] EXPLICIT`, borrowed from `buf`; `None` unless `buf` is exactly that.
+fn content_info_parts(buf: &[u8]) -> Option<(ObjectIdentifier, &[u8])> {
+    let outer = head(buf, 0)?;
+    if outer.first != 0x30 {
+        return None;
+    }
+    let oid_head = head(buf.get(outer.hdr..)?, 1)?;
+    if oid_head.first != 0x06 {
+        return None;
+    }
+    let oid_end = outer
+        .hdr
+        .checked_add(oid_head.hdr)?
+        .checked_add(oid_head.len?)?;
+    let content_type = ObjectIdentifier::from_der(buf.get(outer.hdr..oid_end)?).ok()?;
+    let explicit = head(buf.get(oid_end..)?, 1)?;
+    if explicit.first != 0xa0 {
+        return None;
+    }
+    let start = oid_end.checked_add(explicit.hdr)?;
+    let used = measure(buf.get(start..)?, 2)?.used;
+    let end = start.checked_add(used)?;
+    let content = buf.get(start..end)?;
+    // What must follow: the end-of-contents octets of each indefinite form, and nothing.
+    let mut pos = end;
+    for h in [&explicit, &outer] {
+        if h.len.is_none() {
+            if buf.get(pos..pos.checked_add(2)?)? != [0, 0] {
+                return None;
+            }
+            pos += 2;
+        }
+    }
+    let explicit_ok = explicit.len.is_none_or(|l| l == used);
+    let outer_ok = outer
+        .len
+        .is_none_or(|l| outer.hdr.checked_add(l) == Some(buf.len()));
+    (explicit_ok && outer_ok && pos == buf.len()).then_some((content_type, content))
+}
+
+/// Whether `der_or_ber` is a SignedData (read from its first octets, before any parsing):
+/// an encrypted object's carrier need not be kept while it is parsed and opened.
+pub fn is_signed_data(der_or_ber: &[u8]) -> bool {
+    let Some(outer) = head(der_or_ber, 0) else {
+        return false;
+    };
+    der_or_ber
+        .get(outer.hdr..)
+        .and_then(|rest| {
+            let h = head(rest, 1)?;
+            let oid = rest.get(..h.hdr.checked_add(h.len?)?)?;
+            ObjectIdentifier::from_der(oid).ok()
+        })
+        .is_some_and(|o| outer.first == 0x30 && o == oid::SIGNED_DATA)
 }
 
 /// Parses a ContentInfo (DER or BER) and its content.
 pub fn parse(der_or_ber: &[u8]) -> Result<CmsObject, Failure> {
     let bad = |what: &str| Failure::malformed(format!("Malformed S/MIME object: {what}"));
     let normal = join_constructed_strings(der_or_ber).ok_or_else(|| bad("not valid BER"))?;
-    let ci = ContentInfo::from_ber(&normal).map_err(|_| bad("not a CMS ContentInfo"))?;
-    // The inner content is itself BER: re-read it under BER rules.
-    let inner = ci.content.to_der().map_err(|_| bad("content"))?;
-    match ci.content_type {
-        oid::ENVELOPED_DATA => EnvelopedData::from_ber(&inner)
+    // The content is read in place (not decoded into an ANY and encoded again), under
+    // BER rules.
+    let (content_type, inner) =
+        content_info_parts(&normal).ok_or_else(|| bad("not a CMS ContentInfo"))?;
+    match content_type {
+        oid::ENVELOPED_DATA => EnvelopedData::from_ber(inner)
             .map(|e| CmsObject::Enveloped(Box::new(e)))
             .map_err(|_| bad("EnvelopedData")),
-        oid::AUTH_ENVELOPED_DATA => AuthEnvelopedData::from_ber(&inner)
+        oid::AUTH_ENVELOPED_DATA => AuthEnvelopedData::from_ber(inner)
             .map(|e| CmsObject::AuthEnveloped(Box::new(e)))
             .map_err(|_| bad("AuthEnvelopedData")),
-        oid::SIGNED_DATA => SignedData::from_ber(&inner)
+        oid::SIGNED_DATA => SignedData::from_ber(inner)
             .map(|s| CmsObject::Signed(Box::new(s)))
             .map_err(|_| bad("SignedData")),
         other => Err(Failure::algorithm(format!(
@@ -781,18 +958,34 @@ mod ber_tests {
             0x00, 0x00, 0x00,
         ];
         assert_eq!(
-            join_constructed_strings(&ber),
-            Some(vec![0x30, 0x80, 0x04, 0x03, b'a', b'b', b'c', 0, 0])
+            join_constructed_strings(&ber).as_deref(),
+            Some(&[0x30, 0x80, 0x04, 0x03, b'a', b'b', b'c', 0, 0][..])
         );
         // A definite-length parent gets its new length.
         let ber = [0x30, 0x08, 0x24, 0x06, 0x04, 0x01, b'a', 0x04, 0x01, b'b'];
         assert_eq!(
-            join_constructed_strings(&ber),
-            Some(vec![0x30, 0x04, 0x04, 0x02, b'a', b'b'])
+            join_constructed_strings(&ber).as_deref(),
+            Some(&[0x30, 0x04, 0x04, 0x02, b'a', b'b'][..])
         );
-        // DER stays DER; a long chunk gets a long-form length.
+        // DER stays DER, and is not copied; a long chunk gets a long-form length.
         let der = [0x30, 0x03, 0x02, 0x01, 0x05];
-        assert_eq!(join_constructed_strings(&der).as_deref(), Some(&der[..]));
+        assert!(matches!(
+            join_constructed_strings(&der),
+            Some(Cow::Borrowed(b)) if b == der
+        ));
+        // Indefinite lengths without constructed strings are kept, not copied.
+        let ber = [0x30, 0x80, 0x02, 0x01, 0x05, 0, 0];
+        assert!(matches!(
+            join_constructed_strings(&ber),
+            Some(Cow::Borrowed(_))
+        ));
+        // A length in a longer form than needed is rewritten minimally, the parent's
+        // length with it.
+        let ber = [0x30, 0x81, 0x05, 0x04, 0x82, 0x00, 0x01, b'z'];
+        assert_eq!(
+            join_constructed_strings(&ber).as_deref(),
+            Some(&[0x30, 0x03, 0x04, 0x01, b'z'][..])
+        );
         let mut big = vec![0x24, 0x80];
         for _ in 0..3 {
             big.extend_from_slice(&[0x04, 0x81, 0x80]);
@@ -826,5 +1019,44 @@ mod ber_tests {
             deep = t;
         }
         assert_eq!(join_constructed_strings(&deep), None);
+    }
+
+    /// RFC 5652 §3 ContentInfo read in place: definite and indefinite forms give the
+    /// content TLV; anything around it that is not exactly the structure is refused.
+    #[test]
+    fn content_info_is_read_in_place() {
+        let oid = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+        ];
+        let inner = [0x30, 0x03, 0x02, 0x01, 0x01];
+        let mut der = vec![0x30, 18];
+        der.extend_from_slice(&oid);
+        der.extend_from_slice(&[0xa0, 0x05]);
+        der.extend_from_slice(&inner);
+        let (ct, content) = content_info_parts(&der).unwrap();
+        assert_eq!(ct, oid::SIGNED_DATA);
+        assert_eq!(content, inner);
+        assert!(is_signed_data(&der));
+        let mut ber = vec![0x30, 0x80];
+        ber.extend_from_slice(&oid);
+        ber.extend_from_slice(&[0xa0, 0x80]);
+        ber.extend_from_slice(&inner);
+        ber.extend_from_slice(&[0, 0, 0, 0]);
+        assert_eq!(content_info_parts(&ber).unwrap().1, inner);
+        assert!(is_signed_data(&ber));
+        // Trailing bytes, a missing end-of-contents, a wrong explicit length, not a
+        // SEQUENCE.
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(content_info_parts(&trailing).is_none());
+        assert!(content_info_parts(&ber[..ber.len() - 2]).is_none());
+        let mut short = der.clone();
+        short[14] = 0x04;
+        assert!(content_info_parts(&short).is_none());
+        let mut set = der.clone();
+        set[0] = 0x31;
+        assert!(content_info_parts(&set).is_none());
+        assert!(!is_signed_data(&set));
+        assert!(!is_signed_data(b""));
     }
 }
