@@ -34,7 +34,7 @@ use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
 use crate::import::{KeySource, MIN_RSA_BITS, spki_der, to_pkcs8, x509_to_cert};
 use crate::openpgp::{
     self as pgp, HeldPgpKey, MAX_KEY_FILE, OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner,
-    check_algorithms, parse_cert, pgp_id, policy,
+    RsaDecryptor, check_algorithms, parse_cert, pgp_id, policy,
 };
 use crate::ops::{self, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm};
 use crate::pem::parse_certificates;
@@ -996,25 +996,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
-        let p = policy();
-        let vc = k
-            .tsk
-            .with_policy(&p, None)
-            .map_err(|_| Error::Unsupported(key_id.to_owned()))?;
-        let ka = vc
-            .keys()
-            .for_signing()
-            .alive()
-            .revoked(false)
-            .unencrypted_secret()
-            .next()
-            .ok_or_else(|| Error::Unsupported(key_id.to_owned()))?;
-        let keypair = ka
-            .key()
-            .clone()
-            .into_keypair()
-            .map_err(|_| Error::Operation)?;
-        Ok(PgpSigner { keypair })
+        k.signer()
     }
 
     /// Delegated OpenPGP keys that may decrypt for a message whose envelope names
@@ -1083,10 +1065,22 @@ impl Keystore {
             if !matches {
                 continue;
             }
-            let Ok(mut keypair) = ka.key().clone().into_keypair() else {
-                continue;
+            let decrypted = match k.rsa(&ka.key().fingerprint()) {
+                Some(rsa) => pkesk.decrypt(
+                    &mut RsaDecryptor {
+                        public: ka.key().parts_as_public().clone().role_into_unspecified(),
+                        rsa,
+                    },
+                    sym_algo,
+                ),
+                None => {
+                    let Ok(mut keypair) = ka.key().clone().into_keypair() else {
+                        continue;
+                    };
+                    pkesk.decrypt(&mut keypair, sym_algo)
+                }
             };
-            if let Some(r) = pkesk.decrypt(&mut keypair, sym_algo) {
+            if let Some(r) = decrypted {
                 return Ok(Some(r));
             }
         }

@@ -3,8 +3,10 @@
 //!
 //! Why OpenSSL: it is already linked (sequoia's back-end, PKCS#12), and its RSA private
 //! operation is constant-time and blinded by default (RSA_FLAG_BLINDING) and about ten
-//! times faster here than the `rsa` crate's (docs/performance.md). The `rsa` crate stays
-//! for reading key sizes; no private operation uses it.
+//! times faster here than the `rsa` crate's (docs/performance.md). OpenPGP RSA keys run
+//! here too ([`RsaKey::from_openpgp`]), and the public-key side (verification, key
+//! transport) runs on OpenSSL in the main crate (`crypto::PublicKey`): the `rsa` crate
+//! is no longer used.
 //!
 //! PKCS#1 v1.5 decryption uses implicit rejection (draft-irtf-cfrg-rsa-guidance-10 §7,
 //! the Marvin countermeasure): OpenSSL 3.0, as on Debian 12, does not have it, so the
@@ -15,6 +17,7 @@
 //! it; the draft's Appendix B vectors test it (keystore/tests/cfrg_rsa_guidance.rs).
 
 use hmac::{Hmac, KeyInit as _, Mac as _};
+use openssl::bn::{BigNum, BigNumContext};
 use openssl::md::Md;
 use openssl::pkey::{PKey, Private};
 use openssl::pkey_ctx::PkeyCtx;
@@ -48,6 +51,60 @@ impl RsaKey {
     /// one that was checked (its entry is authenticated by AES-GCM under the master key).
     pub(crate) fn from_pkcs8(pkcs8: &[u8], check: bool) -> Option<RsaKey> {
         let pkey = PKey::private_key_from_pkcs8(pkcs8).ok()?;
+        RsaKey::from_pkey(pkey, check)
+    }
+
+    /// An OpenPGP RSA secret key (RFC 9580 §5.5.5.1: public n, e; secret d, p, q and
+    /// u = p⁻¹ mod q), with its CRT parameters, so that OpenSSL runs the fast CRT
+    /// operation. (sequoia's OpenSSL back-end hands OpenSSL only n, e and d, which makes
+    /// every private operation a full-size exponentiation, several times slower.)
+    /// OpenSSL wants iqmp = q⁻¹ mod p: with OpenPGP's p and q swapped that is u itself,
+    /// so no inverse is computed. The reductions of d run in OpenSSL's constant-time
+    /// mode; OpenSSL checks every CRT result against the public key before releasing it
+    /// (its defence against fault attacks), so an inconsistent key cannot leak.
+    pub(crate) fn from_openpgp(
+        n: &[u8],
+        e: &[u8],
+        d: &[u8],
+        p: &[u8],
+        q: &[u8],
+        u: &[u8],
+    ) -> Option<RsaKey> {
+        let secret = |b: &[u8]| {
+            let mut bn = BigNum::from_slice(b).ok()?;
+            bn.set_const_time();
+            Some(bn)
+        };
+        let (first, second) = (secret(q)?, secret(p)?);
+        let d = secret(d)?;
+        let mut ctx = BigNumContext::new_secure().ok()?;
+        let one = BigNum::from_u32(1).ok()?;
+        let exponent = |prime: &BigNum, ctx: &mut BigNumContext| {
+            let mut minus_one = BigNum::new_secure().ok()?;
+            minus_one.checked_sub(prime, &one).ok()?;
+            minus_one.set_const_time();
+            let mut r = BigNum::new_secure().ok()?;
+            r.set_const_time();
+            r.nnmod(&d, &minus_one, ctx).ok()?;
+            Some(r)
+        };
+        let dmp1 = exponent(&first, &mut ctx)?;
+        let dmq1 = exponent(&second, &mut ctx)?;
+        let rsa = Rsa::from_private_components(
+            BigNum::from_slice(n).ok()?,
+            BigNum::from_slice(e).ok()?,
+            d,
+            first,
+            second,
+            dmp1,
+            dmq1,
+            secret(u)?,
+        )
+        .ok()?;
+        RsaKey::from_pkey(PKey::from_rsa(rsa).ok()?, false)
+    }
+
+    fn from_pkey(pkey: PKey<Private>, check: bool) -> Option<RsaKey> {
         let rsa = pkey.rsa().ok()?;
         let k = usize::try_from(rsa.size()).ok()?;
         if !(11..=MAX_K).contains(&k) {
@@ -60,6 +117,17 @@ impl RsaKey {
             return None;
         }
         Some(RsaKey { pkey, rsa, k, dh })
+    }
+
+    /// The modulus length in octets.
+    pub(crate) fn octets(&self) -> usize {
+        self.k
+    }
+
+    /// OpenSSL's full key check (primes, d, and the CRT parameters against them).
+    #[cfg(test)]
+    pub(crate) fn consistent(&self) -> bool {
+        self.rsa.check_key().unwrap_or(false)
     }
 
     /// The modulus length in bits.
