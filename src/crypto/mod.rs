@@ -11,6 +11,17 @@ pub mod oid;
 pub mod sym;
 
 use der::{Decode as _, Encode as _};
+use std::sync::LazyLock;
+
+use openssl::bn::BigNumContext;
+use openssl::ec::{EcGroup, EcKey, EcPoint};
+use openssl::ecdsa::EcdsaSig;
+use openssl::md::{Md, MdRef};
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Public};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::{Padding, Rsa};
+use openssl::sign::RsaPssSaltlen;
 pub use reseal_keystore::HashAlg;
 use sha2::Digest as _;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
@@ -76,35 +87,164 @@ pub fn any_digest(o: &der::asn1::ObjectIdentifier) -> Option<HashAlg> {
     }
 }
 
+/// A public key from a certificate, held by OpenSSL: every public-key operation (RSA
+/// and ECDSA verification, RSA key transport) runs there, several times faster than
+/// the pure-Rust crates on this path (docs/performance.md, "Profiles"). The key is read
+/// with OpenSSL's plain DER readers (RSAPublicKey, an EC point): its generic key decoder
+/// (`d2i_PUBKEY` in OpenSSL 3) costs more than the operation itself.
+pub struct PublicKey(KeyKind);
+
+enum KeyKind {
+    Rsa(Rsa<Public>),
+    Ec(EcKey<Public>),
+}
+
+/// The curves Reseal accepts (SECURITY.md invariant 7), built once.
+static P256: LazyLock<Option<EcGroup>> =
+    LazyLock::new(|| EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).ok());
+static P384: LazyLock<Option<EcGroup>> =
+    LazyLock::new(|| EcGroup::from_curve_name(Nid::SECP384R1).ok());
+
+impl PublicKey {
+    fn rsa(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, SigError> {
+        if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+            return Err(SigError::BadKey);
+        }
+        // RFC 3279 §2.3.1: the BIT STRING holds the RSAPublicKey.
+        let der = spki.subject_public_key.as_bytes().ok_or(SigError::BadKey)?;
+        Rsa::public_key_from_der_pkcs1(der)
+            .map(|k| PublicKey(KeyKind::Rsa(k)))
+            .map_err(|_| SigError::BadKey)
+    }
+
+    fn ec(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, SigError> {
+        if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
+            return Err(SigError::BadKey);
+        }
+        let curve: der::asn1::ObjectIdentifier = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|a| a.decode_as().ok())
+            .ok_or(SigError::BadKey)?;
+        let group = match curve {
+            oid::P256 => P256.as_ref(),
+            oid::P384 => P384.as_ref(),
+            other => return Err(SigError::Unsupported(oid::name(&other))),
+        }
+        .ok_or(SigError::BadKey)?;
+        // RFC 5480 §2.2: the BIT STRING holds the point (SEC 1 §2.3.3); OpenSSL checks
+        // that it lies on the curve.
+        let bytes = spki.subject_public_key.as_bytes().ok_or(SigError::BadKey)?;
+        let mut ctx = BigNumContext::new().map_err(|_| SigError::BadKey)?;
+        let point = EcPoint::from_bytes(group, bytes, &mut ctx).map_err(|_| SigError::BadKey)?;
+        let key = EcKey::from_public_key(group, &point).map_err(|_| SigError::BadKey)?;
+        key.check_key().map_err(|_| SigError::BadKey)?;
+        Ok(PublicKey(KeyKind::Ec(key)))
+    }
+
+    /// Encrypts `cek` with RSAES-PKCS1-v1_5 (RFC 8017 §7.2) or, with `oaep`,
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 8017 §7.1, RFC 4055 §4.1).
+    pub fn rsa_encrypt(&self, cek: &[u8], oaep: bool) -> Result<Vec<u8>, SigError> {
+        let KeyKind::Rsa(rsa) = &self.0 else {
+            return Err(SigError::BadKey);
+        };
+        let op = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+            let size = usize::try_from(rsa.size()).unwrap_or(0);
+            if !oaep {
+                let mut out = vec![0u8; size];
+                let n = rsa.public_encrypt(cek, &mut out, Padding::PKCS1)?;
+                out.truncate(n);
+                return Ok(out);
+            }
+            // OAEP with SHA-256 only through the EVP interface.
+            let pkey = PKey::from_rsa(rsa.clone())?;
+            let mut ctx = PkeyCtx::new(&pkey)?;
+            ctx.encrypt_init()?;
+            ctx.set_rsa_padding(Padding::PKCS1_OAEP)?;
+            ctx.set_rsa_oaep_md(Md::sha256())?;
+            ctx.set_rsa_mgf1_md(Md::sha256())?;
+            let mut out = Vec::with_capacity(size);
+            ctx.encrypt_to_vec(cek, &mut out)?;
+            Ok(out)
+        };
+        op().map_err(|_| SigError::BadKey)
+    }
+}
+
+fn md(h: HashAlg) -> Result<&'static MdRef, SigError> {
+    match h {
+        HashAlg::Sha256 => Ok(Md::sha256()),
+        HashAlg::Sha384 => Ok(Md::sha384()),
+        HashAlg::Sha512 => Ok(Md::sha512()),
+        HashAlg::Sha1 => Err(SigError::Weak("SHA-1".into())),
+    }
+}
+
 /// The RSA public key of `spki`, checked against the size floor.
-pub fn rsa_public(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::PublicKey, SigError> {
-    use rsa::pkcs8::DecodePublicKey as _;
-    use rsa::traits::PublicKeyParts as _;
-    let der = spki.to_der().map_err(|_| SigError::BadKey)?;
-    let key = rsa::PublicKey::from_public_key_der(&der).map_err(|_| SigError::BadKey)?;
-    if key.size() * 8 < MIN_RSA_BITS {
-        return Err(SigError::Weak(format!("RSA-{}", key.size() * 8)));
+pub fn rsa_public(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, SigError> {
+    let key = PublicKey::rsa(spki)?;
+    if let KeyKind::Rsa(rsa) = &key.0 {
+        let bits = usize::try_from(rsa.n().num_bits()).map_err(|_| SigError::BadKey)?;
+        if bits < MIN_RSA_BITS {
+            return Err(SigError::Weak(format!("RSA-{bits}")));
+        }
     }
     Ok(key)
 }
 
+/// The DER prefix of a DigestInfo (RFC 8017 §9.2, note 1) for each hash we accept.
+fn digest_info_prefix(h: HashAlg) -> Result<&'static [u8], SigError> {
+    match h {
+        HashAlg::Sha256 => Ok(&[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ]),
+        HashAlg::Sha384 => Ok(&[
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x02, 0x05, 0x00, 0x04, 0x30,
+        ]),
+        HashAlg::Sha512 => Ok(&[
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x03, 0x05, 0x00, 0x04, 0x40,
+        ]),
+        HashAlg::Sha1 => Err(SigError::Weak("SHA-1".into())),
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2) over a digest: the signature must be exactly
+/// the modulus long (step 1), and what the public operation gives back, once OpenSSL
+/// has checked the type 1 padding, must be exactly the DigestInfo of `digest` (steps
+/// 3-4: compared whole, as the RFC recommends, not parsed).
 fn rsa_pkcs1_verify(
-    key: &rsa::PublicKey,
+    key: &PublicKey,
     h: HashAlg,
     digest: &[u8],
     sig: &[u8],
 ) -> Result<(), SigError> {
-    let r = match h {
-        HashAlg::Sha256 => key.pkcs1v15_verify_prehash::<sha2::Sha256>(digest, sig),
-        HashAlg::Sha384 => key.pkcs1v15_verify_prehash::<sha2::Sha384>(digest, sig),
-        HashAlg::Sha512 => key.pkcs1v15_verify_prehash::<sha2::Sha512>(digest, sig),
-        HashAlg::Sha1 => return Err(SigError::Weak("SHA-1".into())),
+    let KeyKind::Rsa(rsa) = &key.0 else {
+        return Err(SigError::BadKey);
     };
-    r.map_err(|_| SigError::Invalid)
+    let prefix = digest_info_prefix(h)?;
+    let size = usize::try_from(rsa.size()).map_err(|_| SigError::BadKey)?;
+    if sig.len() != size {
+        return Err(SigError::Invalid);
+    }
+    let mut out = vec![0u8; size];
+    let n = rsa
+        .public_decrypt(sig, &mut out, Padding::PKCS1)
+        .map_err(|_| SigError::Invalid)?;
+    let got = out.get(..n).ok_or(SigError::Invalid)?;
+    if got.len() == prefix.len() + digest.len() && got.starts_with(prefix) && got.ends_with(digest)
+    {
+        Ok(())
+    } else {
+        Err(SigError::Invalid)
+    }
 }
 
 fn rsa_pss_verify(
-    key: &rsa::PublicKey,
+    key: &PublicKey,
     params: Option<&der::Any>,
     msg: &[u8],
     sig: &[u8],
@@ -142,77 +282,53 @@ fn rsa_pss_verify(
     }
     // openssl's default is the maximum salt length (e.g. 350 bytes for RSA-3072), so
     // the length is an INTEGER well beyond a byte; the default is 20 (RFC 4055 §3.1).
-    let salt_len = usize::try_from(p.salt_len.unwrap_or(20)).map_err(|_| SigError::Invalid)?;
+    // The salt must have exactly the stated length (RFC 8017 §9.1.2 step 10).
+    let salt_len = p.salt_len.unwrap_or(20);
     if salt_len > 1024 {
         return Err(SigError::Invalid);
     }
-    let salt = Some(salt_len);
-    let digest = hash(h, msg);
-    let r = match h {
-        HashAlg::Sha256 => key.verify(
-            rsa::pss::Pss {
-                blinded: false,
-                digest: sha2::Sha256::new(),
-                salt_len: salt,
-            },
-            &digest,
-            sig,
-        ),
-        HashAlg::Sha384 => key.verify(
-            rsa::pss::Pss {
-                blinded: false,
-                digest: sha2::Sha384::new(),
-                salt_len: salt,
-            },
-            &digest,
-            sig,
-        ),
-        HashAlg::Sha512 => key.verify(
-            rsa::pss::Pss {
-                blinded: false,
-                digest: sha2::Sha512::new(),
-                salt_len: salt,
-            },
-            &digest,
-            sig,
-        ),
-        HashAlg::Sha1 => return Err(SigError::Weak("SHA-1".into())),
+    let salt_len = i32::try_from(salt_len).map_err(|_| SigError::Invalid)?;
+    let md = md(h)?;
+    let KeyKind::Rsa(rsa) = &key.0 else {
+        return Err(SigError::BadKey);
     };
-    r.map_err(|_| SigError::Invalid)
+    let digest = hash(h, msg);
+    let op = || -> Result<bool, openssl::error::ErrorStack> {
+        let pkey = PKey::from_rsa(rsa.clone())?;
+        let mut ctx = PkeyCtx::new(&pkey)?;
+        ctx.verify_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
+        ctx.set_signature_md(md)?;
+        ctx.set_rsa_mgf1_md(md)?;
+        ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt_len))?;
+        ctx.verify(&digest, sig)
+    };
+    match op() {
+        Ok(true) => Ok(()),
+        _ => Err(SigError::Invalid),
+    }
 }
 
+/// ECDSA (RFC 5758 §3.2) on P-256 or P-384 only. The signature is the DER
+/// ECDSA-Sig-Value (RFC 3279 §2.2.3), read strictly: it must encode back to the very
+/// same bytes (no trailing data, no non-minimal integers).
 fn ecdsa_verify(
     spki: &SubjectPublicKeyInfoOwned,
     h: HashAlg,
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), SigError> {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-    use p256::pkcs8::DecodePublicKey as _;
-    let der = spki.to_der().map_err(|_| SigError::BadKey)?;
-    let curve: der::asn1::ObjectIdentifier = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|a| a.decode_as().ok())
-        .ok_or(SigError::BadKey)?;
-    let digest = hash(h, msg);
-    match curve {
-        oid::P256 => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(&der)
-                .map_err(|_| SigError::BadKey)?;
-            let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| SigError::Invalid)?;
-            key.verify_prehash(&digest, &s)
-                .map_err(|_| SigError::Invalid)
-        }
-        oid::P384 => {
-            let key = p384::ecdsa::VerifyingKey::from_public_key_der(&der)
-                .map_err(|_| SigError::BadKey)?;
-            let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| SigError::Invalid)?;
-            key.verify_prehash(&digest, &s)
-                .map_err(|_| SigError::Invalid)
-        }
-        other => Err(SigError::Unsupported(oid::name(&other))),
+    let key = PublicKey::ec(spki)?;
+    let KeyKind::Ec(ec) = &key.0 else {
+        return Err(SigError::BadKey);
+    };
+    let parsed = EcdsaSig::from_der(sig).map_err(|_| SigError::Invalid)?;
+    if parsed.to_der().map_err(|_| SigError::Invalid)? != sig {
+        return Err(SigError::Invalid);
+    }
+    match parsed.verify(&hash(h, msg), ec) {
+        Ok(true) => Ok(()),
+        _ => Err(SigError::Invalid),
     }
 }
 
@@ -277,4 +393,134 @@ pub fn random_hex(n: usize) -> Result<String, crate::error::Failure> {
     let mut b = vec![0u8; n];
     random(&mut b)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::ec::EcKey;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::{PKey, Private};
+    use openssl::sign::Signer;
+
+    use super::*;
+
+    fn spki(key: &PKey<Private>) -> SubjectPublicKeyInfoOwned {
+        SubjectPublicKeyInfoOwned::from_der(&key.public_key_to_der().unwrap()).unwrap()
+    }
+
+    fn alg(o: der::asn1::ObjectIdentifier) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid: o,
+            parameters: None,
+        }
+    }
+
+    /// Signatures made by OpenSSL's signer verify; a changed message, a changed
+    /// signature, a stated digest that disagrees, and a signature with a byte more are
+    /// refused (RFC 8017 §8.2.2, RFC 5758 §3.2, RFC 3279 §2.2.3).
+    #[test]
+    fn rsa_and_ecdsa_signatures_verify_strictly() {
+        let msg = b"the signed attributes";
+        let rsa = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let ec = PKey::from_ec_key(EcKey::generate(P256.as_ref().unwrap()).unwrap()).unwrap();
+        for (key, sig_oid) in [(&rsa, oid::SHA256_WITH_RSA), (&ec, oid::ECDSA_SHA256)] {
+            let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
+            let sig = signer.sign_oneshot_to_vec(msg).unwrap();
+            let spki = spki(key);
+            assert_eq!(verify(&spki, &alg(sig_oid), None, msg, &sig), Ok(()));
+            assert_eq!(
+                verify(&spki, &alg(sig_oid), Some(HashAlg::Sha256), msg, &sig),
+                Ok(())
+            );
+            assert_eq!(
+                verify(&spki, &alg(sig_oid), None, b"another text", &sig),
+                Err(SigError::Invalid)
+            );
+            let mut bad = sig.clone();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert_eq!(
+                verify(&spki, &alg(sig_oid), None, msg, &bad),
+                Err(SigError::Invalid)
+            );
+            assert_eq!(
+                verify(&spki, &alg(sig_oid), Some(HashAlg::Sha384), msg, &sig),
+                Err(SigError::Invalid)
+            );
+            let mut longer = sig.clone();
+            longer.push(0);
+            assert_eq!(
+                verify(&spki, &alg(sig_oid), None, msg, &longer),
+                Err(SigError::Invalid)
+            );
+        }
+        // rsaEncryption in the SignerInfo, with the digest stated beside it.
+        let mut signer = Signer::new(MessageDigest::sha384(), &rsa).unwrap();
+        let sig = signer.sign_oneshot_to_vec(msg).unwrap();
+        let spki_rsa = spki(&rsa);
+        assert_eq!(
+            verify(
+                &spki_rsa,
+                &alg(oid::RSA_ENCRYPTION),
+                Some(HashAlg::Sha384),
+                msg,
+                &sig
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &spki_rsa,
+                &alg(oid::RSA_ENCRYPTION),
+                Some(HashAlg::Sha256),
+                msg,
+                &sig
+            ),
+            Err(SigError::Invalid)
+        );
+    }
+
+    /// The floor: RSA below 2048 bits and curves other than P-256/P-384 are refused
+    /// before any verification (SECURITY.md invariant 7).
+    #[test]
+    fn weak_keys_are_refused() {
+        let small = PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap();
+        assert!(matches!(rsa_public(&spki(&small)), Err(SigError::Weak(_))));
+        let k1 = EcGroup::from_curve_name(Nid::SECP256K1).unwrap();
+        let other = PKey::from_ec_key(EcKey::generate(&k1).unwrap()).unwrap();
+        assert!(matches!(
+            verify(
+                &spki(&other),
+                &alg(oid::ECDSA_SHA256),
+                None,
+                b"m",
+                &[0x30, 0]
+            ),
+            Err(SigError::Unsupported(_))
+        ));
+    }
+
+    /// RSA key transport round-trips through the private key, in both paddings.
+    #[test]
+    fn rsa_key_transport_opens_with_the_private_key() {
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let pkey = PKey::from_rsa(rsa.clone()).unwrap();
+        let key = rsa_public(&spki(&pkey)).unwrap();
+        let cek = [9u8; 32];
+        let pkcs1 = key.rsa_encrypt(&cek, false).unwrap();
+        let mut out = vec![0u8; 256];
+        let n = rsa
+            .private_decrypt(&pkcs1, &mut out, Padding::PKCS1)
+            .unwrap();
+        assert_eq!(&out[..n], cek);
+        let oaep = key.rsa_encrypt(&cek, true).unwrap();
+        let mut ctx = PkeyCtx::new(&pkey).unwrap();
+        ctx.decrypt_init().unwrap();
+        ctx.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
+        ctx.set_rsa_oaep_md(Md::sha256()).unwrap();
+        ctx.set_rsa_mgf1_md(Md::sha256()).unwrap();
+        let mut plain = Vec::new();
+        ctx.decrypt_to_vec(&oaep, &mut plain).unwrap();
+        assert_eq!(plain, cek);
+    }
 }

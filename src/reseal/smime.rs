@@ -211,13 +211,13 @@ fn ktri(r: &Recipient, cek: &[u8]) -> Result<RecipientInfo, Failure> {
             let p = Any::from_der(&params.to_der().map_err(|_| internal("oaep"))?)
                 .map_err(|_| internal("oaep"))?;
             (
-                key.oaep_encrypt::<sha2::Sha256>(cek)
+                key.rsa_encrypt(cek, true)
                     .map_err(|_| internal("RSA-OAEP"))?,
                 alg(oid::RSAES_OAEP, Some(p)),
             )
         }
         KeyTransportChoice::RsaPkcs1v15 => (
-            key.pkcs1v15_encrypt(cek).map_err(|_| internal("RSA"))?,
+            key.rsa_encrypt(cek, false).map_err(|_| internal("RSA"))?,
             alg(oid::RSA_ENCRYPTION, Some(Any::null())),
         ),
     };
