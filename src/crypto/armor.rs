@@ -20,29 +20,107 @@ const CRC24_GENERATOR: u32 = 0x0186_4CFB;
 /// Base64 characters per armor line.
 pub const LINE: usize = 64;
 
-/// The CRC24 of RFC 9580 §6.1.1.
+/// The CRC24 of RFC 9580 §6.1.1, a byte at a time from a table (the section's bitwise
+/// loop, run once per possible byte when the program is built).
 pub fn crc24(data: &[u8]) -> u32 {
     let mut crc = CRC24_INIT;
     for &b in data {
-        crc ^= u32::from(b) << 16;
-        for _ in 0..8 {
-            crc <<= 1;
-            if crc & 0x0100_0000 != 0 {
-                crc ^= CRC24_GENERATOR;
-            }
-        }
+        let [_, top, _, _] = crc.to_be_bytes();
+        let index = usize::from(top ^ b);
+        crc = (crc << 8) ^ CRC24_TABLE.get(index).copied().unwrap_or(0);
     }
     crc & 0x00FF_FFFF
 }
 
+/// `CRC24_TABLE[i]`: the CRC register after feeding byte `i` into a zero register.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "evaluated when the program is built (no get_mut in const): an index out of range fails the build, never a run"
+)]
+const CRC24_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i: u32 = 0;
+    while i < 256 {
+        let mut crc = i << 16;
+        let mut bit = 0;
+        while bit < 8 {
+            crc <<= 1;
+            if crc & 0x0100_0000 != 0 {
+                crc ^= CRC24_GENERATOR;
+            }
+            bit += 1;
+        }
+        table[i as usize] = crc & 0x00FF_FFFF;
+        i += 1;
+    }
+    table
+};
+
+/// The binary OpenPGP message inside an ASCII-armored one (RFC 9580 §6.2) in the plain
+/// form every client writes: optional whitespace, the `BEGIN PGP MESSAGE` header line,
+/// armor headers up to a blank line, base64 lines, an optional CRC24 line (not checked:
+/// §6.1 forbids rejecting an object for it), the tail line, optional whitespace.
+/// `None` for anything else, which the caller leaves to sequoia's more lenient armor
+/// reader: this exists only because sequoia's reader decodes a byte at a time.
+pub fn dearmor_message(input: &[u8]) -> Option<Vec<u8>> {
+    let mut lines = input
+        .trim_ascii()
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).trim_ascii_end());
+    if lines.next()? != b"-----BEGIN PGP MESSAGE-----" {
+        return None;
+    }
+    // Armor headers (RFC 9580 §6.2.2), then the blank line.
+    loop {
+        let line = lines.next()?;
+        if line.is_empty() {
+            break;
+        }
+        if !line.windows(2).any(|w| w == b": ") {
+            return None;
+        }
+    }
+    let mut text = Vec::with_capacity(input.len());
+    let mut tail = false;
+    for line in lines.by_ref() {
+        if line == b"-----END PGP MESSAGE-----" {
+            tail = true;
+            break;
+        }
+        if line.first() == Some(&b'=') && line.len() == 5 {
+            // The checksum: the tail must follow.
+            tail = lines.next()? == b"-----END PGP MESSAGE-----";
+            break;
+        }
+        if !line
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        {
+            return None;
+        }
+        text.extend_from_slice(line);
+    }
+    if !tail || lines.next().is_some() {
+        return None;
+    }
+    crate::mime::decode_base64(&text).ok()
+}
+
 /// `binary` (an OpenPGP message) armored as described above.
 pub fn message(binary: &[u8]) -> Vec<u8> {
-    let b64 = B64.encode(binary);
-    let mut out = Vec::with_capacity(b64.len() + b64.len() / LINE * 2 + 96);
+    // 48 octets make one 64-character line; 64 lines are encoded at a time, straight
+    // into the output.
+    const LINES: usize = 64;
+    let lines = binary.len().div_ceil(48);
+    let mut out = Vec::with_capacity(lines.saturating_mul(LINE + 2).saturating_add(96));
     out.extend_from_slice(b"-----BEGIN PGP MESSAGE-----\r\n\r\n");
-    for line in b64.as_bytes().chunks(LINE) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
+    let mut block = [0u8; LINE * LINES];
+    for chunk in binary.chunks(48 * LINES) {
+        let n = B64.encode_slice(chunk, &mut block).unwrap_or(0);
+        for line in block.get(..n).unwrap_or_default().chunks(LINE) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
     }
     let [_, a, b, c] = crc24(binary).to_be_bytes();
     out.push(b'=');
@@ -61,6 +139,65 @@ mod tests {
         assert_eq!(crc24(b""), CRC24_INIT);
         // Check value of CRC-24/OPENPGP over "123456789".
         assert_eq!(crc24(b"123456789"), 0x0021_CF02);
+    }
+
+    /// The de-armored message is the binary that was armored, whatever the line ends,
+    /// armor headers, checksum or trailing whitespace; forms it does not know (another
+    /// block type, text after the tail, a broken line) are left to sequoia (`None`).
+    #[test]
+    fn dearmor_round_trips_and_declines_the_unusual() {
+        let binary: Vec<u8> = (0..1000u32).map(|i| (i * 31).to_le_bytes()[0]).collect();
+        let ours = message(&binary);
+        assert_eq!(dearmor_message(&ours).as_deref(), Some(&binary[..]));
+        let text = String::from_utf8(ours).unwrap();
+        let lf = text.replace("\r\n", "\n");
+        assert_eq!(dearmor_message(lf.as_bytes()).as_deref(), Some(&binary[..]));
+        let with_headers = lf.replacen("\n\n", "\nVersion: GnuPG v2\nComment: x: y\n\n", 1);
+        assert_eq!(
+            dearmor_message(with_headers.as_bytes()).as_deref(),
+            Some(&binary[..])
+        );
+        let no_crc: String = lf
+            .lines()
+            .filter(|l| !(l.starts_with('=') && l.len() == 5))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            dearmor_message(no_crc.as_bytes()).as_deref(),
+            Some(&binary[..])
+        );
+        let spaced = format!("\n  {lf}  \n");
+        assert_eq!(
+            dearmor_message(spaced.as_bytes()).as_deref(),
+            Some(&binary[..])
+        );
+        for unusual in [
+            lf.replace("PGP MESSAGE", "PGP SIGNATURE"),
+            format!("{lf}trailing text\n"),
+            lf.replacen("\n\n", "\nno colon here\n\n", 1),
+            lf.replacen("\n\n", "\n\n*", 1),
+            lf.replace("-----END PGP MESSAGE-----", ""),
+            format!("junk\n{lf}"),
+        ] {
+            assert_eq!(dearmor_message(unusual.as_bytes()), None, "{unusual:.80}");
+        }
+    }
+
+    /// The armor's base64 is the RFC 4648 encoding of the whole message, cut into lines
+    /// of 64, for lengths around the encoder's block edges.
+    #[test]
+    fn armor_base64_is_the_whole_encoding() {
+        for len in [0usize, 1, 47, 48, 49, 3071, 3072, 3073, 10_000] {
+            let binary: Vec<u8> = (0..len).map(|i| (i * 7).to_le_bytes()[0]).collect();
+            let text = String::from_utf8(message(&binary)).unwrap();
+            let body: String = text
+                .split("\r\n")
+                .skip(2)
+                .take_while(|l| !l.starts_with('='))
+                .collect();
+            assert_eq!(body, B64.encode(&binary), "{len}");
+            assert!(text.split("\r\n").all(|l| l.len() <= LINE), "{len}");
+        }
     }
 
     #[test]

@@ -78,7 +78,6 @@ pub fn encrypt(
     let mut out = Vec::new();
     {
         let m = Message::new(&mut out);
-        let m = Armorer::new(m).build().map_err(|e| internal("armor", e))?;
         let m = Encryptor::for_recipients(m, keys)
             .symmetric_algo(SymmetricAlgorithm::AES256)
             .build()
@@ -99,5 +98,8 @@ pub fn encrypt(
         w.write_all(entity).map_err(|e| internal("write", e))?;
         w.finalize().map_err(|e| internal("finalize", e))?;
     }
-    Ok(out)
+    // RFC 3156 §4: the encrypted data is armored; ours (crate::crypto::armor) rather
+    // than sequoia's armor writer, which encodes a byte at a time. The CRC24 line is
+    // written for GnuPG 2.2 (see there).
+    Ok(crate::crypto::armor::message(&out))
 }

@@ -772,6 +772,10 @@ fn guarded<T>(on_panic: impl FnOnce() -> T, f: impl FnOnce() -> T) -> T {
 
 /// Decrypts (and verifies any signature inside) an OpenPGP message.
 pub fn decrypt(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
+    // The usual armor is taken off here, much faster than sequoia's reader would; any
+    // other form goes to sequoia as it came (crate::crypto::armor::dearmor_message).
+    let binary = crate::crypto::armor::dearmor_message(message);
+    let message = binary.as_deref().unwrap_or(message);
     guarded(|| Err(Failure::crypto()), || decrypt_inner(message, ctx))
 }
 
