@@ -194,7 +194,16 @@ impl Gateway {
         if raw.len() > self.config.max_message_bytes {
             return Err(Failure::too_big(self.config.max_message_bytes));
         }
-        let outcome = self.run(env, raw, trace, submitter)?;
+        // The CPU this message costs the pipeline, for the operator and for
+        // benches/run.sh (`RESEAL_LOG=reseal::pipeline=debug`): this thread's CPU clock,
+        // so waiting and other messages do not count.
+        let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let outcome = self.run(env, raw, trace, submitter);
+        let spent = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let cpu_us = (i128::from(spent.tv_sec) - i128::from(cpu.tv_sec)) * 1_000_000
+            + (i128::from(spent.tv_nsec) - i128::from(cpu.tv_nsec)) / 1_000;
+        tracing::debug!(id = %trace.id, cpu_us, ok = outcome.is_ok(), "pipeline CPU");
+        let outcome = outcome?;
         // RFC 5321 §2.3.8, RFC 5322 §2.3: CR and LF only as CRLF. A bare one in what
         // leaves (from a decrypted or adapted part) could end DATA early at the next
         // hop (SMTP smuggling): refuse rather than pass it on or alter it silently.
@@ -254,7 +263,7 @@ impl Gateway {
             max_plaintext: self.config.max_message_bytes,
             trial_decryption: false,
         };
-        let (unwrapped, foreign) = match unwrap::unwrap(&message, &ctx) {
+        let (unwrapped, foreign) = match unwrap::unwrap_entity(&top, &ctx) {
             // Encrypted to others only, and the operator lets that through: the
             // ciphertext goes on unopened, neither signed nor re-encrypted; services
             // see it as one part they cannot read (docs/architecture.md).

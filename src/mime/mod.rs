@@ -70,10 +70,8 @@ pub fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
 /// Converts bare LF line ends to CRLF (RFC 5322 §2.1, RFC 5321 §2.3.8): the one canonical
 /// form every later step works on. Existing CRLF pairs are kept.
 pub fn to_crlf(input: &[u8]) -> Cow<'_, [u8]> {
-    let bare = input
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || input.get(i - 1) != Some(&b'\r')));
+    let bare =
+        memchr::memchr_iter(b'\n', input).any(|i| i == 0 || input.get(i - 1) != Some(&b'\r'));
     if !bare {
         return Cow::Borrowed(input);
     }
@@ -282,7 +280,9 @@ impl<'a> Entity<'a> {
 }
 
 fn memchr_crlf(s: &[u8]) -> Option<usize> {
-    s.windows(2).position(|w| w == b"\r\n")
+    memchr::memchr_iter(b'\n', s)
+        .find(|&i| i > 0 && s.get(i - 1) == Some(&b'\r'))
+        .map(|i| i - 1)
 }
 
 /// Removes folding (CRLF before WSP) and returns the value as text, lossy for non-UTF-8.
@@ -440,27 +440,32 @@ pub fn decode_base64(body: &[u8]) -> Result<Vec<u8>, MimeError> {
     const PIECE: usize = 64 * 1024;
     let strict = &base64::engine::general_purpose::STANDARD;
     let mut out = Vec::with_capacity(body.len() / 4 * 3 + 3);
-    let mut piece: Vec<u8> = Vec::with_capacity(PIECE);
-    let mut last: Vec<u8> = Vec::with_capacity(PIECE);
-    let mut rest = body.iter().copied().filter(|b| !b.is_ascii_whitespace());
-    loop {
-        piece.clear();
-        piece.extend(rest.by_ref().take(PIECE));
-        if piece.is_empty() {
-            break;
-        }
-        // More follows `last`: it is not the end, so it may hold no padding.
-        if !last.is_empty() {
-            if memchr::memchr(b'=', &last).is_some() {
-                return Err(MimeError::BadEncoding("base64"));
+    // The text without whitespace, a line at a time (most lines have none inside);
+    // whenever more than a piece is gathered and more follows, the first piece is
+    // decoded: it is not the end, so it may hold no padding.
+    let mut clean: Vec<u8> = Vec::with_capacity(2 * PIECE + 128);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        let line = body.get(start..end).unwrap_or_default().trim_ascii();
+        start = end + 1;
+        for segment in line.chunks(PIECE) {
+            if segment.iter().any(u8::is_ascii_whitespace) {
+                clean.extend(segment.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+            } else {
+                clean.extend_from_slice(segment);
             }
-            strict
-                .decode_vec(&last, &mut out)
-                .map_err(|_| MimeError::BadEncoding("base64"))?;
+            while clean.len() >= 2 * PIECE {
+                let piece = clean.get(..PIECE).unwrap_or_default();
+                if memchr::memchr(b'=', piece).is_some() {
+                    return Err(MimeError::BadEncoding("base64"));
+                }
+                strict
+                    .decode_vec(piece, &mut out)
+                    .map_err(|_| MimeError::BadEncoding("base64"))?;
+                clean.drain(..PIECE);
+            }
         }
-        std::mem::swap(&mut piece, &mut last);
     }
-    let clean = last;
     let end = out.len();
     strict
         .decode_vec(&clean, &mut out)
@@ -739,5 +744,15 @@ mod tests {
             .into_bytes();
         padded_inside.extend_from_slice(b"AAAA");
         assert!(decode_base64(&padded_inside).is_err());
+        // The same with so much after it that the padded part is decoded on its own.
+        padded_inside.extend_from_slice(
+            base64::engine::general_purpose::STANDARD
+                .encode(&data[..150_000])
+                .as_bytes(),
+        );
+        assert!(decode_base64(&padded_inside).is_err());
+        // And one long line, without line breaks, decodes like lines.
+        let one_line = base64::engine::general_purpose::STANDARD.encode(&data);
+        assert_eq!(decode_base64(one_line.as_bytes()).unwrap(), data);
     }
 }

@@ -213,24 +213,23 @@ fn tls_connector() -> Option<tokio_rustls::TlsConnector> {
 /// (and dot-stuffed after), so it can never form an end-of-data sequence.
 pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 5);
-    let mut at_line_start = true;
-    let mut i = 0;
-    while let Some(&b) = data.get(i) {
-        i += 1;
-        match b {
-            b'\r' | b'\n' => {
-                if b == b'\r' && data.get(i) == Some(&b'\n') {
-                    i += 1;
-                }
+    // A line at a time: each starts here, and ends at the next CR or LF (a CRLF pair
+    // counts as one line end).
+    let mut rest = data;
+    while let Some(&first) = rest.first() {
+        if first == b'.' {
+            out.push(b'.');
+        }
+        match memchr::memchr2(b'\r', b'\n', rest) {
+            Some(end) => {
+                out.extend_from_slice(rest.get(..end).unwrap_or_default());
                 out.extend_from_slice(b"\r\n");
-                at_line_start = true;
+                let pair = rest.get(end..end + 2) == Some(b"\r\n");
+                rest = rest.get(end + 1 + usize::from(pair)..).unwrap_or_default();
             }
-            _ => {
-                if at_line_start && b == b'.' {
-                    out.push(b'.');
-                }
-                out.push(b);
-                at_line_start = false;
+            None => {
+                out.extend_from_slice(rest);
+                rest = &[];
             }
         }
     }
@@ -456,6 +455,46 @@ mod tests {
     fn dot_stuffing() {
         assert_eq!(dot_stuff(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
         assert_eq!(dot_stuff(b"x"), b"x\r\n.\r\n");
+    }
+
+    /// The line-at-a-time dot-stuffing agrees with the byte-at-a-time rule on every
+    /// string of up to 7 bytes over `.`, CR, LF and a letter (RFC 5321 §4.5.2: a
+    /// leading dot doubled; every CR, LF or CRLF one CRLF; a final CRLF and the end mark).
+    #[test]
+    fn dot_stuffing_matches_the_byte_rule() {
+        fn by_byte(data: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut at_line_start = true;
+            let mut i = 0;
+            while let Some(&b) = data.get(i) {
+                i += 1;
+                if b == b'\r' || b == b'\n' {
+                    if b == b'\r' && data.get(i) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    at_line_start = true;
+                } else {
+                    if at_line_start && b == b'.' {
+                        out.push(b'.');
+                    }
+                    out.push(b);
+                    at_line_start = false;
+                }
+            }
+            if !out.ends_with(b"\r\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b".\r\n");
+            out
+        }
+        let alphabet = [b'.', b'\r', b'\n', b'a'];
+        for len in 0..=7u32 {
+            for n in 0..4usize.pow(len) {
+                let data: Vec<u8> = (0..len).map(|k| alphabet[n / 4usize.pow(k) % 4]).collect();
+                assert_eq!(dot_stuff(&data), by_byte(&data), "{data:?}");
+            }
+        }
     }
 
     #[test]

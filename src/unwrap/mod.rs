@@ -303,8 +303,14 @@ fn view(cur: &Bytes, range: &Range<usize>) -> Bytes {
 /// failure: a distinct reply would tell an attacker something about plaintext he
 /// malleated (Efail CBC gadgets; SECURITY.md invariants 2 and 3).
 pub fn unwrap(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Failure> {
+    unwrap_entity(&Entity::parse(message)?, ctx)
+}
+
+/// [`unwrap`] for a message the caller has parsed already (the pipeline reads the
+/// message's header once, for every stage).
+pub fn unwrap_entity(top: &Entity<'_>, ctx: &UnwrapContext<'_>) -> Result<Unwrapped, Failure> {
     let mut opened_cbc = false;
-    let r = unwrap_layers(message, ctx, &mut opened_cbc);
+    let r = unwrap_layers(top, ctx, &mut opened_cbc);
     match r {
         Err(f) if opened_cbc => {
             tracing::debug!("after a CBC layer: {f}");
@@ -408,15 +414,14 @@ fn rebuilt_pgp_signed(signed: &[u8], armored_signature: &[u8]) -> Option<Vec<u8>
 }
 
 fn unwrap_layers(
-    message: &[u8],
+    top: &Entity<'_>,
     ctx: &UnwrapContext<'_>,
     opened_cbc: &mut bool,
 ) -> Result<Unwrapped, Failure> {
-    let top = Entity::parse(message)?;
     if top.fields().is_empty() {
         return Err(mime::MimeError::NoHeaders.into());
     }
-    let mut cur = Bytes::from(mime::compose::content_entity(&top));
+    let mut cur = Bytes::from(mime::compose::content_entity(top));
     let mut layers = Vec::new();
     let mut signed_entity: Option<Bytes> = None;
     let mut original: Option<SignedOriginal> = None;
