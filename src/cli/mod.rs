@@ -21,6 +21,9 @@ pub fn init_logging(daemon: bool) {
             }),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: a log file or the journal gets plain
+        // text (and `key=value` fields that tools can match).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // A panic inside the OpenPGP library on hostile input is caught and answered as a
     // refusal (unwrap::openpgp::guarded); keep it out of the one-line stderr reply.
