@@ -16,8 +16,9 @@
         kind is uniform over the five; 1-3 recipients of the sender's technology. Each
         message is signed by the sender and encrypted to the sender's own (delegated)
         key, as a client sends it through the gateway (like benches/smime_process.sh).
-    corpus.py one WORK BYTES OUT
-        One S/MIME RSA-2048 message whose wire form is about BYTES bytes (size sweep).
+    corpus.py one WORK BYTES OUT [SENDER]
+        One message whose wire form is about BYTES bytes (size sweep), from SENDER
+        (default the S/MIME RSA-2048 one) to one recipient of its technology.
 
 manifest.tsv columns: file kind sender rcpts(comma-separated) class inner_bytes wire_bytes
 """
@@ -247,12 +248,13 @@ def gen(work, n, seed):
         f.write("\n".join(rows) + "\n")
 
 
-def one(work, size, out):
+def one(work, size, out, sender="s2048@corp.example"):
     keys = json.load(open(os.path.join(work, "keys", "keys.json")))
-    # The wire form is base64 of a CMS envelope of the signed entity: about 1.37x + 3 KB.
+    # The wire form is base64 of a CMS envelope of the signed entity: about 1.37x + 3 KB
+    # (OpenPGP: armor of a compressed message of base64 text, about the same).
     inner = inner_entity(random.Random(size), "1m", max(4000, int((size - 3000) / 1.37)))
-    msg = build(keys, out, "s2048@corp.example", ["m1@partner-smime.example"], "sweep-%d@corp.example" % size,
-                "sweep %d" % size, inner)
+    rcpt = "m1@partner-smime.example" if keys["senders"][sender]["tech"] == "smime" else "g1@partner-pgp.example"
+    msg = build(keys, out, sender, [rcpt], "sweep-%d@corp.example" % size, "sweep %d" % size, inner)
     with open(out, "wb") as f:
         f.write(msg)
 
@@ -263,7 +265,7 @@ if __name__ == "__main__":
         keys(a[2])
     elif len(a) == 5 and a[1] == "gen":
         gen(a[2], int(a[3]), a[4])
-    elif len(a) == 5 and a[1] == "one":
-        one(a[2], int(a[3]), a[4])
+    elif len(a) in (5, 6) and a[1] == "one":
+        one(a[2], int(a[3]), a[4], *a[5:])
     else:
         sys.exit(__doc__)

@@ -14,8 +14,8 @@
 #            `reseal serve` (SMTP, loopback sink): msg/s, CPU per message, ratios
 #   floor    the crypto floor per message (benches/floor.py, `openssl speed`) and
 #            Reseal's CPU per message as a multiple of it
-#   sweep    one message of each size through `reseal process`: time, peak RSS, PASS/FAIL
-#            against peak RSS <= 3 x size + 64 MiB
+#   sweep    one S/MIME and one OpenPGP message of each size through `reseal process`:
+#            time, peak RSS, PASS/FAIL against peak RSS <= 3 x size + 64 MiB
 #   load     LOAD_SESSIONS concurrent SMTP sessions deliver LOAD_COUNT messages through
 #            `reseal serve`: msg/s, p50/p99 latency (end of DATA to reply), lost/duplicated
 #            Message-IDs at the sink
@@ -326,48 +326,55 @@ fi
 
 # ---------------------------------------------------------------- sweep
 if want sweep; then
-  log "sweep: $SIZES through reseal process"
+  log "sweep: $SIZES through reseal process (S/MIME and OpenPGP)"
   : > "$W/sweep.res"
-  for s in ${SIZES//,/ }; do
-    bytes=$(awk -v s="$s" 'BEGIN { n = s + 0; u = tolower(substr(s, length(n "") + 1));
-      print int(n * (u == "k" ? 1000 : u == "m" ? 1000000 : 1)) }')
-    python3 "$B/corpus.py" one "$W" "$bytes" "$W/sweep-$s.eml"
-    wire=$(wc -c < "$W/sweep-$s.eml")
-    best= peak=0 ok=1
-    for _ in 1 2 3; do   # best wall time and highest peak RSS of three runs
-      t0=$(now)
-      /usr/bin/time -f '%M' -o "$W/sweep-$s.time" "$RESEAL" process --config "$W/process.toml" \
-        --mail-from s2048@corp.example --rcpt m1@partner-smime.example < "$W/sweep-$s.eml" > "$W/sweep-$s.out" 2>"$W/sweep-$s.err" \
-        || { ok=0; break; }
-      t1=$(now)
-      [ -z "$best" ] || [ $((t1 - t0)) -lt "$best" ] && best=$((t1 - t0))
-      kb=$(cat "$W/sweep-$s.time"); [ "$kb" -gt "$peak" ] && peak=$kb
+  for tech in smime openpgp; do
+    if [ "$tech" = smime ]; then from=s2048@corp.example to=m1@partner-smime.example
+    else from=ped@corp.example to=g1@partner-pgp.example; fi
+    for s in ${SIZES//,/ }; do
+      bytes=$(awk -v s="$s" 'BEGIN { n = s + 0; u = tolower(substr(s, length(n "") + 1));
+        print int(n * (u == "k" ? 1000 : u == "m" ? 1000000 : 1)) }')
+      f="$W/sweep-$tech-$s"
+      python3 "$B/corpus.py" one "$W" "$bytes" "$f.eml" "$from"
+      wire=$(wc -c < "$f.eml")
+      best= peak=0 ok=1
+      for _ in 1 2 3; do   # best wall time and highest peak RSS of three runs
+        t0=$(now)
+        /usr/bin/time -f '%M' -o "$f.time" "$RESEAL" process --config "$W/process.toml" \
+          --mail-from "$from" --rcpt "$to" < "$f.eml" > "$f.out" 2>"$f.err" || { ok=0; break; }
+        t1=$(now)
+        [ -z "$best" ] || [ $((t1 - t0)) -lt "$best" ] && best=$((t1 - t0))
+        kb=$(cat "$f.time"); [ "$kb" -gt "$peak" ] && peak=$kb
+      done
+      if [ "$ok" = 0 ]; then
+        echo "sweep $tech $s: reseal process failed: $(head -c 300 "$f.err")" >&2; echo "$tech $s $wire fail fail" >> "$W/sweep.res"; continue
+      fi
+      echo "$tech $s $wire $(awk -v n="$best" 'BEGIN { print n / 1e9 }') $peak $(wc -c < "$f.out")" >> "$W/sweep.res"
+      rm -f "$f.eml" "$f.out"
     done
-    if [ "$ok" = 0 ]; then
-      echo "sweep $s: reseal process failed: $(head -c 300 "$W/sweep-$s.err")" >&2; echo "$s $wire fail fail" >> "$W/sweep.res"; continue
-    fi
-    echo "$s $wire $(awk -v n="$best" 'BEGIN { print n / 1e9 }') $peak $(wc -c < "$W/sweep-$s.out")" >> "$W/sweep.res"
-    rm -f "$W/sweep-$s.eml" "$W/sweep-$s.out"
   done
   py "$W/sweep.res" <<'PY' | emit 40-sweep
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print("### Size sweep (`reseal process`, S/MIME RSA-2048 sender, one RSA-2048 recipient)\n")
-print("Best wall time of three runs (each includes process start and keystore unlock); peak RSS is the highest maximum resident set (`/usr/bin/time` %M) of the three. Bound: 3 x wire size + 64 MiB."
-      " Marginal ms/MB: (time - time of the smallest) / (size - smallest size).\n")
-print("| size | wire bytes | output bytes | time s | marginal ms/MB | peak RSS MiB | bound MiB | result |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
-base = None
+print("### Size sweep (`reseal process`, one recipient)\n")
+print("S/MIME: RSA-2048 sender, RSA-2048 recipient (the wire form is base64 of the CMS envelope). OpenPGP:"
+      " Ed25519/Cv25519 sender, Cv25519 recipient (gpg compresses the base64 text inside, so the wire form is"
+      " smaller than the content; the output is not compressed). Best wall time of three runs (each includes"
+      " process start and keystore unlock); peak RSS is the highest maximum resident set (`/usr/bin/time` %M) of"
+      " the three. Bound: 3 x wire size + 64 MiB. Marginal ms/MB: (time - time of the smallest) / (size -"
+      " smallest size).\n")
+print("| technology | size | wire bytes | output bytes | time s | marginal ms/MB | peak RSS MiB | bound MiB | result |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+base = {}
 for r in rows:
-    if r[2] == "fail":
-        print("| %s | %s | - | - | - | - | - | FAIL (error) |" % (r[0], r[1]))
+    if r[3] == "fail":
+        print("| %s | %s | %s | - | - | - | - | - | FAIL (error) |" % (r[0], r[1], r[2]))
         continue
-    s, wire, t, kb, out = r[0], int(r[1]), float(r[2]), int(r[3]), int(r[4])
-    if base is None:
-        base = (wire, t)
-    marg = "%.1f" % ((t - base[1]) * 1000 / ((wire - base[0]) / 1e6)) if wire > base[0] * 5 else "-"
+    tech, s, wire, t, kb, out = r[0], r[1], int(r[2]), float(r[3]), int(r[4]), int(r[5])
+    b = base.setdefault(tech, (wire, t))
+    marg = "%.1f" % ((t - b[1]) * 1000 / ((wire - b[0]) / 1e6)) if wire > b[0] * 5 else "-"
     bound = 3 * wire / 2**20 + 64
-    print("| %s | %d | %d | %.3f | %s | %.1f | %.1f | %s |" % (s, wire, out, t, marg, kb / 1024, bound,
+    print("| %s | %s | %d | %d | %.3f | %s | %.1f | %.1f | %s |" % (tech, s, wire, out, t, marg, kb / 1024, bound,
           "PASS" if kb / 1024 <= bound else "FAIL"))
 PY
 fi

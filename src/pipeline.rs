@@ -263,7 +263,7 @@ impl Gateway {
             max_plaintext: self.config.max_message_bytes,
             trial_decryption: false,
         };
-        let (unwrapped, foreign) = match unwrap::unwrap_entity(&top, &ctx) {
+        let (mut unwrapped, foreign) = match unwrap::unwrap_entity(&top, &ctx) {
             // Encrypted to others only, and the operator lets that through: the
             // ciphertext goes on unopened, neither signed nor re-encrypted; services
             // see it as one part they cannot read (docs/architecture.md).
@@ -328,7 +328,13 @@ impl Gateway {
         }
         let mut w = Working {
             header,
-            entity: unwrapped.content.to_vec(),
+            // The services' own copy to change; with no services there is nothing to
+            // copy for.
+            entity: if self.services.is_empty() {
+                Vec::new()
+            } else {
+                unwrapped.content.to_vec()
+            },
             envelope: env.clone(),
         };
         let mut bypass = submitter.bypass.clone();
@@ -440,22 +446,21 @@ impl Gateway {
         let delivered_header = traced.get(received_len..).unwrap_or_default().to_vec();
 
         let (entity, kept) = if changes.is_empty() {
-            // Nothing changed: what leaves is the content as unwrapped (the services'
-            // copy is used only if it is byte for byte the same, which saves a copy).
+            // Nothing changed: what leaves is the content as unwrapped. The services'
+            // copy is used if it is byte for byte the same; otherwise the content itself,
+            // taken out of the unwrapped views (no copy when nothing else shares it).
             let worked = std::mem::take(&mut w.entity);
-            let content = |worked: Vec<u8>| {
-                if worked == unwrapped.content {
-                    worked
-                } else {
-                    drop(worked);
-                    unwrapped.content.to_vec()
-                }
-            };
             match (&signer, &unwrapped.signed_entity) {
-                (Some(_), _) | (None, None) => (content(worked), false),
                 // No key to re-sign with, but a valid original signature over the very
                 // content we deliver: pass it on untouched.
                 (None, Some(signed)) => (signed.to_vec(), true),
+                _ if !worked.is_empty() && worked == unwrapped.content => (worked, false),
+                _ => {
+                    drop(worked);
+                    unwrapped.signed_entity = None;
+                    unwrapped.original = None;
+                    (Vec::from(std::mem::take(&mut unwrapped.content)), false)
+                }
             }
         } else {
             // Record.

@@ -23,13 +23,17 @@ pub const LINE: usize = 64;
 /// The CRC24 of RFC 9580 §6.1.1, a byte at a time from a table (the section's bitwise
 /// loop, run once per possible byte when the program is built).
 pub fn crc24(data: &[u8]) -> u32 {
-    let mut crc = CRC24_INIT;
+    crc24_update(CRC24_INIT, data) & 0x00FF_FFFF
+}
+
+/// The CRC register after `data`, from `crc` (keep the low 24 bits at the end).
+fn crc24_update(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
-        let [_, top, _, _] = crc.to_be_bytes();
+        let [_, top, _, _] = (crc & 0x00FF_FFFF).to_be_bytes();
         let index = usize::from(top ^ b);
         crc = (crc << 8) ^ CRC24_TABLE.get(index).copied().unwrap_or(0);
     }
-    crc & 0x00FF_FFFF
+    crc
 }
 
 /// `CRC24_TABLE[i]`: the CRC register after feeding byte `i` into a zero register.
@@ -63,16 +67,27 @@ const CRC24_TABLE: [u32; 256] = {
 /// `None` for anything else, which the caller leaves to sequoia's more lenient armor
 /// reader: this exists only because sequoia's reader decodes a byte at a time.
 pub fn dearmor_message(input: &[u8]) -> Option<Vec<u8>> {
-    let mut lines = input
-        .trim_ascii()
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).trim_ascii_end());
-    if lines.next()? != b"-----BEGIN PGP MESSAGE-----" {
+    let input = input.trim_ascii();
+    // The lines with the offset where each starts; line ends (LF or CRLF) and trailing
+    // whitespace are not part of a line.
+    let mut start = 0;
+    let mut lines = memchr::memchr_iter(b'\n', input)
+        .chain(std::iter::once(input.len()))
+        .map(|end| {
+            let at = start;
+            start = end + 1;
+            let line = input.get(at..end).unwrap_or_default();
+            (
+                at,
+                line.strip_suffix(b"\r").unwrap_or(line).trim_ascii_end(),
+            )
+        });
+    if lines.next()?.1 != b"-----BEGIN PGP MESSAGE-----" {
         return None;
     }
     // Armor headers (RFC 9580 §6.2.2), then the blank line.
     loop {
-        let line = lines.next()?;
+        let (_, line) = lines.next()?;
         if line.is_empty() {
             break;
         }
@@ -80,16 +95,17 @@ pub fn dearmor_message(input: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
     }
-    let mut text = Vec::with_capacity(input.len());
+    // The base64 lines, checked here and decoded in place (no copy of the text).
+    let mut data: Option<(usize, usize)> = None;
     let mut tail = false;
-    for line in lines.by_ref() {
+    while let Some((at, line)) = lines.next() {
         if line == b"-----END PGP MESSAGE-----" {
             tail = true;
             break;
         }
         if line.first() == Some(&b'=') && line.len() == 5 {
             // The checksum: the tail must follow.
-            tail = lines.next()? == b"-----END PGP MESSAGE-----";
+            tail = lines.next()?.1 == b"-----END PGP MESSAGE-----";
             break;
         }
         if !line
@@ -98,35 +114,93 @@ pub fn dearmor_message(input: &[u8]) -> Option<Vec<u8>> {
         {
             return None;
         }
-        text.extend_from_slice(line);
+        let first = data.map_or(at, |(first, _)| first);
+        data = Some((first, at + line.len()));
     }
     if !tail || lines.next().is_some() {
         return None;
     }
-    crate::mime::decode_base64(&text).ok()
+    let (first, end) = data?;
+    crate::mime::decode_base64(input.get(first..end)?).ok()
 }
 
 /// `binary` (an OpenPGP message) armored as described above.
 pub fn message(binary: &[u8]) -> Vec<u8> {
-    // 48 octets make one 64-character line; 64 lines are encoded at a time, straight
-    // into the output.
-    const LINES: usize = 64;
-    let lines = binary.len().div_ceil(48);
-    let mut out = Vec::with_capacity(lines.saturating_mul(LINE + 2).saturating_add(96));
-    out.extend_from_slice(b"-----BEGIN PGP MESSAGE-----\r\n\r\n");
-    let mut block = [0u8; LINE * LINES];
-    for chunk in binary.chunks(48 * LINES) {
-        let n = B64.encode_slice(chunk, &mut block).unwrap_or(0);
-        for line in block.get(..n).unwrap_or_default().chunks(LINE) {
-            out.extend_from_slice(line);
-            out.extend_from_slice(b"\r\n");
+    let mut w = MessageWriter::with_capacity(binary.len());
+    w.push(binary);
+    w.finish()
+}
+
+/// Octets encoded at a time: 64 lines of 48.
+const BLOCK: usize = 48 * 64;
+
+/// Armors an OpenPGP message as it is written ([`message`] in pieces): a writer can
+/// produce the message straight into its armor, so the binary form is never held whole
+/// (docs/performance.md, "Memory").
+pub struct MessageWriter {
+    out: Vec<u8>,
+    /// Fewer than [`BLOCK`] octets not yet encoded.
+    pending: Vec<u8>,
+    crc: u32,
+}
+
+impl MessageWriter {
+    /// A writer for a message of about `len` octets (the output is reserved once).
+    pub fn with_capacity(len: usize) -> MessageWriter {
+        let lines = len.div_ceil(48);
+        let mut out = Vec::with_capacity(lines.saturating_mul(LINE + 2).saturating_add(96));
+        out.extend_from_slice(b"-----BEGIN PGP MESSAGE-----\r\n\r\n");
+        MessageWriter {
+            out,
+            pending: Vec::with_capacity(BLOCK),
+            crc: CRC24_INIT,
         }
     }
-    let [_, a, b, c] = crc24(binary).to_be_bytes();
-    out.push(b'=');
-    out.extend_from_slice(B64.encode([a, b, c]).as_bytes());
-    out.extend_from_slice(b"\r\n-----END PGP MESSAGE-----\r\n");
-    out
+
+    fn push(&mut self, mut data: &[u8]) {
+        self.crc = crc24_update(self.crc, data);
+        while !data.is_empty() {
+            let take = (BLOCK - self.pending.len()).min(data.len());
+            let (now, rest) = data.split_at(take);
+            self.pending.extend_from_slice(now);
+            data = rest;
+            if self.pending.len() == BLOCK {
+                self.encode_pending();
+            }
+        }
+    }
+
+    fn encode_pending(&mut self) {
+        let mut block = [0u8; LINE * 64];
+        let n = B64.encode_slice(&self.pending, &mut block).unwrap_or(0);
+        for line in block.get(..n).unwrap_or_default().chunks(LINE) {
+            self.out.extend_from_slice(line);
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.pending.clear();
+    }
+
+    /// The armored message: the rest of the base64, the CRC24 line and the tail.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.encode_pending();
+        let [_, a, b, c] = (self.crc & 0x00FF_FFFF).to_be_bytes();
+        self.out.push(b'=');
+        self.out.extend_from_slice(B64.encode([a, b, c]).as_bytes());
+        self.out
+            .extend_from_slice(b"\r\n-----END PGP MESSAGE-----\r\n");
+        self.out
+    }
+}
+
+impl std::io::Write for MessageWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.push(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +254,20 @@ mod tests {
             format!("junk\n{lf}"),
         ] {
             assert_eq!(dearmor_message(unusual.as_bytes()), None, "{unusual:.80}");
+        }
+    }
+
+    /// Written in pieces of any size, the armor is the same as written at once.
+    #[test]
+    fn armor_written_in_pieces_is_the_same() {
+        use std::io::Write as _;
+        let binary: Vec<u8> = (0..20_000u32).map(|i| (i * 13).to_le_bytes()[0]).collect();
+        for piece in [1usize, 7, 48, 3071, 3072, 5000, 20_000] {
+            let mut w = MessageWriter::with_capacity(0);
+            for chunk in binary.chunks(piece) {
+                w.write_all(chunk).unwrap();
+            }
+            assert_eq!(w.finish(), message(&binary), "{piece}");
         }
     }
 

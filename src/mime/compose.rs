@@ -141,16 +141,15 @@ pub fn pgp_signed(
 }
 
 /// RFC 3156 §4 multipart/encrypted around an armored OpenPGP message.
-pub fn pgp_encrypted(armored: &[u8]) -> Result<Vec<u8>, ComposeError> {
-    let boundary = boundary_for(armored)?;
-    let mut out = Vec::with_capacity(armored.len() + 512);
-    out.extend_from_slice(
-        format!(
-            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\"\r\n\r\nThis is an OpenPGP/MIME encrypted message (RFC 3156)\r\n--{boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
-        )
-        .as_bytes(),
+pub fn pgp_encrypted(armored: Vec<u8>) -> Result<Vec<u8>, ComposeError> {
+    let boundary = boundary_for(&armored)?;
+    let header = format!(
+        "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n\tboundary=\"{boundary}\"\r\n\r\nThis is an OpenPGP/MIME encrypted message (RFC 3156)\r\n--{boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
     );
-    out.extend_from_slice(&super::to_crlf(armored));
+    // The armor stays in its own buffer (which grows in place), the parts around it are
+    // added: a large message is not copied (docs/performance.md, "Memory").
+    let mut out = super::to_crlf_owned(armored);
+    out.splice(0..0, header.bytes());
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }

@@ -468,7 +468,7 @@ mod tests {
             )
             .unwrap(),
             crate::mime::compose::pgp_encrypted(
-                b"-----BEGIN PGP MESSAGE-----\r\n\r\nx\r\n-----END PGP MESSAGE-----\r\n",
+                b"-----BEGIN PGP MESSAGE-----\r\n\r\nx\r\n-----END PGP MESSAGE-----\r\n".to_vec(),
             )
             .unwrap(),
         ];

@@ -34,7 +34,10 @@ pub fn protect(
         };
         let certs: Vec<_> = recipients.iter().map(|(_, c)| c.clone()).collect();
         let armored = openpgp::encrypt(&entity, &certs, signer)?;
-        return Ok(compose::pgp_encrypted(&armored)?);
+        // The plaintext is not needed while the armor is framed (docs/performance.md,
+        // "Memory").
+        drop(entity);
+        return Ok(compose::pgp_encrypted(armored)?);
     }
     match (decision.sign, ks) {
         (Some(SignWith::Smime(key)), Some(ks)) => {

@@ -75,7 +75,10 @@ pub fn encrypt(
             )));
         }
     }
-    let mut out = Vec::new();
+    // Written straight into its armor (RFC 3156 §4), ours rather than sequoia's armor
+    // writer, which encodes a byte at a time; the CRC24 line is written for GnuPG 2.2
+    // (crate::crypto::armor).
+    let mut out = crate::crypto::armor::MessageWriter::with_capacity(entity.len());
     {
         let m = Message::new(&mut out);
         let m = Encryptor::for_recipients(m, keys)
@@ -98,8 +101,5 @@ pub fn encrypt(
         w.write_all(entity).map_err(|e| internal("write", e))?;
         w.finalize().map_err(|e| internal("finalize", e))?;
     }
-    // RFC 3156 §4: the encrypted data is armored; ours (crate::crypto::armor) rather
-    // than sequoia's armor writer, which encodes a byte at a time. The CRC24 line is
-    // written for GnuPG 2.2 (see there).
-    Ok(crate::crypto::armor::message(&out))
+    Ok(out.finish())
 }

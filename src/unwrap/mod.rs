@@ -260,7 +260,7 @@ fn pgp_parts(
     e: &Entity<'_>,
     control: &str,
     second_is_data: bool,
-) -> Result<(Bytes, Vec<u8>), Failure> {
+) -> Result<(Bytes, Bytes), Failure> {
     let mp = e.multipart()?;
     let [first, second] = mp.parts.as_slice() else {
         return Err(Failure::malformed(
@@ -282,7 +282,14 @@ fn pgp_parts(
             "RFC 3156: the second part is not {control}"
         )));
     }
-    let data = second_entity.decoded_body()?.into_owned();
+    // A body without transfer encoding is handed on as a view of `cur`, not a copy.
+    let data = match second_entity.decoded_body()? {
+        Cow::Borrowed(body) => {
+            let at = second.start + second_entity.body_offset();
+            view(cur, &(at..at + body.len()))
+        }
+        Cow::Owned(decoded) => Bytes::from(decoded),
+    };
     Ok((first_bytes, data))
 }
 
@@ -601,14 +608,15 @@ fn unwrap_layers(
             Kind::MultipartEncryptedPgp => {
                 // RFC 3156 §4 (and §6.2 when the data is also signed).
                 let (_, data) = pgp_parts(&cur, &e, "application/pgp-encrypted", true)?;
-                // The data is decoded: the entity that carried it is not needed while
-                // decrypting.
+                // Only the data is needed while decrypting (it may be a view of the
+                // entity, which then lives until the data is de-armored).
                 drop(std::mem::take(&mut cur));
-                let r = openpgp::decrypt(&data, ctx)?;
-                drop(data);
-                let content = Bytes::from(mime::to_crlf(&r.content).into_owned());
-                let (passed_on, carried) = combined_pgp(&r, &content);
-                (signed_entity, original) = (passed_on.map(Bytes::from), carried);
+                let mut r = openpgp::decrypt_owned(data, ctx)?;
+                // The line ends the signatures cover are read before the plaintext is
+                // made CRLF, which then happens in its own buffer (no copy).
+                let lf = needs_lf(&r.content, &r.signatures);
+                let content = Bytes::from(mime::to_crlf_owned(std::mem::take(&mut r.content)));
+                (signed_entity, original) = combined_pgp(&r, lf, &content);
                 layers.extend(r.layers);
                 content
             }
@@ -677,14 +685,17 @@ fn passthrough_pgp(r: &openpgp::PgpResult, content: &[u8]) -> Option<Vec<u8>> {
 /// That signature covers the LF bytes only: the record's frame then says so
 /// (`lf`), and nothing is passed on, since a part with bare LF line ends cannot travel by
 /// SMTP (RFC 5321 §2.3.8) and a CRLF one would not verify.
+///
+/// `lf` is [`needs_lf`] of the plaintext as decrypted (before it was made CRLF).
 fn combined_pgp(
     r: &openpgp::PgpResult,
+    lf: Option<bool>,
     content: &[u8],
-) -> (Option<Vec<u8>>, Option<SignedOriginal>) {
+) -> (Option<Bytes>, Option<SignedOriginal>) {
     if r.signatures.is_empty() {
         return (None, None);
     }
-    let Some(lf) = needs_lf(&r.content, &r.signatures) else {
+    let Some(lf) = lf else {
         return (
             None,
             Some(SignedOriginal::Lost(crate::unwrap::LOST_MIXED_LINE_ENDS)),
@@ -697,7 +708,7 @@ fn combined_pgp(
         );
     };
     let entity = Bytes::from(entity);
-    let passed_on = (!lf).then(|| entity.to_vec());
+    let passed_on = (!lf).then(|| entity.clone());
     (passed_on, Some(SignedOriginal::Multipart { entity, lf }))
 }
 

@@ -389,13 +389,27 @@ impl DecryptionHelper for Helper<'_, '_> {
 /// Reads everything, bounded: a compression bomb stops at `limit`. `None` when the
 /// content goes past the limit; what that means is the caller's decision.
 fn read_bounded(r: &mut dyn std::io::Read, limit: usize) -> Result<Option<Vec<u8>>, Failure> {
+    // Through a small buffer rather than `read_to_end`: a reader without `read_buf`
+    // (sequoia's) would have the whole spare capacity zeroed, up to twice the plaintext
+    // in memory (docs/performance.md, "Memory").
     let mut out = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    r.take(cap).read_to_end(&mut out).map_err(|e| {
-        tracing::debug!("OpenPGP read failed: {e}");
-        Failure::crypto()
-    })?;
-    Ok((out.len() <= limit).then_some(out))
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::debug!("OpenPGP read failed: {e}");
+                return Err(Failure::crypto());
+            }
+        };
+        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if out.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The refusal of content that decrypts or decompresses past the limit.
@@ -405,6 +419,9 @@ fn too_big(limit: usize) -> Failure {
         format!("The decrypted or decompressed content exceeds the limit of {limit} bytes"),
     )
 }
+
+/// sequoia's read-ahead buffer while decrypting (its default is 25 MB).
+const SEQUOIA_BUFFER: usize = 64 * 1024;
 
 /// Bytes read at a time by the integrity check.
 const INTEGRITY_CHUNK: usize = 64 * 1024;
@@ -633,10 +650,13 @@ fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, F
         tracing::debug!("not an OpenPGP message: {e}");
         Failure::crypto()
     })?;
-    // Buffer the whole plaintext before releasing any of it (rule 1); we also only
-    // use it after the read completed without error.
+    // Rule 1 (nothing released before the whole message checked out): read_bounded
+    // gathers the whole plaintext, and it is used only after the read completed without
+    // error, every signature and the container's integrity checked. sequoia need not
+    // hold a second copy of it for the same purpose (a large message would be in memory
+    // twice more, docs/performance.md "Memory"), so its own buffer stays small.
     let mut d = builder
-        .buffer_size(limit.saturating_add(1))
+        .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&p, None, helper)
         .map_err(|e| {
             tracing::debug!("OpenPGP decryption failed: {e}");
@@ -775,7 +795,23 @@ pub fn decrypt(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Fai
     // The usual armor is taken off here, much faster than sequoia's reader would; any
     // other form goes to sequoia as it came (crate::crypto::armor::dearmor_message).
     let binary = crate::crypto::armor::dearmor_message(message);
-    let message = binary.as_deref().unwrap_or(message);
+    decrypt_prepared(binary.as_deref().unwrap_or(message), ctx)
+}
+
+/// [`decrypt`] for a message the caller hands over: once de-armored, the armored text
+/// is let go before decryption (a large message is not held twice more,
+/// docs/performance.md "Memory").
+pub fn decrypt_owned(message: bytes::Bytes, ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
+    match crate::crypto::armor::dearmor_message(&message) {
+        Some(binary) => {
+            drop(message);
+            decrypt_prepared(&binary, ctx)
+        }
+        None => decrypt_prepared(&message, ctx),
+    }
+}
+
+fn decrypt_prepared(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, Failure> {
     guarded(|| Err(Failure::crypto()), || decrypt_inner(message, ctx))
 }
 
