@@ -98,7 +98,12 @@ pub fn encrypt(
             .format(DataFormat::Binary)
             .build()
             .map_err(|e| internal("literal", e))?;
-        w.write_all(entity).map_err(|e| internal("write", e))?;
+        // In pieces: sequoia's partial-body writer hands a single large write on as one
+        // chunk as big as the largest power of two in it, which its encryptor then holds a
+        // second time (docs/performance.md, "Memory").
+        for piece in entity.chunks(1 << 20) {
+            w.write_all(piece).map_err(|e| internal("write", e))?;
+        }
         w.finalize().map_err(|e| internal("finalize", e))?;
     }
     Ok(out.finish())
