@@ -61,6 +61,10 @@ log "building reseal (release)"
 cargo build --release --locked --manifest-path "$here/Cargo.toml" -q
 export RESEAL="$TARGET/release/reseal"
 export RESEAL_PASSPHRASE=bench-passphrase
+# The production default. With RUST_BACKTRACE set, every `reseal` invocation re-executes
+# itself once (cli::without_error_backtraces, against a backtrace per parse error), which
+# the pipe-mode figures would then include (about 3 ms here).
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 unset RESEAL_LOG RESEAL_CONFIG
 
 W=$(mktemp -d /tmp/rbenchXXXX)   # short: gpg-agent's socket lives under it
