@@ -518,6 +518,14 @@ fn unwrap_layers(
                             // After CBC the received entity's header is not signed: it
                             // never leaves (SECURITY.md invariant 2).
                             None if after_cbc => return Err(Failure::crypto()),
+                            // The received entity, kept for this case (it is let go
+                            // above only for objects that are not SignedData): never an
+                            // empty one in its place.
+                            None if cur.is_empty() => {
+                                return Err(Failure::malformed(
+                                    "S/MIME signed-data that cannot be carried on",
+                                ));
+                            }
                             None => Some(cur.clone()),
                         };
                         original = multipart_original(&signed_entity);
