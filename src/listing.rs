@@ -250,6 +250,91 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
     }
 }
 
+/// A certificate or key that expires within the window `keys expire-check` was given,
+/// or has expired already.
+#[derive(Debug, Serialize)]
+pub struct Expiry {
+    /// `key` (a delegated S/MIME key's certificate), `chain`, `certificate`,
+    /// `trust-anchor`, `identity`, `openpgp-key`, `openpgp-certificate`,
+    /// `openpgp-identity`.
+    pub kind: &'static str,
+    pub id: String,
+    /// The subject, or the OpenPGP key's fingerprint.
+    pub name: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+/// Everything in the keystore whose validity ends before `now + within` seconds: X.509
+/// notAfter (RFC 5280 §4.1.2.5), OpenPGP key expiration (RFC 9580 §5.2.3.13) of each
+/// primary key and subkey that the policy still accepts.
+pub fn expiring(ks: &Keystore, now: u64, within: u64) -> Vec<Expiry> {
+    let limit = now.saturating_add(within);
+    let mut out = Vec::new();
+    let mut x509 = |kind: &'static str, id: &str, cert: &x509_cert::Certificate| {
+        let not_after = cert.tbs_certificate().validity().not_after;
+        let at = not_after.to_unix_duration().as_secs();
+        if at <= limit {
+            out.push(Expiry {
+                kind,
+                id: id.to_owned(),
+                name: pki::subject(cert),
+                expires: not_after.to_string(),
+                expired: at <= now,
+            });
+        }
+    };
+    for k in ks.keys() {
+        x509("key", &k.id, &k.certificate);
+        for c in &k.chain {
+            x509("chain", &k.id, c);
+        }
+    }
+    for c in ks.certificates() {
+        x509("certificate", &c.id, &c.certificate);
+    }
+    for c in ks.trust_anchors() {
+        x509("trust-anchor", &c.id, &c.certificate);
+    }
+    if let Some(k) = ks.identity() {
+        x509("identity", &k.id, &k.certificate);
+    }
+    let mut pgp = |kind: &'static str, id: &str, cert: &sequoia_openpgp::Cert| {
+        use sequoia_openpgp::policy::StandardPolicy;
+        let p = StandardPolicy::new();
+        let Ok(vc) = cert.with_policy(&p, None) else {
+            return;
+        };
+        for ka in vc.keys() {
+            let Some(t) = ka.key_expiration_time() else {
+                continue;
+            };
+            let at = t
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if at <= limit {
+                out.push(Expiry {
+                    kind,
+                    id: id.to_owned(),
+                    name: ka.key().fingerprint().to_hex(),
+                    expires: rfc3339(t),
+                    expired: at <= now,
+                });
+            }
+        }
+    };
+    for k in ks.openpgp_keys() {
+        pgp("openpgp-key", &k.id, &k.cert);
+    }
+    for c in ks.openpgp_certificates() {
+        pgp("openpgp-certificate", &c.id, &c.cert);
+    }
+    if let Some(c) = ks.identity_pgp() {
+        pgp("openpgp-identity", "identity", c);
+    }
+    out
+}
+
 impl Listing {
     /// A human-readable table.
     pub fn to_text(&self) -> String {

@@ -45,10 +45,7 @@ fn main() -> ExitCode {
         Command::HashPassword => {
             cli::serve::hash_password().unwrap_or_else(|f| failed("hash-password", &f))
         }
-        Command::Keys(cmd) => match cli::keys::run(cmd) {
-            Ok(()) => exit::OK,
-            Err(f) => failed("keys", &f),
-        },
+        Command::Keys(cmd) => cli::keys::run(cmd).unwrap_or_else(|f| failed("keys", &f)),
         Command::Verify(args) => cli::verify::run(&args).unwrap_or_else(|f| {
             // A file that is not what it should be is bad input (65, naming the file);
             // anything else is a usage error.

@@ -389,3 +389,70 @@ fn settings_come_from_flag_then_environment_then_configuration() {
         Some(0)
     );
 }
+
+/// `keys expire-check` for monitoring: nothing in the window is exit 0 and no output; a
+/// recipient certificate that ends within the window is a line and exit 1 (RFC 5280
+/// §4.1.2.5 notAfter); past its end it counts as expired.
+#[test]
+fn expire_check_reports_what_ends_within_the_window() {
+    let f = Fixture::new();
+    let quiet = f.keys_raw(&["expire-check", "--days", "30"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    assert!(quiet.stdout.is_empty());
+
+    // A certificate valid for five more days.
+    let key = f.dir.path().join("soon.key");
+    let cert = f.dir.path().join("soon.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "5",
+        ])
+        .args(["-subj", "/CN=Soon/emailAddress=soon@example.org"])
+        .args(["-addext", "subjectAltName=email:soon@example.org"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    f.keys(&["import-cert", &cert.display().to_string()]);
+
+    let soon = f.keys_raw(&["expire-check", "--days", "30"]);
+    assert_eq!(soon.status.code(), Some(1), "{}", stderr(&soon));
+    let text = String::from_utf8_lossy(&soon.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].starts_with("EXPIRES "), "{text}");
+    assert!(
+        lines[0].contains(" certificate ") && lines[0].contains("Soon"),
+        "{text}"
+    );
+    assert_eq!(
+        f.keys_raw(&["expire-check", "--days", "2"]).status.code(),
+        Some(0)
+    );
+    let json = f.keys_raw(&["expire-check", "--days", "30", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(j[0]["kind"], "certificate");
+    assert_eq!(j[0]["expired"], false);
+
+    // Seen from ten years on, it has expired (exit 2 in the command).
+    let ks = reseal_keystore::Keystore::open(
+        &f.keystore(),
+        &reseal_keystore::SecretString::from(PASS.to_owned()),
+    )
+    .unwrap();
+    let later = reseal_keystore::now() + 10 * 365 * 86_400;
+    let found = reseal::listing::expiring(&ks, later, 0);
+    assert!(
+        found
+            .iter()
+            .any(|e| e.kind == "certificate" && e.expired && e.name.contains("Soon")),
+        "{found:?}"
+    );
+}

@@ -209,6 +209,17 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Report certificates and keys that expire within DAYS days, for monitoring. Exit
+    /// status: 0 none, 1 some expire within the window, 2 some have expired already.
+    ExpireCheck {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        /// The window, in days from now.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove an entry by id.
     Remove {
         #[command(flatten)]

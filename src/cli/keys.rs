@@ -10,7 +10,9 @@ use reseal_keystore::{Delegation, KdfParams, KeySource, Keystore, SecretString, 
 use super::args::{IdentityFormat, KeysCommand};
 use super::settings::{Settings, input_failure, keystore_failure, read_file, read_secret_file};
 
-pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
+/// Runs a `reseal keys` command; returns its exit status (0, or what `expire-check`
+/// reports).
+pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
     match cmd {
         KeysCommand::Init {
             ks,
@@ -62,7 +64,7 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
                     .import_openpgp(&data, password.as_ref(), delegations, uses)
                     .map_err(keystore_failure)?;
                 println!("{id}");
-                return Ok(());
+                return Ok(reseal::error::exit::OK);
             }
             let id = match (pkcs12, key, cert) {
                 (Some(p12), None, None) => {
@@ -172,15 +174,11 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
             let store = settings.open_keystore()?;
             let cache = reseal::capabilities::Cache::load(settings.keystore_dir());
             let listing = reseal::listing::keys_listing_with(&store, &cache);
-            let mut out = std::io::stdout().lock();
-            let r = if json {
-                serde_json::to_writer_pretty(&mut out, &listing)
-                    .map_err(std::io::Error::other)
-                    .and_then(|()| writeln!(out))
-            } else {
-                write!(out, "{}", listing.to_text())
-            };
-            r.map_err(|e| Failure::temporary(format!("cannot write: {e}")))?;
+            print(json, &listing, |out| write!(out, "{}", listing.to_text()))?;
+        }
+        KeysCommand::ExpireCheck { ks, days, json } => {
+            let store = Settings::resolve(&ks)?.open_keystore()?;
+            return expire_check(&store, days, json);
         }
         KeysCommand::Remove { ks, id } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
@@ -241,7 +239,52 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
             println!("new OPES identity created");
         }
     }
-    Ok(())
+    Ok(reseal::error::exit::OK)
+}
+
+/// Writes `value` to stdout as pretty JSON, or as `text` writes it.
+fn print(
+    json: bool,
+    value: &impl serde::Serialize,
+    text: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else {
+        text(&mut out)
+    };
+    written.map_err(|e| Failure::temporary(format!("cannot write: {e}")))
+}
+
+/// `keys expire-check`: one line (or JSON object) per certificate or key whose validity
+/// ends within `days` days. Exit status for monitoring: 0 none, 1 some expire within the
+/// window, 2 some have expired.
+fn expire_check(store: &Keystore, days: u64, json: bool) -> Result<i32, Failure> {
+    let found =
+        reseal::listing::expiring(store, reseal_keystore::now(), days.saturating_mul(86_400));
+    print(json, &found, |out| {
+        found.iter().try_for_each(|e| {
+            writeln!(
+                out,
+                "{} {} {} {} {}",
+                if e.expired { "EXPIRED" } else { "EXPIRES" },
+                e.expires,
+                e.kind,
+                reseal::sanitize::log_text(&e.id),
+                reseal::sanitize::log_text(&e.name),
+            )
+        })
+    })?;
+    Ok(if found.iter().any(|e| e.expired) {
+        2
+    } else if found.is_empty() {
+        reseal::error::exit::OK
+    } else {
+        1
+    })
 }
 
 /// The name of a new OPES identity: the gateway and its host.
