@@ -133,13 +133,17 @@ impl PublicKey {
             other => return Err(SigError::Unsupported(oid::name(&other))),
         }
         .ok_or(SigError::BadKey)?;
-        // RFC 5480 §2.2: the BIT STRING holds the point (SEC 1 §2.3.3); OpenSSL checks
-        // that it lies on the curve.
+        // RFC 5480 §2.2: the BIT STRING holds the point (SEC 1 §2.3.3). OpenSSL refuses a
+        // point off the curve as it reads it; on these prime-order curves (cofactor 1)
+        // that and not being the point at infinity make a valid public key (SEC 1
+        // §3.2.2.1), without the full key check's scalar multiplication per message.
         let bytes = spki.subject_public_key.as_bytes().ok_or(SigError::BadKey)?;
         let mut ctx = BigNumContext::new().map_err(|_| SigError::BadKey)?;
         let point = EcPoint::from_bytes(group, bytes, &mut ctx).map_err(|_| SigError::BadKey)?;
+        if point.is_infinity(group) {
+            return Err(SigError::BadKey);
+        }
         let key = EcKey::from_public_key(group, &point).map_err(|_| SigError::BadKey)?;
-        key.check_key().map_err(|_| SigError::BadKey)?;
         Ok(PublicKey(KeyKind::Ec(key)))
     }
 
@@ -498,6 +502,20 @@ mod tests {
             ),
             Err(SigError::Unsupported(_))
         ));
+        // A P-256 key that is the point at infinity (with it, anyone could make a
+        // signature that verifies), and one off the curve.
+        let ec = PKey::from_ec_key(EcKey::generate(P256.as_ref().unwrap()).unwrap()).unwrap();
+        let mut off = spki(&ec).subject_public_key.as_bytes().unwrap().to_vec();
+        let last = off.len() - 1;
+        off[last] ^= 1;
+        for point in [vec![0u8], off] {
+            let mut bad = spki(&ec);
+            bad.subject_public_key = der::asn1::BitString::from_bytes(&point).unwrap();
+            assert_eq!(
+                verify(&bad, &alg(oid::ECDSA_SHA256), None, b"m", &[0x30, 0]),
+                Err(SigError::BadKey)
+            );
+        }
     }
 
     /// RSA key transport round-trips through the private key, in both paddings.

@@ -301,9 +301,9 @@ fn write_tlv(buf: &[u8], depth: usize, out: &mut Vec<u8>) -> Option<usize> {
     Some(used)
 }
 
-/// The content type of a ContentInfo (RFC 5652 §3) and its content, the one TLV inside
-/// `[0] EXPLICIT`, borrowed from `buf`; `None` unless `buf` is exactly that.
-fn content_info_parts(buf: &[u8]) -> Option<(ObjectIdentifier, &[u8])> {
+/// The head of a ContentInfo's outer SEQUENCE (RFC 5652 §3), its content type, and the
+/// offset just past the content type.
+fn content_type_head(buf: &[u8]) -> Option<(Head, ObjectIdentifier, usize)> {
     let outer = head(buf, 0)?;
     if outer.first != 0x30 {
         return None;
@@ -317,6 +317,13 @@ fn content_info_parts(buf: &[u8]) -> Option<(ObjectIdentifier, &[u8])> {
         .checked_add(oid_head.hdr)?
         .checked_add(oid_head.len?)?;
     let content_type = ObjectIdentifier::from_der(buf.get(outer.hdr..oid_end)?).ok()?;
+    Some((outer, content_type, oid_end))
+}
+
+/// The content type of a ContentInfo (RFC 5652 §3) and its content, the one TLV inside
+/// `[0] EXPLICIT`, borrowed from `buf`; `None` unless `buf` is exactly that.
+fn content_info_parts(buf: &[u8]) -> Option<(ObjectIdentifier, &[u8])> {
+    let (outer, content_type, oid_end) = content_type_head(buf)?;
     let explicit = head(buf.get(oid_end..)?, 1)?;
     if explicit.first != 0xa0 {
         return None;
@@ -345,17 +352,7 @@ fn content_info_parts(buf: &[u8]) -> Option<(ObjectIdentifier, &[u8])> {
 /// Whether `der_or_ber` is a SignedData (read from its first octets, before any parsing):
 /// an encrypted object's carrier need not be kept while it is parsed and opened.
 pub fn is_signed_data(der_or_ber: &[u8]) -> bool {
-    let Some(outer) = head(der_or_ber, 0) else {
-        return false;
-    };
-    der_or_ber
-        .get(outer.hdr..)
-        .and_then(|rest| {
-            let h = head(rest, 1)?;
-            let oid = rest.get(..h.hdr.checked_add(h.len?)?)?;
-            ObjectIdentifier::from_der(oid).ok()
-        })
-        .is_some_and(|o| outer.first == 0x30 && o == oid::SIGNED_DATA)
+    content_type_head(der_or_ber).is_some_and(|(_, o, _)| o == oid::SIGNED_DATA)
 }
 
 /// Parses a ContentInfo (DER or BER) and its content.
