@@ -118,8 +118,9 @@ impl Committer {
         }
     }
 
-    /// Flushes begun so far (for tests and measurements).
-    pub fn flushes(&self) -> u64 {
+    /// Flushes begun so far.
+    #[cfg(test)]
+    fn flushes(&self) -> u64 {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -171,8 +172,9 @@ impl Spool {
         self.sync == SpoolSync::Each
     }
 
-    /// The group commit (flush counts for measurements).
-    pub fn committer(&self) -> &Committer {
+    /// The group commit, whose flush count the tests read.
+    #[cfg(test)]
+    fn committer(&self) -> &Committer {
         &self.committer
     }
 
