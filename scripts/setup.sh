@@ -33,6 +33,10 @@ PACKAGES=(
   # NeoMutt and s-nail (driven through tmux) composed vectors/clients/ and can make it
   # again (scripts/make-client-vectors.sh)
   notmuch neomutt s-nail tmux
+  # LDAP key discovery (tests/discovery.rs): the tests start their own slapd on loopback
+  # from a private slapd.conf; the distribution's slapd service is not used (its postinst
+  # runs non-interactively under DEBIAN_FRONTEND=noninteractive below)
+  slapd ldap-utils
 )
 
 missing=()

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -33,6 +34,8 @@ struct RawConfig {
     relay: RawRelay,
     #[serde(default)]
     service: Vec<toml::Table>,
+    #[serde(default)]
+    discovery: RawDiscovery,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,6 +248,8 @@ pub struct Config {
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
     pub relay: RelayConfig,
+    /// Where recipient keys are looked up (`[discovery]`, docs/discovery.md).
+    pub discovery: DiscoveryConfig,
 }
 
 /// The ESMTP server (`reseal serve`).
@@ -544,6 +549,7 @@ impl Config {
                 spool_sync: SpoolSync::Each,
             }),
             relay: RelayConfig::from_raw(&RawRelay::default()),
+            discovery: DiscoveryConfig::default(),
         })
     }
 
@@ -628,7 +634,9 @@ impl Config {
         let services = raw.service;
         let smtp = SmtpConfig::from_raw(&raw.smtp)?;
         let relay = RelayConfig::from_raw(&raw.relay);
+        let discovery = DiscoveryConfig::from_raw(raw.discovery, &resolve)?;
         Ok(Config {
+            discovery,
             smtp,
             relay,
             quarantine_dir: data_dir.join("quarantine"),
@@ -670,6 +678,244 @@ impl Config {
             }
         }
     }
+}
+
+// ---- Recipient key discovery: `[discovery]` (crate::discovery, docs/discovery.md) ----
+
+/// Where a recipient key can come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The keystore's directory: certificates the operator imported.
+    Directory,
+    /// An LDAP directory (`[discovery.ldap]`).
+    Ldap,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Directory => "directory",
+            Source::Ldap => "ldap",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscovery {
+    order: Option<Vec<Source>>,
+    cache_ttl_secs: Option<u64>,
+    negative_ttl_secs: Option<u64>,
+    cache_entries: Option<usize>,
+    ldap: Option<RawLdap>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLdap {
+    url: Option<String>,
+    base: Option<String>,
+    filter: Option<String>,
+    attributes: Option<Vec<String>>,
+    bind_dn: Option<String>,
+    password_file: Option<PathBuf>,
+    timeout_secs: Option<u64>,
+    max_entries: Option<usize>,
+    max_value_bytes: Option<usize>,
+}
+
+/// What an LDAP attribute holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrKind {
+    /// `userCertificate` (RFC 4523 §2.1): one DER X.509 certificate per value, asked
+    /// for with the `;binary` transfer option (RFC 4522).
+    X509,
+    /// `userSMIMECertificate` (RFC 2798 §2.8): a PKCS #7 SignedData whose
+    /// certificates field holds the user's certificate (and possibly its chain).
+    Pkcs7,
+    /// `pgpKey` (the PGP key server schema): an OpenPGP certificate, armored or binary.
+    Openpgp,
+}
+
+/// One attribute to ask the LDAP server for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LdapAttr {
+    /// As configured and sent, e.g. `userCertificate;binary`.
+    pub name: String,
+    pub kind: AttrKind,
+}
+
+/// `[discovery.ldap]`.
+#[derive(Clone, Debug)]
+pub struct LdapConfig {
+    /// `ldap://host:port` (no TLS yet: see docs/discovery.md).
+    pub url: String,
+    pub base: String,
+    /// An RFC 4515 filter in which every `%s` stands for the escaped address.
+    pub filter: String,
+    pub attributes: Vec<LdapAttr>,
+    pub bind_dn: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// For the connect, the bind and the search, each.
+    pub timeout: Duration,
+    /// The most entries a search may return (the request's sizeLimit, RFC 4511 §4.5.1.4).
+    pub max_entries: usize,
+    /// The largest attribute value taken; larger ones are skipped.
+    pub max_value_bytes: usize,
+}
+
+/// `[discovery]`, validated.
+#[derive(Clone, Debug)]
+pub struct DiscoveryConfig {
+    /// The sources tried for each recipient, in order; the first that supplies a usable
+    /// key wins. The default is the directory alone.
+    pub order: Vec<Source>,
+    /// How long a lookup that found something is kept.
+    pub cache_ttl: Duration,
+    /// How long a lookup that found nothing is kept.
+    pub negative_ttl: Duration,
+    /// The most (source, address) answers kept; the oldest goes first.
+    pub cache_entries: usize,
+    pub ldap: Option<LdapConfig>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            order: vec![Source::Directory],
+            cache_ttl: Duration::from_secs(3600),
+            negative_ttl: Duration::from_secs(600),
+            cache_entries: 10_000,
+            ldap: None,
+        }
+    }
+}
+
+fn attr(name: &str) -> Result<LdapAttr, Failure> {
+    let base = name
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let kind = match base.as_str() {
+        "usercertificate" => AttrKind::X509,
+        "usersmimecertificate" => AttrKind::Pkcs7,
+        "pgpkey" => AttrKind::Openpgp,
+        _ => {
+            return Err(Failure::config(format!(
+                "configuration: discovery.ldap.attributes: {name:?} is not one of userCertificate;binary, userSMIMECertificate, pgpKey"
+            )));
+        }
+    };
+    Ok(LdapAttr {
+        name: name.to_owned(),
+        kind,
+    })
+}
+
+impl LdapConfig {
+    fn from_raw(r: RawLdap, resolve: &dyn Fn(PathBuf) -> PathBuf) -> Result<LdapConfig, Failure> {
+        let url = r.url.ok_or_else(|| {
+            Failure::config("configuration: discovery.ldap.url is required for the ldap source")
+        })?;
+        if !url.starts_with("ldap://") {
+            return Err(Failure::config(format!(
+                "configuration: discovery.ldap.url = {:?}: only ldap:// URLs are supported",
+                crate::sanitize::reply_text(&url)
+            )));
+        }
+        let base = r.base.ok_or_else(|| {
+            Failure::config("configuration: discovery.ldap.base is required for the ldap source")
+        })?;
+        let filter = r.filter.unwrap_or_else(|| "(mail=%s)".to_owned());
+        if !filter.contains("%s") || !filter.starts_with('(') || !filter.ends_with(')') {
+            return Err(Failure::config(
+                "configuration: discovery.ldap.filter must be a parenthesised filter holding %s for the address",
+            ));
+        }
+        let names = r.attributes.unwrap_or_else(|| {
+            vec![
+                "userCertificate;binary".to_owned(),
+                "userSMIMECertificate".to_owned(),
+                "pgpKey".to_owned(),
+            ]
+        });
+        if names.is_empty() || names.len() > 8 {
+            return Err(Failure::config(
+                "configuration: discovery.ldap.attributes must name 1 to 8 attributes",
+            ));
+        }
+        let attributes = names.iter().map(|n| attr(n)).collect::<Result<_, _>>()?;
+        if r.password_file.is_some() && r.bind_dn.is_none() {
+            return Err(Failure::config(
+                "configuration: discovery.ldap.password_file needs discovery.ldap.bind_dn",
+            ));
+        }
+        Ok(LdapConfig {
+            url,
+            base,
+            filter,
+            attributes,
+            bind_dn: r.bind_dn,
+            password_file: r.password_file.map(resolve),
+            timeout: Duration::from_secs(r.timeout_secs.unwrap_or(10).clamp(1, 300)),
+            max_entries: r.max_entries.unwrap_or(10).clamp(1, 100),
+            max_value_bytes: r.max_value_bytes.unwrap_or(64 * 1024).clamp(1024, 1 << 20),
+        })
+    }
+}
+
+impl DiscoveryConfig {
+    fn from_raw(
+        r: RawDiscovery,
+        resolve: &dyn Fn(PathBuf) -> PathBuf,
+    ) -> Result<DiscoveryConfig, Failure> {
+        let d = DiscoveryConfig::default();
+        let order = r.order.unwrap_or(d.order);
+        if order.is_empty() {
+            return Err(Failure::config(
+                "configuration: discovery.order must name at least one source",
+            ));
+        }
+        for (i, s) in order.iter().enumerate() {
+            if order.iter().skip(i.saturating_add(1)).any(|t| t == s) {
+                return Err(Failure::config(format!(
+                    "configuration: discovery.order names {} twice",
+                    s.as_str()
+                )));
+            }
+        }
+        let ldap = match r.ldap {
+            Some(l) => Some(LdapConfig::from_raw(l, resolve)?),
+            None => None,
+        };
+        if order.contains(&Source::Ldap) && ldap.is_none() {
+            return Err(Failure::config(
+                "configuration: discovery.order names ldap but there is no [discovery.ldap] table",
+            ));
+        }
+        Ok(DiscoveryConfig {
+            order,
+            cache_ttl: r.cache_ttl_secs.map_or(d.cache_ttl, Duration::from_secs),
+            negative_ttl: r
+                .negative_ttl_secs
+                .map_or(d.negative_ttl, Duration::from_secs),
+            cache_entries: r.cache_entries.unwrap_or(d.cache_entries).min(1_000_000),
+            ldap,
+        })
+    }
+}
+
+/// Reads the LDAP bind password (its first line).
+pub(crate) fn read_password(path: &Path) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::config(format!(
+            "cannot read discovery.ldap.password_file {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(text.lines().next().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]
@@ -724,5 +970,46 @@ mod tests {
         let e = Config::parse("hostname = \"gw\\r\\nX-Injected: yes\"\n", None).unwrap_err();
         assert!(e.text.contains("hostname"), "{}", e.text);
         assert!(!e.text.contains('\n'), "{}", e.text);
+    }
+
+    #[test]
+    fn discovery_defaults_to_the_directory_and_checks_its_tables() {
+        let c = Config::parse("", None).unwrap();
+        assert_eq!(c.discovery.order, vec![Source::Directory]);
+        assert!(c.discovery.ldap.is_none());
+        let c = Config::parse(
+            "[discovery]\norder = [\"ldap\", \"directory\"]\nnegative_ttl_secs = 5\n\
+             [discovery.ldap]\nurl = \"ldap://127.0.0.1:389\"\nbase = \"dc=example,dc=org\"\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.discovery.order, vec![Source::Ldap, Source::Directory]);
+        assert_eq!(c.discovery.negative_ttl, Duration::from_secs(5));
+        let l = c.discovery.ldap.unwrap();
+        assert_eq!(l.filter, "(mail=%s)");
+        assert_eq!(l.attributes.len(), 3);
+        for (bad, key) in [
+            ("[discovery]\norder = [\"ldap\"]\n", "[discovery.ldap]"),
+            ("[discovery]\norder = []\n", "order"),
+            (
+                "[discovery]\norder = [\"directory\", \"directory\"]\n",
+                "twice",
+            ),
+            (
+                "[discovery.ldap]\nurl = \"ldaps://h\"\nbase = \"b\"\n",
+                "ldap://",
+            ),
+            (
+                "[discovery.ldap]\nurl = \"ldap://h\"\nbase = \"b\"\nfilter = \"(mail=x)\"\n",
+                "filter",
+            ),
+            (
+                "[discovery.ldap]\nurl = \"ldap://h\"\nbase = \"b\"\nattributes = [\"jpegPhoto\"]\n",
+                "attributes",
+            ),
+        ] {
+            let e = Config::parse(bad, None).unwrap_err();
+            assert!(e.text.contains(key), "{bad}: {}", e.text);
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod agent;
 pub mod capabilities;
 pub mod config;
 pub mod crypto;
+pub mod discovery;
 pub mod envelope;
 pub mod error;
 pub mod listing;

@@ -31,6 +31,8 @@ pub struct Gateway {
     /// The adaptation services, in the order they run, built from `config.services`.
     pub services: Vec<adapt::Service>,
     pub keystore: Option<Keystore>,
+    /// Where recipient keys are looked up, with its cache (`[discovery]`).
+    pub discovery: crate::discovery::Discovery,
 }
 
 /// Who submitted the message (docs/smtp-extension.md: what a client may request depends on it).
@@ -167,6 +169,7 @@ impl Gateway {
     pub fn new(config: Config, keystore: Option<Keystore>) -> Result<Gateway, Failure> {
         Ok(Gateway {
             services: adapt::services(&config.services)?,
+            discovery: crate::discovery::Discovery::new(&config.discovery)?,
             config,
             keystore,
         })
@@ -399,7 +402,7 @@ impl Gateway {
         let encrypt = if foreign {
             None
         } else {
-            policy::plan_encryption(&self.config, ks, &facts)?
+            policy::plan_encryption(&self.config, ks, &self.discovery, &facts)?
         };
         let signer = if foreign {
             None

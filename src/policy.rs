@@ -6,13 +6,12 @@
 
 use reseal_keystore::{KeyInfo, Keystore, OpenpgpKeyInfo};
 use sequoia_openpgp::Cert;
-use sequoia_openpgp::policy::StandardPolicy;
 use x509_cert::Certificate;
 
 use crate::config::{Config, EncryptMode, TechnologyChoice};
 use crate::crypto::alg::{Cipher, KeyTransportChoice};
+use crate::discovery::{Discovery, LookupError, RecipientKeys, Source};
 use crate::error::Failure;
-use crate::pki;
 use crate::unwrap::Technology;
 
 /// One S/MIME recipient of an encrypted message: whom the reseal stage encrypts to.
@@ -20,51 +19,6 @@ pub struct SmimeRecipient {
     pub address: String,
     pub certificate: Certificate,
     pub key_transport: KeyTransportChoice,
-}
-
-/// Whether an OpenPGP certificate has a usable encryption subkey, now.
-pub fn has_encryption_key(cert: &Cert) -> bool {
-    let p = StandardPolicy::new();
-    cert.with_policy(&p, None).is_ok_and(|vc| {
-        vc.alive().is_ok()
-            && vc
-                .keys()
-                .for_transport_encryption()
-                .alive()
-                .revoked(false)
-                .next()
-                .is_some()
-    })
-}
-
-/// The S/MIME certificate from the directory for `addr`: one that names the address, is
-/// valid now, and allows key encipherment. The one that expires last wins.
-pub fn recipient_cert(ks: &Keystore, addr: &str, now: u64) -> Option<Certificate> {
-    ks.certificates()
-        .iter()
-        .map(|c| &c.certificate)
-        .chain(ks.keys().map(|k| &k.certificate))
-        .filter(|c| pki::cert_emails(c).iter().any(|e| e == addr))
-        .filter(|c| pki::check_recipient(c, now).is_ok())
-        .max_by_key(|c| c.tbs_certificate().validity().not_after.to_unix_duration())
-        .cloned()
-}
-
-/// The OpenPGP certificate from the directory for `addr`: a valid user ID with that
-/// address and a usable encryption subkey. The most recently created key wins.
-pub fn recipient_pgp_cert(ks: &Keystore, addr: &str) -> Option<Cert> {
-    ks.openpgp_certificates()
-        .iter()
-        .map(|c| &c.cert)
-        .chain(ks.openpgp_keys().map(|k| &k.cert))
-        .filter(|c| {
-            crate::unwrap::openpgp::cert_addresses(c)
-                .iter()
-                .any(|e| e == addr)
-        })
-        .filter(|c| has_encryption_key(c))
-        .max_by_key(|c| c.primary_key().key().creation_time())
-        .cloned()
 }
 
 /// What to encrypt to.
@@ -138,6 +92,14 @@ pub struct Decision<'k> {
     pub encrypt: Option<EncryptionPlan>,
 }
 
+/// A lookup failure in words fit for a reply: never the server's own text.
+fn kind_of(e: &LookupError) -> &'static str {
+    match e {
+        LookupError::Timeout => "timed out",
+        LookupError::Failed(_) => "failed",
+    }
+}
+
 fn allows(choice: TechnologyChoice, t: Technology) -> bool {
     match choice {
         TechnologyChoice::Auto => true,
@@ -164,6 +126,7 @@ fn preference(incoming: Option<Technology>) -> [Technology; 2] {
 pub fn plan_encryption(
     config: &Config,
     ks: Option<&Keystore>,
+    discovery: &Discovery,
     facts: &Facts<'_>,
 ) -> Result<Option<EncryptionPlan>, Failure> {
     let Facts {
@@ -181,6 +144,8 @@ pub fn plan_encryption(
         pgp: Option<Cert>,
         cipher: Cipher,
         kt: KeyTransportChoice,
+        /// A key source that could not be asked, when no key was found.
+        failed: Option<(Source, LookupError)>,
     }
     let mut wants = Vec::new();
     let mut never = Vec::new();
@@ -196,12 +161,16 @@ pub fn plan_encryption(
             never.push(r.clone());
             continue;
         }
-        let smime = ks
-            .filter(|_| allows(p.technology, Technology::Smime))
-            .and_then(|k| recipient_cert(k, r, now));
-        let pgp = ks
-            .filter(|_| allows(p.technology, Technology::Openpgp))
-            .and_then(|k| recipient_pgp_cert(k, r));
+        // The sources of `[discovery] order`, the directory by default (crate::discovery).
+        let RecipientKeys {
+            smime, pgp, failed, ..
+        } = discovery.find(
+            ks,
+            r,
+            allows(p.technology, Technology::Smime),
+            allows(p.technology, Technology::Openpgp),
+            now,
+        );
         // RFC 8551 §2.7.1: what the recipient announced (Rule 1), then the operator's
         // policy, then the default every S/MIME client reads (crate::capabilities).
         let announced = smime
@@ -219,7 +188,26 @@ pub fn plan_encryption(
             pgp,
             cipher,
             kt,
+            failed,
         });
+    }
+    // A lookup that failed is not "no key": a required recipient without a key, for
+    // whom a source could not be asked, is a temporary failure, so that the message is
+    // tried again rather than refused or sent in clear.
+    let unreachable: Vec<String> = wants
+        .iter()
+        .filter(|w| w.required && w.smime.is_none() && w.pgp.is_none())
+        .filter_map(|w| {
+            w.failed
+                .as_ref()
+                .map(|(s, e)| format!("<{}> ({} {})", w.addr, s.as_str(), kind_of(e)))
+        })
+        .collect();
+    if !unreachable.is_empty() {
+        return Err(Failure::temporary(format!(
+            "Encryption is required but the key lookup failed for {}: try again later",
+            unreachable.join(", ")
+        )));
     }
     let missing: Vec<&str> = wants
         .iter()

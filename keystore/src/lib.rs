@@ -30,7 +30,10 @@ use std::path::PathBuf;
 pub use entry::{Delegation, HashAlg, KeyAlgorithm, Use, Uses};
 pub use import::KeySource;
 pub use keystore::Keystore;
-pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};
+pub use openpgp::{
+    OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, check_algorithms as check_openpgp_algorithms,
+    looks_like_openpgp,
+};
 pub use ops::{KeyTransport, SignatureOutput};
 pub use pem::parse_certificates;
 pub use seal::KdfParams;

@@ -69,8 +69,9 @@ pub(crate) fn pgp_id(cert: &Cert) -> String {
     format!("pgp-{}", cert.fingerprint().to_hex().to_ascii_lowercase())
 }
 
-/// Refuses keys below the algorithm floor (SECURITY.md invariant 7).
-pub(crate) fn check_algorithms(cert: &Cert) -> Result<(), Error> {
+/// Refuses keys below the algorithm floor (SECURITY.md invariant 7). Public so that a
+/// certificate found by key discovery meets the same floor as an imported one.
+pub fn check_algorithms(cert: &Cert) -> Result<(), Error> {
     for k in cert.keys() {
         let key = k.key();
         #[allow(deprecated)]
