@@ -690,6 +690,8 @@ pub enum Source {
     Directory,
     /// An LDAP directory (`[discovery.ldap]`).
     Ldap,
+    /// The OpenPGP Web Key Directory of the recipient's domain (`[discovery.wkd]`).
+    Wkd,
 }
 
 impl Source {
@@ -697,6 +699,7 @@ impl Source {
         match self {
             Source::Directory => "directory",
             Source::Ldap => "ldap",
+            Source::Wkd => "wkd",
         }
     }
 }
@@ -709,6 +712,58 @@ struct RawDiscovery {
     negative_ttl_secs: Option<u64>,
     cache_entries: Option<usize>,
     ldap: Option<RawLdap>,
+    wkd: Option<RawWkd>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWkd {
+    timeout_secs: Option<u64>,
+    max_bytes: Option<usize>,
+    roots_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    connect_to: Option<BTreeMap<String, String>>,
+}
+
+/// `[discovery.wkd]`: the Web Key Directory (draft-koch-openpgp-webkey-service).
+#[derive(Clone, Debug)]
+pub struct WkdConfig {
+    /// For the whole lookup (both methods): name lookup, connect, TLS, request, answer.
+    pub timeout: Duration,
+    /// The largest answer (head and body) read.
+    pub max_bytes: usize,
+    /// The system's trust anchors for HTTPS (PEM); a missing file adds none.
+    pub roots_file: PathBuf,
+    /// More trust anchors for HTTPS (PEM), e.g. a private or test CA.
+    pub ca_file: Option<PathBuf>,
+    /// Host name → address to connect to instead of resolving it: an operations and
+    /// test knob (a split-horizon WKD host, or a test server on loopback). TLS still
+    /// checks the certificate against the host name.
+    pub connect_to: BTreeMap<String, std::net::SocketAddr>,
+}
+
+impl WkdConfig {
+    fn from_raw(r: RawWkd, resolve: &dyn Fn(PathBuf) -> PathBuf) -> Result<WkdConfig, Failure> {
+        let mut connect_to = BTreeMap::new();
+        for (host, addr) in r.connect_to.unwrap_or_default() {
+            let a = addr.parse::<std::net::SocketAddr>().map_err(|_| {
+                Failure::config(format!(
+                    "configuration: discovery.wkd.connect_to.{host:?}: {addr:?} is not an address:port"
+                ))
+            })?;
+            connect_to.insert(host.to_ascii_lowercase(), a);
+        }
+        Ok(WkdConfig {
+            timeout: Duration::from_secs(r.timeout_secs.unwrap_or(10).clamp(1, 300)),
+            max_bytes: r.max_bytes.unwrap_or(256 * 1024).clamp(4096, 4 << 20),
+            roots_file: r.roots_file.map_or_else(
+                || PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+                resolve,
+            ),
+            ca_file: r.ca_file.map(resolve),
+            connect_to,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -778,6 +833,8 @@ pub struct DiscoveryConfig {
     /// The most (source, address) answers kept; the oldest goes first.
     pub cache_entries: usize,
     pub ldap: Option<LdapConfig>,
+    /// Set when `order` names `wkd` (the table's defaults if it is absent).
+    pub wkd: Option<WkdConfig>,
 }
 
 impl Default for DiscoveryConfig {
@@ -788,6 +845,7 @@ impl Default for DiscoveryConfig {
             negative_ttl: Duration::from_secs(600),
             cache_entries: 10_000,
             ldap: None,
+            wkd: None,
         }
     }
 }
@@ -890,6 +948,11 @@ impl DiscoveryConfig {
             Some(l) => Some(LdapConfig::from_raw(l, resolve)?),
             None => None,
         };
+        let wkd = if order.contains(&Source::Wkd) {
+            Some(WkdConfig::from_raw(r.wkd.unwrap_or_default(), resolve)?)
+        } else {
+            None
+        };
         if order.contains(&Source::Ldap) && ldap.is_none() {
             return Err(Failure::config(
                 "configuration: discovery.order names ldap but there is no [discovery.ldap] table",
@@ -903,6 +966,7 @@ impl DiscoveryConfig {
                 .map_or(d.negative_ttl, Duration::from_secs),
             cache_entries: r.cache_entries.unwrap_or(d.cache_entries).min(1_000_000),
             ldap,
+            wkd,
         })
     }
 }
@@ -988,7 +1052,19 @@ mod tests {
         let l = c.discovery.ldap.unwrap();
         assert_eq!(l.filter, "(mail=%s)");
         assert_eq!(l.attributes.len(), 3);
+        let c = Config::parse(
+            "[discovery]\norder = [\"wkd\"]\n[discovery.wkd]\nconnect_to = { \"H.example\" = \"127.0.0.1:8443\" }\n",
+            None,
+        )
+        .unwrap();
+        let w = c.discovery.wkd.unwrap();
+        assert_eq!(w.connect_to.len(), 1);
+        assert!(w.connect_to.contains_key("h.example"));
         for (bad, key) in [
+            (
+                "[discovery]\norder = [\"wkd\"]\n[discovery.wkd]\nconnect_to = { h = \"nowhere\" }\n",
+                "connect_to",
+            ),
             ("[discovery]\norder = [\"ldap\"]\n", "[discovery.ldap]"),
             ("[discovery]\norder = []\n", "order"),
             (

@@ -8,16 +8,23 @@
 //! by the test on loopback, holds recipients' certificates; `reseal process` with a
 //! keystore that does not hold them encrypts to the one that validates, refuses the ones
 //! that do not, escapes the address in the filter (RFC 4515 §3), and answers a directory
-//! it cannot reach with a temporary failure, never with plaintext.
+//! it cannot reach with a temporary failure, never with plaintext. A local HTTPS server
+//! with a test CA serves a Web Key Directory (draft-koch-openpgp-webkey-service), reached
+//! through `[discovery.wkd] connect_to`.
 
 mod common;
 
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 const BASE: &str = "dc=example,dc=org";
 const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
@@ -315,4 +322,295 @@ fn the_address_is_escaped_in_the_filter() {
     ] {
         refused_without_key(&f, &cfg, rcpt, 0);
     }
+}
+
+// ---- WKD (draft-koch-openpgp-webkey-service) ----
+
+/// carol@example.com's path for the advanced or the direct method (draft §3.1).
+fn carol_path(advanced: bool) -> String {
+    let hash = wkd_hash("carol");
+    if advanced {
+        format!("/.well-known/openpgpkey/example.com/hu/{hash}?l=carol")
+    } else {
+        format!("/.well-known/openpgpkey/hu/{hash}?l=carol")
+    }
+}
+
+/// z-base-32(SHA-1(local)), computed with the openssl CLI and a table (independent of
+/// the gateway's code).
+fn wkd_hash(local: &str) -> String {
+    let mut c = Command::new("openssl");
+    c.args(["dgst", "-sha1", "-binary"]);
+    let digest = run(c, local.as_bytes()).stdout;
+    let alphabet = b"ybndrfg8ejkmcpqxot1uwisza345h769";
+    let bits: Vec<u8> = digest
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+        .collect();
+    bits.chunks(5)
+        .map(|c| {
+            let v = c.iter().fold(0usize, |a, b| (a << 1) | usize::from(*b));
+            char::from(alphabet[v])
+        })
+        .collect()
+}
+
+/// A test CA and a server certificate for `names`, made with the openssl CLI.
+struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    fn new(names: &[&str]) -> TestPki {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        // One openssl command, its arguments separated by spaces.
+        let sh = |args: &str| {
+            let args: Vec<&str> = args.split_whitespace().collect();
+            let out = Command::new("openssl")
+                .args(&args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            ok(&out, &format!("openssl {args:?}"));
+        };
+        let new_key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+        sh(&format!(
+            "req -x509 {new_key} -keyout ca.key -out ca.pem -days 2 -subj /CN=WKD-Test-CA \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
+        ));
+        sh(&format!(
+            "req {new_key} -keyout srv.key -out srv.csr -subj /CN=wkd"
+        ));
+        let san: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+        std::fs::write(
+            p("ext"),
+            format!(
+                "subjectAltName={}\nextendedKeyUsage=serverAuth\n",
+                san.join(",")
+            ),
+        )
+        .unwrap();
+        sh(
+            "x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem \
+            -days 2 -extfile ext",
+        );
+        TestPki { dir }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(self.dir.path().join("srv.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(self.dir.path().join("srv.key")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        )
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 that answers GET `path` with `body` (404 otherwise), and
+/// records the request targets and Host fields it saw.
+struct WkdServer {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl WkdServer {
+    fn start(pki: &TestPki, path: String, body: Vec<u8>) -> WkdServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let cfg = pki.server_config();
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for s in listener.incoming() {
+                let Ok(tcp) = s else { return };
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(conn) = rustls::ServerConnection::new(Arc::clone(&cfg)) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).into_owned();
+                let target = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                let host = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Host: "))
+                    .unwrap_or_default()
+                    .to_owned();
+                log.lock().unwrap().push(format!("{host} {target}"));
+                let reply = if target == path {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                } else {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                };
+                let _ = tls.write_all(&reply);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        WkdServer { port, seen }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Encryption required; keys from the directory, then WKD, with `connect_to` entries.
+fn wkd_config(f: &Fixture, ca: Option<&Path>, connect_to: &[(&str, String)]) -> PathBuf {
+    let map: Vec<String> = connect_to
+        .iter()
+        .map(|(h, a)| format!("\"{h}\" = \"{a}\""))
+        .collect();
+    let ca = ca.map_or(String::new(), |p| {
+        format!("ca_file = \"{}\"\n", p.display())
+    });
+    f.config(&format!(
+        "{OPES_HEAD}\n[policy]\nencrypt = \"required\"\n\n[discovery]\n\
+         order = [\"directory\", \"wkd\"]\n\n[discovery.wkd]\ntimeout_secs = 5\n{ca}\
+         connect_to = {{ {} }}\n",
+        map.join(", ")
+    ))
+}
+
+/// Decrypts the PGP/MIME message with carol's secret key (sq).
+fn sq_decrypt_as_carol(msg: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(msg);
+    let begin = text
+        .find("-----BEGIN PGP MESSAGE-----")
+        .expect("a PGP message");
+    let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let mut c = Command::new("sq");
+    c.args(["decrypt", "--recipient-key"])
+        .arg(pv("carol.sec.asc"));
+    let out = run(c, text[begin..end].as_bytes());
+    ok(&out, "sq decrypt");
+    out.stdout
+}
+
+#[test]
+fn a_key_in_wkd_encrypts_with_no_import() {
+    let pki = TestPki::new(&["openpgpkey.example.com", "example.com"]);
+    let carol = std::fs::read(pv("carol.pub.pgp")).unwrap();
+    let server = WkdServer::start(&pki, carol_path(true), carol);
+    let f = Fixture::new();
+    let cfg = wkd_config(
+        &f,
+        Some(&pki.ca()),
+        &[("openpgpkey.example.com", server.addr())],
+    );
+    let out = process(&f, &cfg, "carol@example.com", "reseal=info");
+    ok(&out, "process with WKD");
+    let plain = sq_decrypt_as_carol(&out.stdout);
+    assert!(contains(&plain, b"the figures, for your eyes only"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("recipient key chosen") && err.contains("wkd"),
+        "{err}"
+    );
+    assert_eq!(
+        server.seen(),
+        vec![format!("openpgpkey.example.com {}", carol_path(true))]
+    );
+}
+
+#[test]
+fn wkd_falls_back_to_the_direct_method_only_without_the_advanced_host() {
+    let pki = TestPki::new(&["openpgpkey.example.com", "example.com"]);
+    let carol = std::fs::read(pv("carol.pub.pgp")).unwrap();
+    let server = WkdServer::start(&pki, carol_path(false), carol);
+    let f = Fixture::new();
+    // The advanced host refuses connections (nobody listens there): the direct method.
+    let closed = format!("127.0.0.1:{}", free_port());
+    let cfg = wkd_config(
+        &f,
+        Some(&pki.ca()),
+        &[
+            ("openpgpkey.example.com", closed),
+            ("example.com", server.addr()),
+        ],
+    );
+    let out = process(&f, &cfg, "carol@example.com", "info");
+    ok(&out, "process with WKD, direct method");
+    assert!(contains(
+        &sq_decrypt_as_carol(&out.stdout),
+        b"the figures, for your eyes only"
+    ));
+    assert_eq!(
+        server.seen(),
+        vec![format!("example.com {}", carol_path(false))]
+    );
+
+    // The advanced host answers 404: no key, and the direct method is not asked.
+    let cfg = wkd_config(
+        &f,
+        Some(&pki.ca()),
+        &[
+            ("openpgpkey.example.com", server.addr()),
+            ("example.com", server.addr()),
+        ],
+    );
+    let out = process(&f, &cfg, "carol@example.com", "info");
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(server.seen().len(), 2, "{:?}", server.seen());
+}
+
+#[test]
+fn wkd_keys_that_do_not_fit_are_not_used_and_tls_is_checked() {
+    let pki = TestPki::new(&["openpgpkey.example.com"]);
+    // bob's certificate published under carol's hash: no user ID for carol.
+    let bob = std::fs::read(pv("bob.pub.asc")).unwrap();
+    let server = WkdServer::start(&pki, carol_path(true), bob);
+    let f = Fixture::new();
+    let routes = [("openpgpkey.example.com", server.addr())];
+    let cfg = wkd_config(&f, Some(&pki.ca()), &routes);
+    let out = process(&f, &cfg, "carol@example.com", "info");
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(server.seen().len(), 1);
+
+    // A server whose certificate does not chain to a trusted root: a failed lookup,
+    // so a temporary failure for a required recipient, and nothing delivered.
+    let cfg = wkd_config(&f, None, &routes);
+    let out = process(&f, &cfg, "carol@example.com", "info");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains("\n451 4.3.0 ") && err.contains("wkd failed"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }

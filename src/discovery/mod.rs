@@ -1,6 +1,7 @@
-//! Recipient key discovery (issue 16): the sources named in `[discovery] order` are
-//! asked in turn for a recipient's S/MIME certificate and OpenPGP certificate, and the
-//! first source that supplies a usable key wins (docs/discovery.md).
+//! Recipient key discovery (issue 16): the sources named in `[discovery] order` (the
+//! directory, LDAP in `ldap`, the Web Key Directory in `wkd`) are asked in turn for a
+//! recipient's S/MIME certificate and OpenPGP certificate, and the first source that
+//! supplies a usable key wins (docs/discovery.md).
 //!
 //! A discovered key is checked before use exactly as an imported one is when it is
 //! chosen (`policy::recipient_cert`, `policy::recipient_pgp_cert`): the address, the
@@ -12,6 +13,7 @@
 //! a temporary failure rather than plaintext.
 
 pub mod ldap;
+pub mod wkd;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -147,6 +149,8 @@ pub struct RecipientKeys {
 pub struct Discovery {
     config: DiscoveryConfig,
     ldap_password: Option<zeroize::Zeroizing<String>>,
+    /// HTTPS for WKD, when `order` names it.
+    wkd_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     cache: Mutex<Cache>,
 }
 
@@ -165,9 +169,11 @@ impl Discovery {
             Some(p) => Some(zeroize::Zeroizing::new(crate::config::read_password(p)?)),
             None => None,
         };
+        let wkd_tls = config.wkd.as_ref().map(wkd::tls_config).transpose()?;
         Ok(Discovery {
             config: config.clone(),
             ldap_password,
+            wkd_tls,
             cache: Mutex::new(Cache {
                 map: HashMap::new(),
                 max: config.cache_entries,
@@ -200,6 +206,10 @@ impl Discovery {
                 }))
                 .unwrap_or_else(|_| Err(LookupError::Failed("the LDAP client failed".into())))?
             }
+            Source::Wkd => match (&self.config.wkd, &self.wkd_tls) {
+                (Some(cfg), Some(tls)) => wkd::lookup(cfg, tls, addr)?,
+                _ => return Err(LookupError::Failed("not configured".into())),
+            },
         };
         tracing::debug!(
             source = source.as_str(),
