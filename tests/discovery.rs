@@ -13,6 +13,7 @@
 //! through `[discovery.wkd] connect_to`.
 
 mod common;
+mod smtp_support;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use smtp_support::{Client, Server, Sink, free_port, relay_to};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -29,14 +31,6 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 const BASE: &str = "dc=example,dc=org";
 const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
 const ROOT_PW: &str = "secret";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn slapd_path() -> PathBuf {
     let p = PathBuf::from("/usr/sbin/slapd");
@@ -130,27 +124,39 @@ impl Slapd {
     /// An inetOrgPerson `cn` with `mail` and the DER form of the vector certificate
     /// `pem` as userCertificate;binary.
     fn add_person(&self, cn: &str, mail: &str, pem: &str) {
+        self.add_with(cn, mail, "userCertificate;binary", &["x509", "-in"], pem);
+    }
+
+    /// An inetOrgPerson `cn` with `mail` and, in `attr`, what `openssl <command> <pem>
+    /// -outform DER` makes of the vector `pem`.
+    fn add_with(&self, cn: &str, mail: &str, attr: &str, command: &[&str], pem: &str) {
         let der = self.dir.path().join(format!("{cn}.der"));
         let out = Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
+            .args(command)
             .arg(v(pem))
-            .arg("-out")
+            .args(["-outform", "DER", "-out"])
             .arg(&der)
             .output()
             .unwrap();
-        ok(&out, "openssl x509");
+        ok(&out, "openssl");
         self.add(&format!(
             "dn: cn={cn},{BASE}\nobjectClass: inetOrgPerson\ncn: {cn}\nsn: {cn}\nmail: {mail}\n\
-             userCertificate;binary:< file://{}\n",
+             {attr}:< file://{}\n",
             der.display()
         ));
     }
 }
 
-impl Drop for Slapd {
-    fn drop(&mut self) {
+impl Slapd {
+    fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -163,12 +169,13 @@ fn message(to: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A configuration: encryption required for everyone, keys from `order`, LDAP at `url`.
+/// A configuration: encryption required for everyone, keys from `order`, LDAP at `url`
+/// (the default attributes: userCertificate;binary, userSMIMECertificate, pgpKey).
 fn config(f: &Fixture, order: &str, url: &str) -> PathBuf {
     f.config(&format!(
         "{OPES_HEAD}\n[policy]\nencrypt = \"required\"\n\n[discovery]\norder = [{order}]\n\n\
          [discovery.ldap]\nurl = \"{url}\"\nbase = \"{BASE}\"\nfilter = \"(mail=%s)\"\n\
-         attributes = [\"userCertificate;binary\"]\ntimeout_secs = 2\n"
+         timeout_secs = 2\n"
     ))
 }
 
@@ -216,6 +223,24 @@ fn a_certificate_in_ldap_encrypts_with_no_import() {
             || err.contains("source=ldap"),
         "{err}"
     );
+}
+
+#[test]
+fn a_pkcs7_bundle_in_user_smime_certificate_is_read() {
+    let ldap = Slapd::start();
+    // RFC 2798 §2.8: a certs-only SignedData (openssl crl2pkcs7 -nocrl).
+    ldap.add_with(
+        "Dave",
+        "dave@example.com",
+        "userSMIMECertificate",
+        &["crl2pkcs7", "-nocrl", "-certfile"],
+        "dave.pem",
+    );
+    let f = Fixture::new();
+    let cfg = config(&f, "\"ldap\"", &ldap.url());
+    let out = process(&f, &cfg, "dave@example.com", "info");
+    ok(&out, "process with a userSMIMECertificate");
+    assert!(openssl_decrypt(&out.stdout, "dave").is_ok());
 }
 
 #[test]
@@ -322,6 +347,50 @@ fn the_address_is_escaped_in_the_filter() {
     ] {
         refused_without_key(&f, &cfg, rcpt, 0);
     }
+}
+
+#[test]
+fn serve_keeps_ldap_answers_in_its_cache() {
+    let mut ldap = Slapd::start();
+    ldap.add_person("Dave", "dave@example.com", "dave.pem");
+    let f = Fixture::new();
+    let sink = Sink::start(false, &[]);
+    let port = free_port();
+    let server = Server::start(
+        &f,
+        port,
+        &format!(
+            "{}[policy]\nencrypt = \"required\"\n[discovery]\norder = [\"directory\", \"ldap\"]\n\
+             [discovery.ldap]\nurl = \"{}\"\nbase = \"{BASE}\"\ntimeout_secs = 2\n",
+            relay_to(sink.port),
+            ldap.url()
+        ),
+    );
+    let mut c = Client::connect(port);
+    c.cmd("EHLO client.example.com");
+    let mut send_to_dave = || {
+        let r = c.send(
+            "alice@example.com",
+            &["dave@example.com"],
+            &message("dave@example.com"),
+            "",
+        );
+        assert!(r.starts_with("250"), "{r}\n{}", server.log_text());
+    };
+    send_to_dave();
+    // The directory goes away: the second message is encrypted from the cached answer
+    // (ldap3's runtime inside the server's blocking pool, and the cache, both work).
+    ldap.stop();
+    send_to_dave();
+    let got = sink.wait(2, 20);
+    assert_eq!(got.len(), 2);
+    for m in &got {
+        let plain = openssl_decrypt(&m.data, "dave").expect("encrypted to dave");
+        assert!(contains(&plain, b"the figures, for your eyes only"));
+    }
+    let log = server.log_text();
+    assert!(log.contains("key discovery: cached answer"), "{log}");
+    server.kill9();
 }
 
 // ---- WKD (draft-koch-openpgp-webkey-service) ----
