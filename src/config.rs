@@ -887,9 +887,10 @@ impl LdapConfig {
             Failure::config("configuration: discovery.ldap.base is required for the ldap source")
         })?;
         let filter = r.filter.unwrap_or_else(|| "(mail=%s)".to_owned());
-        if !filter.contains("%s") || !filter.starts_with('(') || !filter.ends_with(')') {
+        // RFC 4515 §3: the filter must parse once an address stands in it.
+        if !filter.contains("%s") || ldap3::parse_filter(filter.replace("%s", "a@b")).is_err() {
             return Err(Failure::config(
-                "configuration: discovery.ldap.filter must be a parenthesised filter holding %s for the address",
+                "configuration: discovery.ldap.filter must be an RFC 4515 filter holding %s for the address",
             ));
         }
         let names = r.attributes.unwrap_or_else(|| {
@@ -1077,6 +1078,10 @@ mod tests {
             ),
             (
                 "[discovery.ldap]\nurl = \"ldap://h\"\nbase = \"b\"\nfilter = \"(mail=x)\"\n",
+                "filter",
+            ),
+            (
+                "[discovery.ldap]\nurl = \"ldap://h\"\nbase = \"b\"\nfilter = \"(&(mail=%s)\"\n",
                 "filter",
             ),
             (
