@@ -286,6 +286,37 @@ fn an_unreachable_directory_is_a_temporary_failure_not_plaintext() {
     assert!(openssl_decrypt(&out.stdout, "bob").is_ok());
 }
 
+#[test]
+fn a_hostile_ldap_server_is_a_failed_lookup() {
+    let f = Fixture::new();
+    // Answers every request with an empty SEQUENCE, then a huge length: not an LDAP
+    // message. ldap3 must not take the gateway down; the lookup fails, closed.
+    for answer in [
+        &b"\x30\x00"[..],
+        &b"\x30\x84\x7f\xff\xff\xff\x02\x01\x01"[..],
+    ] {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let answer = answer.to_vec();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(&answer);
+                // Hold the connection until the client gives up.
+                let _ = s.read(&mut buf);
+            }
+        });
+        let cfg = config(&f, "\"ldap\"", &format!("ldap://127.0.0.1:{port}"));
+        let out = process(&f, &cfg, "dave@example.com", "info");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(75), "{err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.contains("\n451 4.3.0 "), "{err}");
+    }
+}
+
 fn cfg_with_directory_first(f: &Fixture, port: u16) -> PathBuf {
     config(
         f,
