@@ -181,15 +181,23 @@ fn config(f: &Fixture, order: &str, url: &str) -> PathBuf {
 
 /// `reseal process` from alice to `rcpt`, logging at `log`.
 fn process(f: &Fixture, cfg: &Path, rcpt: &str, log: &str) -> Output {
+    process_to(f, cfg, &[rcpt], log)
+}
+
+/// `reseal process` from alice to `rcpts` (the message addressed to the first).
+fn process_to(f: &Fixture, cfg: &Path, rcpts: &[&str], log: &str) -> Output {
     let mut c = reseal();
     c.arg("process")
         .arg("--keystore")
         .arg(f.keystore())
         .arg("--config")
         .arg(cfg)
-        .args(["--mail-from", "alice@example.com", "--rcpt", rcpt])
+        .args(["--mail-from", "alice@example.com"])
         .env("RESEAL_LOG", log);
-    let out = run(c, &message(rcpt));
+    for r in rcpts {
+        c.arg("--rcpt").arg(r);
+    }
+    let out = run(c, &message(rcpts.first().copied().unwrap_or_default()));
     keep_transcript("discovery", &out.stdout, &out.stderr);
     out
 }
@@ -266,12 +274,30 @@ fn an_unreachable_directory_is_a_temporary_failure_not_plaintext() {
     let port = silent.local_addr().unwrap().port();
     let cfg = config(&f, "\"ldap\"", &format!("ldap://127.0.0.1:{port}"));
     let t = Instant::now();
-    let out = process(&f, &cfg, "dave@example.com", "info");
-    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    // Two recipients: the second is not made to wait out the timeout again (the server
+    // is held after its failure), and fails the same way.
+    let out = process_to(
+        &f,
+        &cfg,
+        &["dave@example.com", "frank@example.com"],
+        "reseal=debug",
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
     assert!(out.stdout.is_empty());
     assert!(
         t.elapsed() < Duration::from_secs(30),
         "bounded by the timeout"
+    );
+    assert_eq!(err.matches("lookup failed source").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("held after a recent failure").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("<dave@example.com> (ldap timed out), <frank@example.com> (ldap timed out)"),
+        "{err}"
     );
     drop(silent);
 

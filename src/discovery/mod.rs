@@ -36,6 +36,11 @@ const MAX_OPENPGP: usize = 8;
 /// The largest OpenPGP answer parsed.
 const MAX_OPENPGP_BYTES: usize = 1 << 20;
 
+/// After a failed lookup, that server is not asked again for this long: each lookup in
+/// that time fails at once, the same way (closed), so that a message with many
+/// recipients, or a busy `serve`, does not wait out the timeout once per recipient.
+const HOLD_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What one lookup returned, not yet validated.
 #[derive(Debug, Default)]
 pub struct Candidates {
@@ -149,6 +154,8 @@ pub struct RecipientKeys {
 pub struct Discovery {
     config: DiscoveryConfig,
     ldap_password: Option<zeroize::Zeroizing<String>>,
+    /// Servers that failed recently, (source, domain for WKD), until when, and why.
+    held: Mutex<HashMap<(Source, String), (Instant, LookupError)>>,
     /// HTTPS for WKD, when `order` names it.
     wkd_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     cache: Mutex<Cache>,
@@ -174,6 +181,7 @@ impl Discovery {
             config: config.clone(),
             ldap_password,
             wkd_tls,
+            held: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache {
                 map: HashMap::new(),
                 max: config.cache_entries,
@@ -190,27 +198,31 @@ impl Discovery {
             tracing::debug!(source = source.as_str(), "key discovery: cached answer");
             return Ok(hit);
         }
-        let found = match source {
-            Source::Directory => return Ok(Arc::new(Candidates::default())),
-            Source::Ldap => {
-                let cfg = self
-                    .config
-                    .ldap
-                    .as_ref()
-                    .ok_or_else(|| LookupError::Failed("not configured".into()))?;
-                let password = self.ldap_password.as_ref().map(|p| p.as_str());
-                // ldap3 runs on its own runtime; should it panic on what a server sent,
-                // that is a failed lookup, not a dead gateway thread.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    ldap::lookup(cfg, password, addr)
-                }))
-                .unwrap_or_else(|_| Err(LookupError::Failed("the LDAP client failed".into())))?
-            }
-            Source::Wkd => match (&self.config.wkd, &self.wkd_tls) {
-                (Some(cfg), Some(tls)) => wkd::lookup(cfg, tls, addr)?,
-                _ => return Err(LookupError::Failed("not configured".into())),
-            },
+        // The server a lookup goes to: LDAP's one, or the recipient's domain for WKD.
+        let server = match source {
+            Source::Wkd => crate::mime::address::domain(addr).to_owned(),
+            _ => String::new(),
         };
+        let server = (source, server);
+        if let Ok(h) = self.held.lock()
+            && let Some((until, e)) = h.get(&server)
+            && Instant::now() < *until
+        {
+            tracing::debug!(
+                source = source.as_str(),
+                "key discovery: not asked, held after a recent failure"
+            );
+            return Err(e.clone());
+        }
+        let found = self.ask(source, addr).inspect_err(|e| {
+            if let (Ok(mut h), Some(until)) = (
+                self.held.lock(),
+                Instant::now().checked_add(HOLD_AFTER_FAILURE),
+            ) {
+                h.retain(|_, (u, _)| *u > Instant::now());
+                h.insert(server, (until, e.clone()));
+            }
+        })?;
         tracing::debug!(
             source = source.as_str(),
             entries = found.entries,
@@ -229,6 +241,31 @@ impl Discovery {
             c.put(key, Arc::clone(&found), ttl);
         }
         Ok(found)
+    }
+
+    /// Asks the network source `source` about `addr`.
+    fn ask(&self, source: Source, addr: &str) -> Result<Candidates, LookupError> {
+        Ok(match source {
+            Source::Directory => Candidates::default(),
+            Source::Ldap => {
+                let cfg = self
+                    .config
+                    .ldap
+                    .as_ref()
+                    .ok_or_else(|| LookupError::Failed("not configured".into()))?;
+                let password = self.ldap_password.as_ref().map(|p| p.as_str());
+                // ldap3 runs on its own runtime; should it panic on what a server sent,
+                // that is a failed lookup, not a dead gateway thread.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    ldap::lookup(cfg, password, addr)
+                }))
+                .unwrap_or_else(|_| Err(LookupError::Failed("the LDAP client failed".into())))?
+            }
+            Source::Wkd => match (&self.config.wkd, &self.wkd_tls) {
+                (Some(cfg), Some(tls)) => wkd::lookup(cfg, tls, addr)?,
+                _ => return Err(LookupError::Failed("not configured".into())),
+            },
+        })
     }
 
     /// The recipient's keys from the first source, in the configured order, that has a
