@@ -191,12 +191,14 @@ pub fn plan_encryption(
             failed,
         });
     }
-    // A lookup that failed is not "no key": a required recipient without a key, for
-    // whom a source could not be asked, is a temporary failure, so that the message is
-    // tried again rather than refused or sent in clear.
+    // A lookup that failed is not "no key": when encryption is required (for anyone:
+    // one message serves every recipient, so each one then needs a key), a recipient
+    // without a key, for whom a source could not be asked, is a temporary failure, so
+    // that the message is tried again rather than refused or sent in clear.
+    let any_required = wants.iter().any(|w| w.required);
     let unreachable: Vec<String> = wants
         .iter()
-        .filter(|w| w.required && w.smime.is_none() && w.pgp.is_none())
+        .filter(|w| any_required && w.smime.is_none() && w.pgp.is_none())
         .filter_map(|w| {
             w.failed
                 .as_ref()

@@ -343,6 +343,29 @@ fn a_hostile_ldap_server_is_a_failed_lookup() {
     }
 }
 
+#[test]
+fn a_failed_lookup_matters_only_where_encryption_is_required() {
+    let f = Fixture::new();
+    let down = format!("ldap://127.0.0.1:{}", free_port());
+    let cfg = f.config(&format!(
+        "{OPES_HEAD}\n[policy]\nencrypt = \"if-possible\"\n\
+         [policy.domain.\"example.org\"]\nencrypt = \"required\"\n\n\
+         [discovery]\norder = [\"directory\", \"ldap\"]\n\n\
+         [discovery.ldap]\nurl = \"{down}\"\nbase = \"{BASE}\"\ntimeout_secs = 2\n"
+    ));
+    // if-possible alone: no key could be found, so plaintext, as without discovery.
+    let out = process(&f, &cfg, "dave@example.com", "info");
+    ok(&out, "if-possible with the directory down");
+    assert!(contains(&out.stdout, b"the figures, for your eyes only"));
+    // With bob (required, in the directory): the one message must be encrypted to
+    // both, and dave's key could not be looked up: temporary, not a refusal.
+    let out = process_to(&f, &cfg, &["bob@example.org", "dave@example.com"], "info");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("<dave@example.com> (ldap failed)"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 fn cfg_with_directory_first(f: &Fixture, port: u16) -> PathBuf {
     config(
         f,
