@@ -600,6 +600,9 @@ impl WkdServer {
                         Ok(n) => req.extend_from_slice(&buf[..n]),
                     }
                 }
+                if req.is_empty() {
+                    continue; // no request came (the client refused the handshake)
+                }
                 let text = String::from_utf8_lossy(&req).into_owned();
                 let target = text.split(' ').nth(1).unwrap_or_default().to_owned();
                 let host = text
@@ -762,4 +765,15 @@ fn wkd_keys_that_do_not_fit_are_not_used_and_tls_is_checked() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
+
+    // A recipient who takes S/MIME only is not looked up in WKD (OpenPGP only), so the
+    // broken server does not matter: no key, refused.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[discovery]",
+        "[policy.domain.\"example.com\"]\ntechnology = \"smime\"\n\n[discovery]",
+    );
+    let cfg = f.config(&text);
+    let out = process(&f, &cfg, "carol@example.com", "info");
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    assert_eq!(server.seen().len(), 1, "WKD was asked: {:?}", server.seen());
 }

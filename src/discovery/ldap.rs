@@ -139,11 +139,14 @@ fn read_entry(entry: StructureTag, cfg: &LdapConfig, found: &mut Candidates) {
         let Some(name) = name.expect_primitive() else {
             continue;
         };
-        let name = String::from_utf8_lossy(&name);
+        // RFC 4512 §2.5: the type before any option; a server may answer
+        // `userCertificate` to a request for `userCertificate;binary` (RFC 4522 §2).
+        let base = |n: &[u8]| n.split(|&b| b == b';').next().unwrap_or_default().to_vec();
+        let name = base(&name);
         let Some(kind) = cfg
             .attributes
             .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(&name))
+            .find(|a| base(a.name.as_bytes()).eq_ignore_ascii_case(&name))
             .map(|a| a.kind)
         else {
             continue;

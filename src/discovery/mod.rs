@@ -280,6 +280,9 @@ impl Discovery {
     ) -> RecipientKeys {
         let mut failed = None;
         for &source in &self.config.order {
+            if source == Source::Wkd && !pgp {
+                continue; // WKD holds OpenPGP certificates only
+            }
             let (s, p) = match source {
                 Source::Directory => (
                     ks.filter(|_| smime)
