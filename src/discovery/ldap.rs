@@ -21,6 +21,8 @@ use crate::config::{AttrKind, LdapConfig};
 const MAX_VALUES: usize = 8;
 /// The most certificates taken from one PKCS #7 bundle.
 const MAX_BUNDLE: usize = 8;
+/// The most certificates (X.509 and OpenPGP) taken from one search, over all entries.
+const MAX_CANDIDATES: usize = 32;
 
 /// RFC 4515 §3: in an assertion value, `*`, `(`, `)`, `\` and NUL must be written as a
 /// backslash and two hex digits. Every other byte outside printable ASCII is escaped the
@@ -168,6 +170,10 @@ fn read_entry(entry: StructureTag, cfg: &LdapConfig, found: &mut Candidates) {
 }
 
 fn take_value(kind: AttrKind, bytes: &[u8], found: &mut Candidates) {
+    if found.x509.len().saturating_add(found.openpgp.len()) >= MAX_CANDIDATES {
+        found.skipped = found.skipped.saturating_add(1);
+        return;
+    }
     match kind {
         AttrKind::X509 => match Certificate::from_der(bytes) {
             Ok(c) => found.x509.push(c),
