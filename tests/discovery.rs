@@ -86,10 +86,10 @@ impl Slapd {
             .args(["-d", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("slapd.log")).unwrap())
             .spawn()
             .unwrap();
-        let s = Slapd { child, dir, port };
+        let mut s = Slapd { child, dir, port };
         s.wait_ready();
         s.add(&format!(
             "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n"
@@ -98,9 +98,15 @@ impl Slapd {
     }
 
     /// Polls until slapd accepts connections (bounded).
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) {
         let t = Instant::now();
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "slapd exited ({status}):\n{}",
+                    std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
+                );
+            }
             assert!(
                 t.elapsed() < Duration::from_secs(20),
                 "slapd does not accept connections on 127.0.0.1:{}",
