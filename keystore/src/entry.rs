@@ -206,6 +206,16 @@ pub(crate) enum Body {
         certificate: String,
         created: u64,
     },
+    /// A DKIM domain key (dkim.rs): algorithm `rsa-sha256` or `ed25519-sha256`, the
+    /// base64 `p=` key data; the PKCS#8 private key is the sealed plaintext.
+    DkimKey {
+        id: String,
+        domain: String,
+        selector: String,
+        algorithm: String,
+        public_key: String,
+        created: u64,
+    },
 }
 
 impl Body {
@@ -217,7 +227,8 @@ impl Body {
             | Body::OpenpgpKey { id, .. }
             | Body::Identity { id, .. }
             | Body::IdentityPgp { id, .. }
-            | Body::OpenpgpCert { id, .. } => id,
+            | Body::OpenpgpCert { id, .. }
+            | Body::DkimKey { id, .. } => id,
         }
     }
 }

@@ -26,6 +26,7 @@ use serde_json::value::RawValue;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use crate::dkim::{self, DkimKeyInfo};
 use crate::entry::{
     self, Body, Delegation, HashAlg, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
 };
@@ -54,6 +55,7 @@ pub struct Keystore {
     pgp_certs: Vec<OpenpgpCertInfo>,
     identity: Option<ops::HeldKey>,
     identity_pgp: Option<pgp::HeldPgpKey>,
+    dkim: Vec<dkim::HeldDkimKey>,
 }
 
 impl fmt::Debug for Keystore {
@@ -109,6 +111,7 @@ impl Keystore {
             pgp_certs: Vec::new(),
             identity: None,
             identity_pgp: None,
+            dkim: Vec::new(),
         };
         for path in store::entry_files(dir)? {
             ks.load_entry(&path)?;
@@ -323,6 +326,10 @@ impl Keystore {
                 self.pgp_certs
                     .push(crate::OpenpgpCertInfo { id, cert, created });
             }
+            body @ Body::DkimKey { .. } => {
+                self.dkim
+                    .push(dkim::HeldDkimKey::from_entry(body, &secret)?);
+            }
         }
         Ok(())
     }
@@ -350,6 +357,7 @@ impl Keystore {
             || self.anchors.iter().any(|c| c.id == id)
             || self.pgp_keys.iter().any(|k| k.info.id == id)
             || self.pgp_certs.iter().any(|c| c.id == id)
+            || self.dkim.iter().any(|k| k.info.id == id)
     }
 
     /// Removes an entry by id, from disk and from memory.
@@ -372,6 +380,7 @@ impl Keystore {
         self.anchors.retain(|c| c.id != id);
         self.pgp_keys.retain(|k| k.info.id != id);
         self.pgp_certs.retain(|c| c.id != id);
+        self.dkim.retain(|k| k.info.id != id);
         Ok(())
     }
 
@@ -1085,6 +1094,61 @@ impl Keystore {
             }
         }
         Ok(None)
+    }
+}
+
+impl Keystore {
+    // ---- DKIM domain keys (helpers in dkim.rs) ----
+
+    /// Imports the DKIM key of `domain`, published under `selector`, from an unencrypted
+    /// PEM private key (RSA-2048 to 4096, or Ed25519). A domain has one DKIM key: an
+    /// earlier one for the same domain is replaced (publish the new record first).
+    /// Returns the new entry's id.
+    pub fn import_dkim(
+        &mut self,
+        domain: &str,
+        selector: &str,
+        key_pem: &[u8],
+    ) -> Result<String, Error> {
+        let (held, pkcs8) = dkim::read_key(domain, selector, key_pem)?;
+        let id = held.info.id.clone();
+        let old: Vec<String> = self
+            .dkim
+            .iter()
+            .filter(|k| k.info.domain == held.info.domain || k.info.id == id)
+            .map(|k| k.info.id.clone())
+            .collect();
+        for o in old.iter().filter(|o| **o != id) {
+            self.remove(o)?;
+        }
+        self.write_entry(&held.body(), &pkcs8)?;
+        self.dkim.retain(|k| k.info.id != id);
+        self.dkim.push(held);
+        Ok(id)
+    }
+
+    /// The DKIM keys (public facts).
+    pub fn dkim_keys(&self) -> impl Iterator<Item = &DkimKeyInfo> {
+        self.dkim.iter().map(|k| &k.info)
+    }
+
+    /// The DKIM key for signing domain `domain` (compared case-insensitively), if any.
+    pub fn dkim_key_for(&self, domain: &str) -> Option<&DkimKeyInfo> {
+        self.dkim
+            .iter()
+            .find(|k| k.info.domain.eq_ignore_ascii_case(domain))
+            .map(|k| &k.info)
+    }
+
+    /// Signs, with the DKIM key of `domain`, the SHA-256 `digest` of the data a DKIM
+    /// signature covers (RFC 6376 §3.7): the octets of its `b=` tag. A domain with no
+    /// key is an error; the keystore signs only for the domain the key was imported for.
+    pub fn dkim_sign(&self, domain: &str, digest: &[u8]) -> Result<Vec<u8>, Error> {
+        self.dkim
+            .iter()
+            .find(|k| k.info.domain.eq_ignore_ascii_case(domain))
+            .ok_or_else(|| Error::NoSuchEntry(format!("DKIM key for {domain}")))?
+            .sign_sha256(digest)
     }
 }
 

@@ -13,6 +13,7 @@
 //! delegated for. Nothing in this crate formats secret bytes into a log, a `Debug` or an
 //! error text.
 
+mod dkim;
 mod entry;
 mod identity;
 mod import;
@@ -27,6 +28,7 @@ mod store;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use dkim::{DkimAlgorithm, DkimKeyInfo, domain_name as dkim_domain_name};
 pub use entry::{Delegation, HashAlg, KeyAlgorithm, Use, Uses};
 pub use import::KeySource;
 pub use keystore::Keystore;
