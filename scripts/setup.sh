@@ -19,6 +19,9 @@ PACKAGES=(
   # test tooling: python3 for scripts/make-corpus.py; ca-certificates for HTTPS
   # (cargo, apt); procps for kill (some tests still shell out to it), ps and pgrep
   python3 ca-certificates procps
+  # DKIM verifier for tests/dkim.rs: Debian's dkimpy, and PyNaCl for its Ed25519
+  # (RFC 8463) signatures
+  python3-dkim python3-nacl
   # /etc/services and /etc/protocols: without them Perl's sockets (swaks) fail with
   # "Bad protocol 'tcp'" and Postfix cannot resolve service names
   netbase

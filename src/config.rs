@@ -33,6 +33,17 @@ struct RawConfig {
     relay: RawRelay,
     #[serde(default)]
     service: Vec<toml::Table>,
+    #[serde(default)]
+    dkim: RawDkim,
+}
+
+/// `[dkim]`: DKIM signing (src/dkim.rs). A domain whose key is in the keystore is signed
+/// unless it is listed here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    #[serde(default)]
+    disabled_domains: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,6 +256,17 @@ pub struct Config {
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
     pub relay: RelayConfig,
+    /// DKIM signing (`[dkim]`).
+    pub dkim: DkimConfig,
+}
+
+/// `[dkim]`: mail whose From domain has a DKIM key in the keystore is signed
+/// (src/dkim.rs), unless its domain is switched off here.
+#[derive(Clone, Debug, Default)]
+pub struct DkimConfig {
+    /// Domains (lower case) whose mail is not DKIM-signed although the keystore holds
+    /// their key.
+    pub disabled_domains: std::collections::BTreeSet<String>,
 }
 
 /// The ESMTP server (`reseal serve`).
@@ -544,6 +566,7 @@ impl Config {
                 spool_sync: SpoolSync::Each,
             }),
             relay: RelayConfig::from_raw(&RawRelay::default()),
+            dkim: DkimConfig::default(),
         })
     }
 
@@ -628,7 +651,19 @@ impl Config {
         let services = raw.service;
         let smtp = SmtpConfig::from_raw(&raw.smtp)?;
         let relay = RelayConfig::from_raw(&raw.relay);
+        let mut disabled_domains = std::collections::BTreeSet::new();
+        for d in &raw.dkim.disabled_domains {
+            let name =
+                reseal_keystore::dkim_domain_name(d.trim_start_matches('@')).ok_or_else(|| {
+                    Failure::config(format!(
+                        "configuration: dkim.disabled_domains: {:?} is not a domain name",
+                        crate::sanitize::log_text(d)
+                    ))
+                })?;
+            disabled_domains.insert(name);
+        }
         Ok(Config {
+            dkim: DkimConfig { disabled_domains },
             smtp,
             relay,
             quarantine_dir: data_dir.join("quarantine"),

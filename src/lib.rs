@@ -12,6 +12,7 @@ pub mod agent;
 pub mod capabilities;
 pub mod config;
 pub mod crypto;
+pub mod dkim;
 pub mod envelope;
 pub mod error;
 pub mod listing;

@@ -81,6 +81,18 @@ pub struct Listing {
     pub trust_anchors: Vec<CertListing>,
     pub openpgp_keys: Vec<PgpKeyListing>,
     pub openpgp_certificates: Vec<PgpCertListing>,
+    pub dkim_keys: Vec<DkimListing>,
+}
+
+/// A DKIM domain key (docs/dkim.md): whose mail it signs, and under which selector.
+#[derive(Debug, Serialize)]
+pub struct DkimListing {
+    pub id: String,
+    pub domain: String,
+    pub selector: String,
+    pub algorithm: &'static str,
+    /// The owner name of its DNS TXT record.
+    pub record: String,
 }
 
 fn rfc3339(t: std::time::SystemTime) -> String {
@@ -246,6 +258,16 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
             .openpgp_certificates()
             .iter()
             .map(|c| pgp_listing(&c.id, &c.cert))
+            .collect(),
+        dkim_keys: ks
+            .dkim_keys()
+            .map(|k| DkimListing {
+                id: k.id.clone(),
+                domain: k.domain.clone(),
+                selector: k.selector.clone(),
+                algorithm: k.algorithm.tag(),
+                record: k.record_name(),
+            })
             .collect(),
     }
 }
@@ -420,6 +442,13 @@ impl Listing {
         for c in &self.openpgp_certificates {
             s.push_str(&format!("  {}\n", c.id));
             s.push_str(&pgp_lines(c));
+        }
+        s.push_str(&format!("dkim keys ({}):\n", self.dkim_keys.len()));
+        for k in &self.dkim_keys {
+            s.push_str(&format!(
+                "  {}  {} d={} s={}\n    record: {}\n",
+                k.id, k.algorithm, k.domain, k.selector, k.record
+            ));
         }
         s
     }

@@ -210,6 +210,15 @@ impl Gateway {
         if has_bare_newline(&outcome.message) {
             return Err(Failure::bare_newline());
         }
+        let mut outcome = outcome;
+        // DKIM last (RFC 6376 §5): after every adaptation, the re-seal and the trace, so
+        // the signature covers the message exactly as it leaves.
+        if outcome.held.is_none()
+            && let Some(ks) = &self.keystore
+        {
+            let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+            crate::dkim::sign(&mut outcome.message, ks, &self.config.dkim, now)?;
+        }
         Ok(outcome)
     }
 

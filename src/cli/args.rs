@@ -251,4 +251,27 @@ pub enum KeysCommand {
         #[command(flatten)]
         ks: SettingsArgs,
     },
+    /// Import the DKIM key of a sender domain (RSA-2048 to 4096 or Ed25519, unencrypted
+    /// PEM): mail whose From domain is DOMAIN is then DKIM-signed (d=DOMAIN, s=SEL),
+    /// unless `[dkim] disabled_domains` lists it. Replaces the domain's earlier key.
+    ImportDkim {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        /// The signing domain (the From domain of the mail to sign).
+        #[arg(long)]
+        domain: String,
+        /// The selector the public key is published under (SEL._domainkey.DOMAIN).
+        #[arg(long)]
+        selector: String,
+        /// PEM private key (PKCS#8; PKCS#1 for RSA).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Print the DNS TXT record to publish for a domain's DKIM key (zone-file syntax).
+    DkimRecord {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        #[arg(long)]
+        domain: String,
+    },
 }

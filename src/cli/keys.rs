@@ -231,6 +231,31 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                 .map_err(keystore_failure)?;
             println!("OPES identity replaced");
         }
+        KeysCommand::ImportDkim {
+            ks,
+            domain,
+            selector,
+            key,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let pem = zeroize::Zeroizing::new(read_file(&key)?);
+            let id = store
+                .import_dkim(&domain, &selector, &pem)
+                .map_err(input_failure(&key))?;
+            println!("{id}");
+        }
+        KeysCommand::DkimRecord { ks, domain } => {
+            let store = Settings::resolve(&ks)?.open_keystore()?;
+            let key = reseal_keystore::dkim_domain_name(&domain)
+                .and_then(|d| store.dkim_key_for(&d))
+                .ok_or_else(|| {
+                    Failure::config(format!(
+                        "no DKIM key for {} (run `reseal keys import-dkim`)",
+                        reseal::sanitize::log_text(&domain)
+                    ))
+                })?;
+            println!("{}", dkim_record(key));
+        }
         KeysCommand::NewIdentity { ks } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
             store
@@ -285,6 +310,19 @@ fn expire_check(store: &Keystore, days: u64, json: bool) -> Result<i32, Failure>
     } else {
         1
     })
+}
+
+/// A DKIM key record in zone-file syntax (RFC 1035 §5.1): the text split into quoted
+/// strings of at most 255 octets each (RFC 1035 §3.3.14 character-strings), which the
+/// verifier joins again (RFC 6376 §3.6.2.2).
+fn dkim_record(key: &reseal_keystore::DkimKeyInfo) -> String {
+    let text = key.record_text();
+    let strings: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    format!("{} IN TXT {}", key.record_name(), strings.join(" "))
 }
 
 /// The name of a new OPES identity: the gateway and its host.
