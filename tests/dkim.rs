@@ -9,11 +9,13 @@
 //! `reseal keys dkim-record` prints instead of DNS.
 
 mod common;
+mod smtp_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
+use smtp_support::{Client, Server, Sink, free_port, relay_to};
 
 /// dkimpy verifies the topmost DKIM-Signature of argv[1]; the key record comes from the
 /// zone-file line in argv[2] (its quoted strings joined, RFC 6376 §3.6.2.2), served only
@@ -341,4 +343,29 @@ fn dkim_record_splits_long_text_and_import_refuses_bad_input() {
             .status
             .success()
     );
+}
+
+/// `reseal serve`: what the next hop receives over SMTP (spooled, relayed,
+/// dot-stuffed and unstuffed) carries a signature that verifies.
+#[test]
+fn relayed_mail_is_signed() {
+    let f = Fixture::new();
+    import_dkim(&f, "example.com", "relay", &genkey(&f, "ED25519"));
+    let rec = record(&f, "example.com");
+    let sink = Sink::start(false, &[]);
+    let srv = Server::start(&f, free_port(), &relay_to(sink.port));
+    let mut c = Client::connect(srv.port);
+    c.cmd("EHLO client.example");
+    // A body line that starts with a dot is stuffed on both hops.
+    let mut msg = PLAIN.to_vec();
+    msg.extend_from_slice(b".leading dot\r\n");
+    let r = c.send("alice@example.com", &["bob@example.org"], &msg, "");
+    assert!(r.starts_with("250 "), "{r}");
+    c.cmd("QUIT");
+    let got = sink.wait(1, 20);
+    let data = &got[0].data;
+    assert_eq!(tag(&dkim_signature(data).unwrap(), "s"), "relay");
+    let (pass, log) = dkimpy_verifies(f.dir.path(), data, &rec);
+    assert!(pass, "{log}");
+    drop(srv);
 }
