@@ -204,6 +204,18 @@ fn rsa_and_ed25519_signatures_of_a_resealed_message_verify() {
         }
         let (pass, log) = dkimpy_verifies(f.dir.path(), msg, &rec);
         assert!(pass, "{alg}: dkimpy rejects the signature:\n{log}");
+        // The DKIM-Signature sits above the gateway's Received line, outside the header
+        // the modification record binds: bob's `reseal verify` still passes.
+        let mut c = reseal();
+        c.args(["verify", "--json", "--trust"]).arg(v("ca.pem"));
+        c.arg("--opes-cert").arg(f.identity());
+        c.arg("--key")
+            .arg(v("bob.key"))
+            .arg("--cert")
+            .arg(v("bob.pem"));
+        let out = run(c, msg);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["verdict"], "pass", "{report:#}");
 
         // A changed body fails; so does a From or a Subject added above the signed one
         // (the oversigning: a verifier takes fields bottom-up, so without it the added
