@@ -212,12 +212,19 @@ impl Gateway {
         }
         let mut outcome = outcome;
         // DKIM last (RFC 6376 §5): after every adaptation, the re-seal and the trace, so
-        // the signature covers the message exactly as it leaves.
+        // the signature covers the message exactly as it leaves. Only for a submitter the
+        // gateway may sign for (SECURITY.md invariant 6): the domain's signature on a
+        // stranger's mail that claims the domain would defeat DMARC.
         if outcome.held.is_none()
             && let Some(ks) = &self.keystore
+            && ks.dkim_keys().next().is_some()
         {
-            let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
-            crate::dkim::sign(&mut outcome.message, ks, &self.config.dkim, now)?;
+            if submitter.may_sign {
+                let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+                crate::dkim::sign(&mut outcome.message, ks, &self.config.dkim, now)?;
+            } else {
+                tracing::info!("this submitter may not have mail signed: not DKIM-signing");
+            }
         }
         Ok(outcome)
     }

@@ -291,7 +291,7 @@ fn the_header_from_domain_signs_not_the_envelope() {
 }
 
 #[test]
-fn a_domain_can_be_switched_off() {
+fn a_domain_can_be_switched_off_and_a_stranger_is_not_signed_for() {
     let f = Fixture::empty();
     import_dkim(&f, "example.com", "sel", &genkey(&f, "RSA"));
     let cfg = f.config("[dkim]\ndisabled_domains = [\"Example.COM\"]\n");
@@ -303,6 +303,11 @@ fn a_domain_can_be_switched_off() {
     let out = f.process(PLAIN, "alice@example.com", &["bob@example.org"], Some(&cfg));
     ok(&out, "process");
     assert!(dkim_signature(&out.stdout).is_some());
+    // A submitter the gateway may not sign for gets no DKIM signature either.
+    let cfg = f.config("[admission]\nprocess_admitted = false\n");
+    let out = f.process(PLAIN, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    ok(&out, "process");
+    assert!(dkim_signature(&out.stdout).is_none());
     // A list entry that is not a domain is a configuration error.
     let cfg = f.config("[dkim]\ndisabled_domains = [\"not a domain\"]\n");
     let out = f.process(PLAIN, "alice@example.com", &["bob@example.org"], Some(&cfg));
