@@ -33,6 +33,16 @@ struct RawConfig {
     relay: RawRelay,
     #[serde(default)]
     service: Vec<toml::Table>,
+    #[serde(default)]
+    pkcs11: RawPkcs11,
+}
+
+/// `[pkcs11]`: where the PKCS#11 module is, for `keys import --pkcs11-uri` without
+/// `--pkcs11-module` (docs/keys.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPkcs11 {
+    module: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,6 +251,8 @@ pub struct Config {
     /// The `[[service]]` tables, in the order the services run. The adapt stage owns
     /// their meaning and validates them (`adapt::services`) when the gateway is built.
     pub services: Vec<toml::Table>,
+    /// The PKCS#11 module `keys import --pkcs11-uri` records when none is named.
+    pub pkcs11_module: Option<PathBuf>,
     /// Where held messages go.
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
@@ -522,6 +534,7 @@ impl Config {
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT,
             process_admitted: true,
             services: Vec::new(),
+            pkcs11_module: None,
             quarantine_dir: default_data_dir().join("quarantine"),
             smtp: SmtpConfig::from_raw(&RawSmtp::default()).unwrap_or_else(|_| SmtpConfig {
                 listen: "127.0.0.1:10025".into(),
@@ -634,6 +647,7 @@ impl Config {
             quarantine_dir: data_dir.join("quarantine"),
             process_admitted: raw.admission.process_admitted.unwrap_or(true),
             services,
+            pkcs11_module: raw.pkcs11.module.map(resolve),
             keystore,
             data_dir,
             passphrase_file: raw.passphrase_file.map(resolve),

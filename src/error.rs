@@ -109,6 +109,15 @@ impl Failure {
         Failure::new(Kind::Crypto, UNIFORM_CRYPTO_TEXT)
     }
 
+    /// A delegated key's PKCS#11 token is away: the message waits (4xx), it is never
+    /// sent without the key's operation. Says nothing about the message.
+    pub fn token_unavailable(why: &str) -> Failure {
+        Failure::temporary(format!(
+            "The key's token is unavailable, try again later ({})",
+            crate::sanitize::reply_text(why)
+        ))
+    }
+
     /// Mail encrypted to others only ([`FOREIGN_ENCRYPTION_TEXT`]).
     pub fn foreign_encryption() -> Failure {
         Failure::new(Kind::ForeignEncryption, FOREIGN_ENCRYPTION_TEXT)

@@ -166,6 +166,22 @@ pub(crate) enum Body {
         uses: Vec<Use>,
         created: u64,
     },
+    /// A delegated S/MIME key that lives on a PKCS#11 token: the sealed plaintext is the
+    /// implicit-rejection secret and the PIN (`pkcs11::seal_secret`), never the key.
+    TokenKey {
+        id: String,
+        algorithm: KeyAlgorithm,
+        certificate: String,
+        chain: Vec<String>,
+        #[serde(rename = "for")]
+        delegations: Vec<Delegation>,
+        uses: Vec<Use>,
+        created: u64,
+        /// The RFC 7512 URI of the private key (no PIN in it).
+        uri: String,
+        /// The path of the PKCS#11 module that reaches the token.
+        module: String,
+    },
     Certificate {
         id: String,
         certificate: String,
@@ -212,6 +228,7 @@ impl Body {
     pub(crate) fn id(&self) -> &str {
         match self {
             Body::SmimeKey { id, .. }
+            | Body::TokenKey { id, .. }
             | Body::Certificate { id, .. }
             | Body::TrustAnchor { id, .. }
             | Body::OpenpgpKey { id, .. }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -38,6 +39,7 @@ use crate::openpgp::{
 };
 use crate::ops::{self, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm};
 use crate::pem::parse_certificates;
+use crate::pkcs11::{self, Pkcs11Uri, TokenKey};
 use crate::seal::{self, KdfParams};
 use crate::store::{self, EntryFile, entries_dir, entry_aad, io, read_bounded, write_atomic};
 use crate::{CertInfo, Error, KeyInfo, now};
@@ -54,6 +56,8 @@ pub struct Keystore {
     pgp_certs: Vec<OpenpgpCertInfo>,
     identity: Option<ops::HeldKey>,
     identity_pgp: Option<pgp::HeldPgpKey>,
+    /// PKCS#11 tokens holding delegated keys, one session pool each.
+    tokens: Vec<Arc<pkcs11::Token>>,
 }
 
 impl fmt::Debug for Keystore {
@@ -109,6 +113,7 @@ impl Keystore {
             pgp_certs: Vec::new(),
             identity: None,
             identity_pgp: None,
+            tokens: Vec::new(),
         };
         for path in store::entry_files(dir)? {
             ks.load_entry(&path)?;
@@ -208,22 +213,47 @@ impl Keystore {
                 uses,
                 created,
             } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                let chain = chain
-                    .iter()
-                    .map(|c| cert_from_b64(c, &id))
-                    .collect::<Result<_, _>>()?;
-                let info = KeyInfo {
+                let info = key_info(
                     id,
                     algorithm,
-                    certificate,
-                    chain,
+                    &certificate,
+                    &chain,
                     delegations,
-                    uses: Uses::from_list(&uses),
+                    &uses,
                     created,
-                };
+                )?;
                 let held = HeldKey::from_pkcs8(info, &secret)?;
                 self.keys.push(held);
+            }
+            Body::TokenKey {
+                id,
+                algorithm,
+                certificate,
+                chain,
+                delegations,
+                uses,
+                created,
+                uri,
+                module,
+            } => {
+                let info = key_info(
+                    id,
+                    algorithm,
+                    &certificate,
+                    &chain,
+                    delegations,
+                    &uses,
+                    created,
+                )?;
+                let uri: Pkcs11Uri = uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
+                let (ir, pin) =
+                    pkcs11::open_secret(&secret).ok_or_else(|| corrupt("bad token secret"))?;
+                let pin = pkcs11::pin_from_env().unwrap_or(pin);
+                let key = self.token_key(Path::new(&module), &uri, pin, algorithm, ir);
+                self.keys.push(HeldKey {
+                    info,
+                    secret: SecretKey::Token(Box::new(key)),
+                });
             }
             Body::Certificate {
                 id,
@@ -435,21 +465,30 @@ impl Keystore {
                 party: parties.join(", "),
             });
         }
-        let SecretKey::Rsa(key) = &k.secret else {
-            return Err(Error::Unsupported(key_id.to_owned()));
-        };
         if !(16..=64).contains(&cek_len) {
             return Err(Error::Operation);
         }
         let mut random = Zeroizing::new(vec![0u8; cek_len]);
         getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
-        let result = match scheme {
+        let result = match (&k.secret, scheme) {
             // Implicit rejection (rsa_ossl): bad padding gives a synthetic key, not an error.
-            KeyTransport::RsaPkcs1v15 => key.decrypt_pkcs1v15(encrypted_key),
-            KeyTransport::RsaOaep { hash, mgf_hash } => {
+            (SecretKey::Rsa(key), KeyTransport::RsaPkcs1v15) => key.decrypt_pkcs1v15(encrypted_key),
+            (SecretKey::Rsa(key), KeyTransport::RsaOaep { hash, mgf_hash }) => {
                 key.decrypt_oaep(hash, mgf_hash, encrypted_key)
             }
+            (SecretKey::Token(key), KeyTransport::RsaPkcs1v15) => {
+                key.decrypt_pkcs1v15(encrypted_key)
+            }
+            (SecretKey::Token(key), KeyTransport::RsaOaep { hash, mgf_hash }) => {
+                key.decrypt_oaep(hash, mgf_hash, encrypted_key)
+            }
+            _ => return Err(Error::Unsupported(key_id.to_owned())),
         };
+        // A token that is away is a temporary failure of the message, reported as such:
+        // it says nothing about the ciphertext (every operation fails alike).
+        if let Err(Error::TokenUnavailable(why)) = result {
+            return Err(Error::TokenUnavailable(why));
+        }
         let plain = result.unwrap_or_default();
         // Select without branching on secret-dependent data where we can: the length is
         // public after implicit rejection only in a statistical sense, so we always
@@ -575,6 +614,127 @@ impl Keystore {
         let held = HeldKey::from_pkcs8(info, &pkcs8)?;
         self.write_entry(&body, &pkcs8)?;
         self.keys.push(held);
+        Ok(id)
+    }
+
+    /// The key `uri` on the token that `module` reaches, sharing the token's session pool
+    /// with the other keys on it.
+    fn token_key(
+        &mut self,
+        module: &Path,
+        uri: &Pkcs11Uri,
+        pin: SecretString,
+        algorithm: KeyAlgorithm,
+        ir: Zeroizing<[u8; 32]>,
+    ) -> TokenKey {
+        let token = match self.tokens.iter().find(|t| t.is(module, uri)) {
+            Some(t) => Arc::clone(t),
+            None => {
+                let t = Arc::new(pkcs11::Token::new(module.to_owned(), uri, pin));
+                self.tokens.push(Arc::clone(&t));
+                t
+            }
+        };
+        TokenKey::new(token, uri, algorithm, ir)
+    }
+
+    /// Imports a delegated S/MIME key that lives on a PKCS#11 token: records the
+    /// reference (RFC 7512 `uri`, the `module` that reaches the token), the certificate
+    /// and the delegations; seals the PIN. The key must be on the token and belong to
+    /// the certificate: a test signature made on the token is verified with the
+    /// certificate's public key before anything is stored. Returns the new entry's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_token_key(
+        &mut self,
+        uri: &Pkcs11Uri,
+        module: &Path,
+        pin: &SecretString,
+        cert_pem: &[u8],
+        chain_pem: Option<&[u8]>,
+        delegations: Vec<Delegation>,
+        uses: Uses,
+    ) -> Result<String, Error> {
+        if delegations.is_empty() {
+            return Err(Error::Import(
+                "at least one --for delegation is needed".into(),
+            ));
+        }
+        if !uses.sign && !uses.decrypt {
+            return Err(Error::Import("a key needs at least one use".into()));
+        }
+        let mut certs = parse_certificates(cert_pem)?;
+        let cert = certs.remove(0);
+        if let Some(c) = chain_pem {
+            certs.extend(parse_certificates(c)?);
+        }
+        let cert_spki = spki_der(&cert)?;
+        let public = PKey::public_key_from_der(&cert_spki)
+            .map_err(|_| Error::Import("the certificate's public key is unreadable".into()))?;
+        let algorithm = crate::import::public_algorithm(&public)?;
+        if let KeyAlgorithm::Rsa { bits } = algorithm
+            && bits < MIN_RSA_BITS
+        {
+            return Err(Error::Import(format!(
+                "RSA-{bits} is below the {MIN_RSA_BITS}-bit floor"
+            )));
+        }
+        if uses.decrypt && !matches!(algorithm, KeyAlgorithm::Rsa { .. }) {
+            return Err(Error::Import(
+                "only an RSA key can decrypt (key transport): import an EC key with --use sign"
+                    .into(),
+            ));
+        }
+        let id = short_id("smime", &cert_spki);
+        if self.has_entry(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let mut ir = Zeroizing::new([0u8; 32]);
+        getrandom::fill(ir.as_mut_slice()).map_err(|_| Error::Random)?;
+        let key = self.token_key(module, uri, pin.clone(), algorithm, ir.clone());
+        // The key must be on the token and belong to the certificate.
+        if !key.has_certificate_type()? {
+            return Err(Error::Import(
+                "the token's key does not match the certificate (another algorithm)".into(),
+            ));
+        }
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(
+            b"reseal: does this token key match its certificate?",
+        )
+        .into();
+        let sig = key.sign(HashAlg::Sha256, &digest)?;
+        if !crate::import::verifies(&public, &digest, &sig) {
+            return Err(Error::Import(
+                "the token's key does not match the certificate".into(),
+            ));
+        }
+        let created = now();
+        let body = Body::TokenKey {
+            id: id.clone(),
+            algorithm,
+            certificate: cert_to_b64(&cert)?,
+            chain: certs.iter().map(cert_to_b64).collect::<Result<_, _>>()?,
+            delegations: delegations.clone(),
+            uses: uses.to_list(),
+            created,
+            uri: uri.to_string(),
+            module: module
+                .to_str()
+                .ok_or_else(|| Error::Import("the module path is not UTF-8".into()))?
+                .to_owned(),
+        };
+        self.write_entry(&body, &pkcs11::seal_secret(&ir, pin))?;
+        self.keys.push(HeldKey {
+            info: KeyInfo {
+                id: id.clone(),
+                algorithm,
+                certificate: cert,
+                chain: certs,
+                delegations,
+                uses,
+                created,
+            },
+            secret: SecretKey::Token(Box::new(key)),
+        });
         Ok(id)
     }
 
@@ -1090,6 +1250,30 @@ impl Keystore {
 
 /// The candidate whose delegation fits `sender` best: an exact address beats a domain;
 /// on a tie the first one wins.
+/// The public facts of a delegated key entry.
+fn key_info(
+    id: String,
+    algorithm: KeyAlgorithm,
+    certificate: &str,
+    chain: &[String],
+    delegations: Vec<Delegation>,
+    uses: &[entry::Use],
+    created: u64,
+) -> Result<KeyInfo, Error> {
+    Ok(KeyInfo {
+        certificate: cert_from_b64(certificate, &id)?,
+        chain: chain
+            .iter()
+            .map(|c| cert_from_b64(c, &id))
+            .collect::<Result<_, _>>()?,
+        id,
+        algorithm,
+        delegations,
+        uses: Uses::from_list(uses),
+        created,
+    })
+}
+
 fn best_delegated<'a, T>(
     sender: &str,
     candidates: impl Iterator<Item = (&'a T, &'a [Delegation])>,

@@ -20,6 +20,7 @@ mod keystore;
 mod openpgp;
 mod ops;
 pub mod pem;
+mod pkcs11;
 mod rsa_ossl;
 mod seal;
 mod store;
@@ -33,6 +34,7 @@ pub use keystore::Keystore;
 pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};
 pub use ops::{KeyTransport, SignatureOutput};
 pub use pem::parse_certificates;
+pub use pkcs11::Pkcs11Uri;
 pub use seal::KdfParams;
 pub use secrecy::SecretString;
 pub use sequoia_openpgp;
@@ -75,6 +77,10 @@ pub enum Error {
     Unsupported(String),
     #[error("the private-key operation failed")]
     Operation,
+    /// The key's PKCS#11 token is away, broken or refusing the PIN: a temporary
+    /// failure (the message waits), never a reason to send without the key.
+    #[error("the key's token is unavailable: {0}")]
+    TokenUnavailable(String),
     #[error("the system random number generator failed")]
     Random,
     #[error("invalid delegation {0:?}: expected user@domain or @domain")]

@@ -40,10 +40,14 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             key,
             cert,
             chain,
+            pkcs11_uri,
+            pkcs11_module,
+            pin_file,
             delegations,
             uses,
         } => {
-            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
             let delegations = delegations
                 .iter()
                 .map(|d| d.parse::<Delegation>())
@@ -62,6 +66,44 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                     .transpose()?;
                 let id = store
                     .import_openpgp(&data, password.as_ref(), delegations, uses)
+                    .map_err(keystore_failure)?;
+                println!("{id}");
+                return Ok(reseal::error::exit::OK);
+            }
+            if let Some(uri) = pkcs11_uri {
+                // The URI first: a PIN in it is refused before anything else is read.
+                let uri: reseal_keystore::Pkcs11Uri = uri.parse().map_err(keystore_failure)?;
+                let module = pkcs11_module
+                    .or_else(|| uri.module_path.clone())
+                    .or_else(|| settings.config.pkcs11_module.clone())
+                    .ok_or_else(|| {
+                        Failure::config(
+                            "name the PKCS#11 module: --pkcs11-module LIB.so or [pkcs11] module",
+                        )
+                    })?;
+                let pin = match pin_file {
+                    Some(f) => read_secret_file(&f)?,
+                    None => std::env::var("RESEAL_PKCS11_PIN")
+                        .map(SecretString::from)
+                        .map_err(|_| {
+                            Failure::config(
+                                "the token PIN is needed: --pin-file FILE or RESEAL_PKCS11_PIN",
+                            )
+                        })?,
+                };
+                let cert = cert.ok_or_else(|| Failure::config("--cert is needed"))?;
+                let cert_pem = read_file(&cert)?;
+                let chain_pem = chain.as_deref().map(read_file).transpose()?;
+                let id = store
+                    .import_token_key(
+                        &uri,
+                        &module,
+                        &pin,
+                        &cert_pem,
+                        chain_pem.as_deref(),
+                        delegations,
+                        uses,
+                    )
                     .map_err(keystore_failure)?;
                 println!("{id}");
                 return Ok(reseal::error::exit::OK);
