@@ -456,3 +456,151 @@ fn expire_check_reports_what_ends_within_the_window() {
         "{found:?}"
     );
 }
+
+/// A keystore fixture's entries folder, as the header names it.
+fn entry_folders(f: &Fixture) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(f.keystore())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("entries"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rotate_passphrase_reseals_everything_and_the_old_one_stops_working() {
+    let f = Fixture::new();
+    let before = f.keys(&["list", "--json"]).stdout;
+    // An orphan of an interrupted rotation (a fresh folder whose header switch never
+    // happened) is ignored and cleared.
+    std::fs::create_dir(f.keystore().join("entries-00000000deadbeef")).unwrap();
+    let new = f.tmp("new.pass", b"a new and longer passphrase\n");
+    let out = f.keys(&[
+        "rotate-passphrase",
+        "--new-passphrase-file",
+        new.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new passphrase"));
+    let folders = entry_folders(&f);
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].starts_with("entries-"), "{folders:?}");
+    // The old passphrase no longer opens it.
+    let out = f.keys_raw(&["list"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    // The new one does, with every entry as it was, and the keys still work.
+    let mut c = reseal();
+    c.args(["keys", "list", "--json", "--keystore"])
+        .arg(f.keystore())
+        .env("RESEAL_PASSPHRASE", "a new and longer passphrase");
+    let out = run(c, b"");
+    ok(&out, "list with the new passphrase");
+    assert_eq!(out.stdout, before);
+    let mut c = reseal();
+    c.args(["process", "--keystore"])
+        .arg(f.keystore())
+        .args([
+            "--mail-from",
+            "alice@example.com",
+            "--rcpt",
+            "bob@example.org",
+        ])
+        .env("RESEAL_PASSPHRASE", "a new and longer passphrase");
+    let out = run(c, &read("msg-plain.eml"));
+    ok(&out, "process after the rotation");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    openssl_verify(&dec).unwrap();
+}
+
+/// The id of the fixture's S/MIME key.
+fn alice_id(f: &Fixture) -> String {
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    j["keys"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_revoked_key_no_longer_signs_but_still_decrypts_unless_told() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    let enc = read("openssl-enc-aes256cbc.eml");
+    f.keys(&["revoke", &id, "--reason", "laptop stolen"]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(j["keys"][0]["revoked"]["reason"], "laptop stolen");
+    assert_eq!(j["keys"][0]["uses"], serde_json::json!(["decrypt"]));
+    let text = String::from_utf8(f.keys(&["list"]).stdout).unwrap();
+    assert!(text.contains("REVOKED at"), "{text}");
+    // No signature by the revoked key.
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    if out.status.success() {
+        let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+        assert!(openssl_verify(&dec).is_err(), "signed by a revoked key");
+    }
+    // Mail sent to it before still opens (this vector is CBC and signed inside).
+    let opened = f.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    let ks2 = Fixture::new();
+    let reference = ks2.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    assert_eq!(
+        reply_without_trace(&opened),
+        reply_without_trace(&reference)
+    );
+    assert_eq!(opened.status.code(), reference.status.code());
+    // With --no-decrypt, it does not.
+    f.keys(&["revoke", &id, "--reason", "key compromised", "--no-decrypt"]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(j["keys"][0]["uses"], serde_json::json!([]));
+    let out = f.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    assert!(!out.status.success());
+    assert!(
+        reply_without_trace(&out).contains("not to a key the gateway holds"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn delegations_change_without_reimport() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    f.keys(&[
+        "delegate",
+        &id,
+        "--for",
+        "@example.com",
+        "--remove-for",
+        "alice@example.com",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        j["keys"][0]["delegations"],
+        serde_json::json!(["@example.com"])
+    );
+    // A key acting for nobody is refused; so is removing what is not delegated.
+    let out = f.keys_raw(&["delegate", &id, "--remove-for", "@example.com"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("remove the key instead"),
+        "{}",
+        stderr(&out)
+    );
+    let out = f.keys_raw(&["delegate", &id, "--remove-for", "carol@example.com"]);
+    assert!(!out.status.success());
+    // The edited entry is sealed again: it opens, and signs for the domain now.
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "process");
+    openssl_verify(&openssl_decrypt(&out.stdout, "bob").unwrap()).unwrap();
+}

@@ -28,7 +28,8 @@ use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::entry::{
-    self, Body, Delegation, HashAlg, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
+    self, Body, Delegation, HashAlg, KeyAlgorithm, Revocation, Uses, cert_from_b64, cert_to_b64,
+    short_id,
 };
 
 use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
@@ -41,7 +42,7 @@ use crate::ops::{self, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_
 use crate::pem::parse_certificates;
 use crate::pkcs11::{self, Pkcs11Uri, TokenKey};
 use crate::seal::{self, KdfParams};
-use crate::store::{self, EntryFile, entries_dir, entry_aad, io, read_bounded, write_atomic};
+use crate::store::{self, EntryFile, entry_aad, io, read_bounded, write_atomic};
 use crate::{CertInfo, Error, KeyInfo, now};
 
 /// An open keystore. Secret keys are held parsed, in zeroize-on-drop types, inside
@@ -49,6 +50,9 @@ use crate::{CertInfo, Error, KeyInfo, now};
 pub struct Keystore {
     dir: PathBuf,
     master: seal::MasterKey,
+    kdf: KdfParams,
+    /// The folder of entries sealed under `master` (the header names it).
+    entries: PathBuf,
     keys: Vec<ops::HeldKey>,
     certs: Vec<CertInfo>,
     anchors: Vec<CertInfo>,
@@ -58,6 +62,8 @@ pub struct Keystore {
     identity_pgp: Option<pgp::HeldPgpKey>,
     /// PKCS#11 tokens holding delegated keys, one session pool each.
     tokens: Vec<Arc<pkcs11::Token>>,
+    /// Revoked delegated keys, by id.
+    revoked: Vec<(String, Revocation)>,
 }
 
 impl fmt::Debug for Keystore {
@@ -102,10 +108,12 @@ impl Keystore {
     /// Opens the keystore: derives the master key, checks the passphrase, and opens
     /// every entry. A wrong passphrase or a tampered entry is an error; nothing changes.
     pub fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Error> {
-        let master = store::unlock(dir, passphrase)?;
+        let unlocked = store::unlock(dir, passphrase)?;
         let mut ks = Keystore {
             dir: dir.to_owned(),
-            master,
+            master: unlocked.master,
+            kdf: unlocked.kdf,
+            entries: unlocked.entries,
             keys: Vec::new(),
             certs: Vec::new(),
             anchors: Vec::new(),
@@ -114,8 +122,9 @@ impl Keystore {
             identity: None,
             identity_pgp: None,
             tokens: Vec::new(),
+            revoked: Vec::new(),
         };
-        for path in store::entry_files(dir)? {
+        for path in store::entry_files(&ks.entries)? {
             ks.load_entry(&path)?;
         }
         Ok(ks)
@@ -179,7 +188,10 @@ impl Keystore {
 
     // ---- Entries on disk (helpers in store.rs) ----
 
-    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
+    /// Reads and opens one entry file: its id, its body and its sealed secret (empty
+    /// for public entries). A seal that does not verify, or a body that names another
+    /// id than the file, is corruption.
+    fn open_entry(&self, path: &Path) -> Result<(String, Body, Zeroizing<Vec<u8>>), Error> {
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -203,6 +215,15 @@ impl Keystore {
         if body.id() != name {
             return Err(corrupt("entry id does not match its file name"));
         }
+        Ok((name, body, secret))
+    }
+
+    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
+        let (name, body, secret) = self.open_entry(path)?;
+        let corrupt = |reason| Error::Corrupt {
+            what: name.clone(),
+            reason,
+        };
         match body {
             Body::SmimeKey {
                 id,
@@ -212,14 +233,16 @@ impl Keystore {
                 delegations,
                 uses,
                 created,
+                revoked,
             } => {
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
                 let info = key_info(
                     id,
                     algorithm,
                     &certificate,
                     &chain,
                     delegations,
-                    &uses,
+                    uses,
                     created,
                 )?;
                 let held = HeldKey::from_pkcs8(info, &secret)?;
@@ -235,14 +258,16 @@ impl Keystore {
                 created,
                 uri,
                 module,
+                revoked,
             } => {
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
                 let info = key_info(
                     id,
                     algorithm,
                     &certificate,
                     &chain,
                     delegations,
-                    &uses,
+                    uses,
                     created,
                 )?;
                 let uri: Pkcs11Uri = uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
@@ -285,14 +310,16 @@ impl Keystore {
                 delegations,
                 uses,
                 created,
+                revoked,
             } => {
                 let cert = crate::openpgp::parse_cert(certificate.as_bytes())
                     .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
                 let info = crate::OpenpgpKeyInfo {
                     id,
                     cert,
                     delegations,
-                    uses: Uses::from_list(&uses),
+                    uses,
                     created,
                 };
                 self.pgp_keys
@@ -360,18 +387,7 @@ impl Keystore {
     /// Seals and writes one entry. `secret` is empty for public entries: the seal then
     /// only authenticates the body.
     pub(crate) fn write_entry(&self, body: &Body, secret: &[u8]) -> Result<(), Error> {
-        let id = body.id();
-        let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
-        let sealed = self
-            .master
-            .seal(&entry_aad(id, body_json.as_bytes()), secret)?;
-        let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
-        let file = EntryFile {
-            body: &raw,
-            seal: B64.encode(sealed),
-        };
-        let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
-        write_atomic(&entries_dir(&self.dir).join(format!("{id}.json")), &json)
+        write_sealed(&self.master, &self.entries, body, secret)
     }
 
     pub(crate) fn has_entry(&self, id: &str) -> bool {
@@ -384,25 +400,159 @@ impl Keystore {
 
     /// Removes an entry by id, from disk and from memory.
     pub fn remove(&mut self, id: &str) -> Result<(), Error> {
-        let valid_id = !id.is_empty()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_id || !self.has_entry(id) {
+        if !valid_id(id) || !self.has_entry(id) {
             return Err(Error::NoSuchEntry(id.to_owned()));
         }
-        let path = entries_dir(&self.dir).join(format!("{id}.json"));
+        let path = self.entries.join(format!("{id}.json"));
         fs::remove_file(&path).map_err(io(&path))?;
-        let ed = entries_dir(&self.dir);
-        fs::File::open(&ed)
+        fs::File::open(&self.entries)
             .and_then(|d| d.sync_all())
-            .map_err(io(&ed))?;
+            .map_err(io(&self.entries))?;
+        self.forget(id);
+        Ok(())
+    }
+
+    /// Records a loaded key's revocation, and returns the uses it leaves.
+    fn note_revocation(&mut self, id: &str, revoked: Option<Revocation>, uses: Uses) -> Uses {
+        match revoked {
+            Some(r) => {
+                let left = r.restrict(uses);
+                self.revoked.push((id.to_owned(), r));
+                left
+            }
+            None => uses,
+        }
+    }
+
+    /// Where delegated key `id`'s private half is: `None` in the keystore, or the
+    /// RFC 7512 URI of its PKCS#11 token.
+    pub fn token_uri(&self, id: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|k| k.info.id == id)
+            .and_then(|k| match &k.secret {
+                SecretKey::Token(t) => Some(t.uri.as_str()),
+                _ => None,
+            })
+    }
+
+    /// The revocation of delegated key `id`, if it was revoked.
+    pub fn revocation(&self, id: &str) -> Option<&Revocation> {
+        self.revoked.iter().find(|(k, _)| k == id).map(|(_, r)| r)
+    }
+
+    // ---- Lifecycle: rewrite, rotate, revoke, delegate ----
+
+    /// Changes entry `id`'s public body with `edit`, re-seals it (its secret unchanged)
+    /// and loads it again. The file is replaced atomically (`write_atomic`).
+    fn rewrite_entry(
+        &mut self,
+        id: &str,
+        edit: impl FnOnce(&mut Body) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !valid_id(id) || !self.has_entry(id) {
+            return Err(Error::NoSuchEntry(id.to_owned()));
+        }
+        let path = self.entries.join(format!("{id}.json"));
+        let (_, mut body, secret) = self.open_entry(&path)?;
+        edit(&mut body)?;
+        self.write_entry(&body, &secret)?;
+        self.forget(id);
+        self.load_entry(&path)
+    }
+
+    /// Seals the whole keystore under a new passphrase (and `kdf`, or the current cost
+    /// parameters). Every entry is opened under the old key, so a damaged one stops the
+    /// rotation before anything changes; the switch is one atomic header replacement
+    /// (`store::rotate`).
+    pub fn rotate_passphrase(
+        &mut self,
+        new: &SecretString,
+        kdf: Option<KdfParams>,
+    ) -> Result<(), Error> {
+        let kdf = kdf.unwrap_or(self.kdf);
+        kdf.check()?;
+        let files = store::entry_files(&self.entries)?;
+        let mut opened = Vec::with_capacity(files.len());
+        for path in &files {
+            let (_, body, secret) = self.open_entry(path)?;
+            opened.push((body, secret));
+        }
+        let unlocked = store::rotate(&self.dir, &self.entries, new, kdf, |master, fresh| {
+            for (body, secret) in &opened {
+                write_sealed(master, fresh, body, secret)?;
+            }
+            Ok(())
+        })?;
+        self.master = unlocked.master;
+        self.kdf = unlocked.kdf;
+        self.entries = unlocked.entries;
+        Ok(())
+    }
+
+    /// Revokes delegated key `id` (S/MIME, token or OpenPGP): it never signs again, and
+    /// decrypts mail sent to it before only if `keep_decrypt`.
+    pub fn revoke(&mut self, id: &str, reason: &str, keep_decrypt: bool) -> Result<(), Error> {
+        let r = Revocation {
+            time: now(),
+            reason: reason.to_owned(),
+            decrypt: keep_decrypt,
+        };
+        self.rewrite_entry(id, |body| match body {
+            Body::SmimeKey { revoked, .. }
+            | Body::TokenKey { revoked, .. }
+            | Body::OpenpgpKey { revoked, .. } => {
+                *revoked = Some(r);
+                Ok(())
+            }
+            _ => Err(Error::Unsupported(id.to_owned())),
+        })
+    }
+
+    /// Adds (`add`) and removes (`remove`) the addresses or domains delegated key `id`
+    /// acts for. A key is never left acting for nobody: remove the key instead.
+    pub fn delegate(
+        &mut self,
+        id: &str,
+        add: &[Delegation],
+        remove: &[Delegation],
+    ) -> Result<(), Error> {
+        self.rewrite_entry(id, |body| match body {
+            Body::SmimeKey { delegations, .. }
+            | Body::TokenKey { delegations, .. }
+            | Body::OpenpgpKey { delegations, .. } => {
+                for d in remove {
+                    if !delegations.contains(d) {
+                        return Err(Error::BadDelegation(format!(
+                            "{d} is not delegated to {id}"
+                        )));
+                    }
+                }
+                delegations.retain(|d| !remove.contains(d));
+                for d in add {
+                    if !delegations.contains(d) {
+                        delegations.push(d.clone());
+                    }
+                }
+                if delegations.is_empty() {
+                    return Err(Error::Import(
+                        "a key must act for someone: remove the key instead".into(),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(Error::Unsupported(id.to_owned())),
+        })
+    }
+
+    /// Drops entry `id` from memory.
+    fn forget(&mut self, id: &str) {
         self.keys.retain(|k| k.info.id != id);
         self.certs.retain(|c| c.id != id);
         self.anchors.retain(|c| c.id != id);
         self.pgp_keys.retain(|k| k.info.id != id);
         self.pgp_certs.retain(|c| c.id != id);
-        Ok(())
+        self.revoked.retain(|(k, _)| k != id);
     }
 
     // ---- Private-key operations (S/MIME) (helpers in ops.rs) ----
@@ -600,6 +750,7 @@ impl Keystore {
             delegations: delegations.clone(),
             uses: uses.to_list(),
             created,
+            revoked: None,
         };
         let info = KeyInfo {
             id: id.clone(),
@@ -721,6 +872,7 @@ impl Keystore {
                 .to_str()
                 .ok_or_else(|| Error::Import("the module path is not UTF-8".into()))?
                 .to_owned(),
+            revoked: None,
         };
         self.write_entry(&body, &pkcs11::seal_secret(&ir, pin))?;
         self.keys.push(HeldKey {
@@ -1038,6 +1190,7 @@ impl Keystore {
             delegations: delegations.clone(),
             uses: uses.to_list(),
             created,
+            revoked: None,
         };
         let info = OpenpgpKeyInfo {
             id: id.clone(),
@@ -1250,6 +1403,33 @@ impl Keystore {
 
 /// The candidate whose delegation fits `sender` best: an exact address beats a domain;
 /// on a tie the first one wins.
+/// Seals `body` and `secret` under `master` into the entries folder `entries`.
+fn write_sealed(
+    master: &seal::MasterKey,
+    entries: &Path,
+    body: &Body,
+    secret: &[u8],
+) -> Result<(), Error> {
+    let id = body.id();
+    let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
+    let sealed = master.seal(&entry_aad(id, body_json.as_bytes()), secret)?;
+    let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
+    let file = EntryFile {
+        body: &raw,
+        seal: B64.encode(sealed),
+    };
+    let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
+    write_atomic(&entries.join(format!("{id}.json")), &json)
+}
+
+/// An entry id: letters, digits, '-' and '_' (never a path).
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The public facts of a delegated key entry.
 fn key_info(
     id: String,
@@ -1257,7 +1437,7 @@ fn key_info(
     certificate: &str,
     chain: &[String],
     delegations: Vec<Delegation>,
-    uses: &[entry::Use],
+    uses: Uses,
     created: u64,
 ) -> Result<KeyInfo, Error> {
     Ok(KeyInfo {
@@ -1269,7 +1449,7 @@ fn key_info(
         id,
         algorithm,
         delegations,
-        uses: Uses::from_list(uses),
+        uses,
         created,
     })
 }

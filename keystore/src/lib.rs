@@ -28,7 +28,7 @@ mod store;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use entry::{Delegation, HashAlg, KeyAlgorithm, Use, Uses};
+pub use entry::{Delegation, HashAlg, KeyAlgorithm, Revocation, Use, Uses};
 pub use import::KeySource;
 pub use keystore::Keystore;
 pub use openpgp::{OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner, looks_like_openpgp};

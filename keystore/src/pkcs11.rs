@@ -452,6 +452,8 @@ struct ObjectRef {
 /// needed to format its operations, and the implicit-rejection secret.
 pub(crate) struct TokenKey {
     token: Arc<Token>,
+    /// The RFC 7512 reference, for listings.
+    pub(crate) uri: String,
     object: ObjectRef,
     algorithm: KeyAlgorithm,
     /// The RSA modulus length in octets (0 for EC keys).
@@ -472,6 +474,7 @@ impl TokenKey {
         };
         TokenKey {
             token,
+            uri: uri.to_string(),
             object: ObjectRef {
                 id: uri.id.clone(),
                 label: uri.object.clone(),

@@ -234,6 +234,47 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seal the keystore under a new passphrase (crash-safe: the switch is one atomic
+    /// step). The current passphrase comes as usual; the new one from a file or
+    /// RESEAL_NEW_PASSPHRASE.
+    RotatePassphrase {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        /// File holding the new passphrase (first line).
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+        /// Argon2id memory for the new seal, in MiB (default: unchanged).
+        #[arg(long)]
+        kdf_memory_mib: Option<u32>,
+        /// Argon2id passes for the new seal (default: unchanged).
+        #[arg(long)]
+        kdf_passes: Option<u32>,
+    },
+    /// Revoke a delegated key: it never signs again. It still decrypts mail sent to it
+    /// before, unless --no-decrypt.
+    Revoke {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        id: String,
+        /// Why (kept with the key, shown by `keys list`).
+        #[arg(long, required = true)]
+        reason: String,
+        /// Stop decrypting with it too.
+        #[arg(long)]
+        no_decrypt: bool,
+    },
+    /// Change whom a delegated key acts for.
+    Delegate {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        id: String,
+        /// Address (user@domain) or domain (@domain) to add; repeatable.
+        #[arg(long = "for")]
+        add: Vec<String>,
+        /// Address or domain to remove; repeatable.
+        #[arg(long = "remove-for")]
+        remove: Vec<String>,
+    },
     /// Remove an entry by id.
     Remove {
         #[command(flatten)]

@@ -222,6 +222,73 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             let store = Settings::resolve(&ks)?.open_keystore()?;
             return expire_check(&store, days, json);
         }
+        KeysCommand::RotatePassphrase {
+            ks,
+            new_passphrase_file,
+            kdf_memory_mib,
+            kdf_passes,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let new = match new_passphrase_file {
+                Some(f) => read_secret_file(&f)?,
+                None => std::env::var("RESEAL_NEW_PASSPHRASE")
+                    .map(SecretString::from)
+                    .map_err(|_| {
+                        Failure::config(
+                            "the new passphrase is needed: --new-passphrase-file FILE or RESEAL_NEW_PASSPHRASE",
+                        )
+                    })?,
+            };
+            let kdf = (kdf_memory_mib.is_some() || kdf_passes.is_some()).then(|| KdfParams {
+                m_kib: kdf_memory_mib.map_or(KdfParams::DEFAULT.m_kib, |m| m.saturating_mul(1024)),
+                t: kdf_passes.unwrap_or(KdfParams::DEFAULT.t),
+                p: KdfParams::DEFAULT.p,
+            });
+            store
+                .rotate_passphrase(&new, kdf)
+                .map_err(keystore_failure)?;
+            println!("keystore sealed under the new passphrase");
+        }
+        KeysCommand::Revoke {
+            ks,
+            id,
+            reason,
+            no_decrypt,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .revoke(&id, &reason, !no_decrypt)
+                .map_err(keystore_failure)?;
+            println!(
+                "revoked {id}: it no longer signs{}",
+                if no_decrypt {
+                    " or decrypts"
+                } else {
+                    "; it still decrypts"
+                }
+            );
+        }
+        KeysCommand::Delegate {
+            ks,
+            id,
+            add,
+            remove,
+        } => {
+            if add.is_empty() && remove.is_empty() {
+                return Err(Failure::config("give --for ADDR or --remove-for ADDR"));
+            }
+            let parse = |v: &[String]| {
+                v.iter()
+                    .map(|d| d.parse::<Delegation>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Failure::config(e.to_string()))
+            };
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .delegate(&id, &parse(&add)?, &parse(&remove)?)
+                .map_err(keystore_failure)?;
+            println!("delegations of {id} changed");
+        }
         KeysCommand::Remove { ks, id } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
             store.remove(&id).map_err(keystore_failure)?;
