@@ -604,3 +604,73 @@ fn delegations_change_without_reimport() {
     ok(&out, "process");
     openssl_verify(&openssl_decrypt(&out.stdout, "bob").unwrap()).unwrap();
 }
+
+#[test]
+fn every_key_use_is_logged_with_its_message_and_without_content() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    let log_path = f.keystore().join("key-use.log");
+    let msg = read("openssl-sign-then-enc-gcm.eml");
+    // A disclaimer, so that the gateway's identity signs a modification record too.
+    let cfg = f.config(&format!("{OPES_HEAD}{DISCLAIMER_SERVICE}"));
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    ok(&out, "process");
+    // The trace id the message carries (OPES-System: ...; id=ID; ...).
+    let text = String::from_utf8_lossy(&out.stdout);
+    let trace = text
+        .split("OPES-System: ")
+        .nth(1)
+        .and_then(|s| s.split("id=").nth(1))
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_owned();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let for_message: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["message"] == trace.as_str())
+        .map(|l| {
+            (
+                l["key"].as_str().unwrap().to_owned(),
+                l["op"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        for_message.contains(&(id.clone(), "decrypt".into())),
+        "{log}"
+    );
+    assert!(for_message.contains(&(id.clone(), "sign".into())), "{log}");
+    assert!(
+        for_message.iter().any(|(_, op)| op == "record-sign"),
+        "the OPES identity signs the record: {log}"
+    );
+    // The import is there too, outside any message.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["op"] == "import" && l["key"] == id.as_str() && l["message"] == "-"),
+        "{log}"
+    );
+    // Nothing but those four fields.
+    for l in &lines {
+        let mut keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["key", "message", "op", "time"]);
+    }
+    // Fail closed: when the log cannot be written, the key is not used and the message
+    // waits (a folder where the log file should be).
+    std::fs::remove_file(&log_path).unwrap();
+    std::fs::create_dir(&log_path).unwrap();
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        reply_without_trace(&out).starts_with("451"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+}

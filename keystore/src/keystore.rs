@@ -34,6 +34,7 @@ use crate::entry::{
 
 use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
 use crate::import::{KeySource, MIN_RSA_BITS, spki_der, to_pkcs8, x509_to_cert};
+use crate::key_log::KeyLog;
 use crate::openpgp::{
     self as pgp, HeldPgpKey, MAX_KEY_FILE, OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner,
     RsaDecryptor, check_algorithms, parse_cert, pgp_id, policy,
@@ -64,6 +65,8 @@ pub struct Keystore {
     tokens: Vec<Arc<pkcs11::Token>>,
     /// Revoked delegated keys, by id.
     revoked: Vec<(String, Revocation)>,
+    /// Every private-key operation and every change is recorded here first.
+    key_log: KeyLog,
 }
 
 impl fmt::Debug for Keystore {
@@ -123,6 +126,7 @@ impl Keystore {
             identity_pgp: None,
             tokens: Vec::new(),
             revoked: Vec::new(),
+            key_log: KeyLog::new(dir),
         };
         for path in store::entry_files(&ks.entries)? {
             ks.load_entry(&path)?;
@@ -409,7 +413,7 @@ impl Keystore {
             .and_then(|d| d.sync_all())
             .map_err(io(&self.entries))?;
         self.forget(id);
-        Ok(())
+        self.key_log.record(id, "remove")
     }
 
     /// Records a loaded key's revocation, and returns the uses it leaves.
@@ -487,7 +491,7 @@ impl Keystore {
         self.master = unlocked.master;
         self.kdf = unlocked.kdf;
         self.entries = unlocked.entries;
-        Ok(())
+        self.key_log.record("-", "rotate-passphrase")
     }
 
     /// Revokes delegated key `id` (S/MIME, token or OpenPGP): it never signs again, and
@@ -506,7 +510,8 @@ impl Keystore {
                 Ok(())
             }
             _ => Err(Error::Unsupported(id.to_owned())),
-        })
+        })?;
+        self.key_log.record(id, "revoke")
     }
 
     /// Adds (`add`) and removes (`remove`) the addresses or domains delegated key `id`
@@ -542,7 +547,8 @@ impl Keystore {
                 Ok(())
             }
             _ => Err(Error::Unsupported(id.to_owned())),
-        })
+        })?;
+        self.key_log.record(id, "delegate")
     }
 
     /// Drops entry `id` from memory.
@@ -580,6 +586,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
+        self.key_log.record(key_id, "sign")?;
         k.sign_raw(hash, digest)
     }
 
@@ -618,6 +625,7 @@ impl Keystore {
         if !(16..=64).contains(&cek_len) {
             return Err(Error::Operation);
         }
+        self.key_log.record(key_id, "decrypt")?;
         let mut random = Zeroizing::new(vec![0u8; cek_len]);
         getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
         let result = match (&k.secret, scheme) {
@@ -765,6 +773,7 @@ impl Keystore {
         let held = HeldKey::from_pkcs8(info, &pkcs8)?;
         self.write_entry(&body, &pkcs8)?;
         self.keys.push(held);
+        self.key_log.record(&id, "import")?;
         Ok(id)
     }
 
@@ -887,6 +896,7 @@ impl Keystore {
             },
             secret: SecretKey::Token(Box::new(key)),
         });
+        self.key_log.record(&id, "import-token")?;
         Ok(id)
     }
 
@@ -1070,18 +1080,22 @@ impl Keystore {
         hash: HashAlg,
         digest: &[u8],
     ) -> Result<SignatureOutput, Error> {
-        self.identity
+        let id = self
+            .identity
             .as_ref()
-            .ok_or_else(|| Error::NoSuchEntry(X509_ID.to_owned()))?
-            .sign_raw(hash, digest)
+            .ok_or_else(|| Error::NoSuchEntry(X509_ID.to_owned()))?;
+        self.key_log.record(X509_ID, "record-sign")?;
+        id.sign_raw(hash, digest)
     }
 
     /// A signer for the OpenPGP identity key (for a modification record).
     pub fn identity_pgp_signer(&self) -> Result<PgpSigner, Error> {
-        self.identity_pgp
+        let id = self
+            .identity_pgp
             .as_ref()
-            .ok_or_else(|| Error::NoSuchEntry(PGP_ID.to_owned()))?
-            .signer()
+            .ok_or_else(|| Error::NoSuchEntry(PGP_ID.to_owned()))?;
+        self.key_log.record(PGP_ID, "record-sign")?;
+        id.signer()
     }
 
     // ---- OpenPGP keys and certificates (helpers in openpgp.rs) ----
@@ -1202,6 +1216,7 @@ impl Keystore {
         let held = HeldPgpKey::from_tsk(info, &tsk)?;
         self.write_entry(&body, &tsk)?;
         self.pgp_keys.push(held);
+        self.key_log.record(&id, "import")?;
         Ok(id)
     }
 
@@ -1309,6 +1324,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
+        self.key_log.record(key_id, "sign")?;
         k.signer()
     }
 
@@ -1359,6 +1375,7 @@ impl Keystore {
                 party: parties.join(", "),
             });
         }
+        self.key_log.record(key_id, "decrypt")?;
         let p = policy();
         let Ok(vc) = k.tsk.with_policy(&p, None) else {
             return Ok(None);
@@ -1401,8 +1418,6 @@ impl Keystore {
     }
 }
 
-/// The candidate whose delegation fits `sender` best: an exact address beats a domain;
-/// on a tie the first one wins.
 /// Seals `body` and `secret` under `master` into the entries folder `entries`.
 fn write_sealed(
     master: &seal::MasterKey,
@@ -1454,6 +1469,8 @@ fn key_info(
     })
 }
 
+/// The candidate whose delegation fits `sender` best: an exact address beats a domain;
+/// on a tie the first one wins.
 fn best_delegated<'a, T>(
     sender: &str,
     candidates: impl Iterator<Item = (&'a T, &'a [Delegation])>,

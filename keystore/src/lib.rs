@@ -16,6 +16,7 @@
 mod entry;
 mod identity;
 mod import;
+pub mod key_log;
 mod keystore;
 mod openpgp;
 mod ops;
@@ -85,6 +86,18 @@ pub enum Error {
     Random,
     #[error("invalid delegation {0:?}: expected user@domain or @domain")]
     BadDelegation(String),
+}
+
+impl Error {
+    /// A failure of the moment, not of the message or the key: the token is away, the
+    /// disk (the key-use log) refuses a write, the random generator failed. The message
+    /// waits (4xx); it is never sent without the operation.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Error::TokenUnavailable(_) | Error::Io { .. } | Error::Random
+        )
+    }
 }
 
 /// A key held in the keystore, as the rest of Reseal sees it: public facts only.
