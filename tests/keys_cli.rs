@@ -674,3 +674,23 @@ fn every_key_use_is_logged_with_its_message_and_without_content() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn an_openpgp_decryption_whose_key_use_cannot_be_logged_waits() {
+    let f = Fixture::with_openpgp();
+    let msg = std::fs::read(pv("gpg-pgpmime-signed-encrypted.eml")).unwrap();
+    ok(
+        &f.process(&msg, "alice@example.com", &["bob@example.org"], None),
+        "process with the log",
+    );
+    let log_path = f.keystore().join("key-use.log");
+    std::fs::remove_file(&log_path).unwrap();
+    std::fs::create_dir(&log_path).unwrap();
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], None);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        reply_without_trace(&out).starts_with("451"),
+        "{}",
+        stderr(&out)
+    );
+}
