@@ -36,6 +36,9 @@ PACKAGES=(
   # NeoMutt and s-nail (driven through tmux) composed vectors/clients/ and can make it
   # again (scripts/make-client-vectors.sh)
   notmuch neomutt s-nail tmux
+  # PKCS#11: SoftHSM2 (the token the tests initialise) and OpenSC's pkcs11-tool (keys
+  # generated on the token, as an operator would)
+  softhsm2 opensc
 )
 
 missing=()

@@ -35,6 +35,8 @@ struct RawConfig {
     service: Vec<toml::Table>,
     #[serde(default)]
     dkim: RawDkim,
+    #[serde(default)]
+    pkcs11: RawPkcs11,
 }
 
 /// `[dkim]`: DKIM signing (src/dkim.rs). A domain whose key is in the keystore is signed
@@ -44,6 +46,14 @@ struct RawConfig {
 struct RawDkim {
     #[serde(default)]
     disabled_domains: Vec<String>,
+}
+
+/// `[pkcs11]`: where the PKCS#11 module is, for `keys import --pkcs11-uri` without
+/// `--pkcs11-module` (docs/keys.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPkcs11 {
+    module: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -252,6 +262,8 @@ pub struct Config {
     /// The `[[service]]` tables, in the order the services run. The adapt stage owns
     /// their meaning and validates them (`adapt::services`) when the gateway is built.
     pub services: Vec<toml::Table>,
+    /// The PKCS#11 module `keys import --pkcs11-uri` records when none is named.
+    pub pkcs11_module: Option<PathBuf>,
     /// Where held messages go.
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
@@ -544,6 +556,7 @@ impl Config {
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT,
             process_admitted: true,
             services: Vec::new(),
+            pkcs11_module: None,
             quarantine_dir: default_data_dir().join("quarantine"),
             smtp: SmtpConfig::from_raw(&RawSmtp::default()).unwrap_or_else(|_| SmtpConfig {
                 listen: "127.0.0.1:10025".into(),
@@ -669,6 +682,7 @@ impl Config {
             quarantine_dir: data_dir.join("quarantine"),
             process_admitted: raw.admission.process_admitted.unwrap_or(true),
             services,
+            pkcs11_module: raw.pkcs11.module.map(resolve),
             keystore,
             data_dir,
             passphrase_file: raw.passphrase_file.map(resolve),

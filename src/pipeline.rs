@@ -198,7 +198,11 @@ impl Gateway {
         // benches/run.sh (`RESEAL_LOG=reseal::pipeline=debug`): this thread's CPU clock,
         // so waiting and other messages do not count.
         let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        let outcome = self.run(env, raw, trace, submitter);
+        // Every key operation for this message is recorded with its trace id
+        // (keystore key-use log, docs/keys.md).
+        let outcome = reseal_keystore::key_log::for_message(&trace.id, || {
+            self.run(env, raw, trace, submitter)
+        });
         let spent = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
         let cpu_us = (i128::from(spent.tv_sec) - i128::from(cpu.tv_sec)) * 1_000_000
             + (i128::from(spent.tv_nsec) - i128::from(cpu.tv_nsec)) / 1_000;

@@ -40,10 +40,14 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             key,
             cert,
             chain,
+            pkcs11_uri,
+            pkcs11_module,
+            pin_file,
             delegations,
             uses,
         } => {
-            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
             let delegations = delegations
                 .iter()
                 .map(|d| d.parse::<Delegation>())
@@ -62,6 +66,44 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                     .transpose()?;
                 let id = store
                     .import_openpgp(&data, password.as_ref(), delegations, uses)
+                    .map_err(keystore_failure)?;
+                println!("{id}");
+                return Ok(reseal::error::exit::OK);
+            }
+            if let Some(uri) = pkcs11_uri {
+                // The URI first: a PIN in it is refused before anything else is read.
+                let uri: reseal_keystore::Pkcs11Uri = uri.parse().map_err(keystore_failure)?;
+                let module = pkcs11_module
+                    .or_else(|| uri.module_path.clone())
+                    .or_else(|| settings.config.pkcs11_module.clone())
+                    .ok_or_else(|| {
+                        Failure::config(
+                            "name the PKCS#11 module: --pkcs11-module LIB.so or [pkcs11] module",
+                        )
+                    })?;
+                let pin = match pin_file {
+                    Some(f) => read_secret_file(&f)?,
+                    None => std::env::var("RESEAL_PKCS11_PIN")
+                        .map(SecretString::from)
+                        .map_err(|_| {
+                            Failure::config(
+                                "the token PIN is needed: --pin-file FILE or RESEAL_PKCS11_PIN",
+                            )
+                        })?,
+                };
+                let cert = cert.ok_or_else(|| Failure::config("--cert is needed"))?;
+                let cert_pem = read_file(&cert)?;
+                let chain_pem = chain.as_deref().map(read_file).transpose()?;
+                let id = store
+                    .import_token_key(
+                        &uri,
+                        &module,
+                        &pin,
+                        &cert_pem,
+                        chain_pem.as_deref(),
+                        delegations,
+                        uses,
+                    )
                     .map_err(keystore_failure)?;
                 println!("{id}");
                 return Ok(reseal::error::exit::OK);
@@ -179,6 +221,73 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
         KeysCommand::ExpireCheck { ks, days, json } => {
             let store = Settings::resolve(&ks)?.open_keystore()?;
             return expire_check(&store, days, json);
+        }
+        KeysCommand::RotatePassphrase {
+            ks,
+            new_passphrase_file,
+            kdf_memory_mib,
+            kdf_passes,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let new = match new_passphrase_file {
+                Some(f) => read_secret_file(&f)?,
+                None => std::env::var("RESEAL_NEW_PASSPHRASE")
+                    .map(SecretString::from)
+                    .map_err(|_| {
+                        Failure::config(
+                            "the new passphrase is needed: --new-passphrase-file FILE or RESEAL_NEW_PASSPHRASE",
+                        )
+                    })?,
+            };
+            let kdf = (kdf_memory_mib.is_some() || kdf_passes.is_some()).then(|| KdfParams {
+                m_kib: kdf_memory_mib.map_or(KdfParams::DEFAULT.m_kib, |m| m.saturating_mul(1024)),
+                t: kdf_passes.unwrap_or(KdfParams::DEFAULT.t),
+                p: KdfParams::DEFAULT.p,
+            });
+            store
+                .rotate_passphrase(&new, kdf)
+                .map_err(keystore_failure)?;
+            println!("keystore sealed under the new passphrase");
+        }
+        KeysCommand::Revoke {
+            ks,
+            id,
+            reason,
+            no_decrypt,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .revoke(&id, &reason, !no_decrypt)
+                .map_err(keystore_failure)?;
+            println!(
+                "revoked {id}: it no longer signs{}",
+                if no_decrypt {
+                    " or decrypts"
+                } else {
+                    "; it still decrypts"
+                }
+            );
+        }
+        KeysCommand::Delegate {
+            ks,
+            id,
+            add,
+            remove,
+        } => {
+            if add.is_empty() && remove.is_empty() {
+                return Err(Failure::config("give --for ADDR or --remove-for ADDR"));
+            }
+            let parse = |v: &[String]| {
+                v.iter()
+                    .map(|d| d.parse::<Delegation>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Failure::config(e.to_string()))
+            };
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .delegate(&id, &parse(&add)?, &parse(&remove)?)
+                .map_err(keystore_failure)?;
+            println!("delegations of {id} changed");
         }
         KeysCommand::Remove { ks, id } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
