@@ -468,3 +468,41 @@ fn damage_encrypted_key(msg: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn dkim_keys_on_the_token_sign_what_leaves_and_dkimpy_verifies() {
+    use common::dkimpy::{dkim_signature, dkimpy_verifies, tag};
+    let hsm = Hsm::new();
+    hsm.keypair("03", "dkim-ed", "EC:edwards25519");
+    hsm.keypair("04", "dkim-rsa", "rsa:2048");
+    for (id, algorithm) in [("03", "ed25519-sha256"), ("04", "rsa-sha256")] {
+        let uri = format!("pkcs11:token=reseal-test;id=%{id}");
+        let pin = hsm.path("pin");
+        let out = hsm.keys_raw(&[
+            "import-dkim",
+            "--domain",
+            "example.com",
+            "--selector",
+            "hsm",
+            "--pkcs11-uri",
+            &uri,
+            "--pkcs11-module",
+            MODULE,
+            "--pin-file",
+            pin.to_str().unwrap(),
+        ]);
+        ok(&out, "import-dkim from the token");
+        let out = hsm.keys_raw(&["dkim-record", "--domain", "example.com"]);
+        ok(&out, "dkim-record");
+        let record = String::from_utf8(out.stdout).unwrap();
+        let out = hsm.process(&read("msg-plain.eml"), &hsm.conf);
+        ok(&out, "process");
+        let sig = dkim_signature(&out.stdout).expect("a DKIM-Signature");
+        assert_eq!(tag(&sig, "a"), algorithm);
+        assert_eq!(tag(&sig, "d"), "example.com");
+        let (good, log) = dkimpy_verifies(hsm.f.dir.path(), &out.stdout, &record);
+        assert!(good, "{algorithm}: {log}");
+    }
+    let log = std::fs::read_to_string(hsm.f.keystore().join("key-use.log")).unwrap();
+    assert_eq!(log.matches("\"op\":\"dkim-sign\"").count(), 2, "{log}");
+}

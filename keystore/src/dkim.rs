@@ -16,12 +16,13 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use openssl::pkey::{Id, PKey, Private};
+use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::entry::{Body, HashAlg, short_id};
+use crate::entry::{Body, HashAlg, TokenRef, short_id};
 use crate::import::{MIN_RSA_BITS, to_pkcs8};
+use crate::pkcs11::TokenKey;
 use crate::rsa_ossl::RsaKey;
 
 /// The largest RSA modulus accepted for DKIM: its public key still fits a DNS TXT record
@@ -108,6 +109,8 @@ pub(crate) struct HeldDkimKey {
 enum DkimSecret {
     Rsa(Box<RsaKey>),
     Ed25519(PKey<Private>),
+    /// On a PKCS#11 token (`keys import-dkim --pkcs11-uri`): the reference only.
+    Token(Box<TokenKey>, TokenRef),
 }
 
 /// A signing domain as DNS names it (RFC 6376 §3.5 `d=` is a domain-name; RFC 5321
@@ -141,36 +144,45 @@ pub(crate) fn read_key(
     selector: &str,
     key_pem: &[u8],
 ) -> Result<(HeldDkimKey, Zeroizing<Vec<u8>>), Error> {
+    let pkey = PKey::private_key_from_pem(key_pem)
+        .map_err(|_| Error::Import("the key file is not an unencrypted PEM private key".into()))?;
+    let pkcs8 = to_pkcs8(&pkey)?;
+    let info = new_info(domain, selector, &pkey)?;
+    let held = HeldDkimKey::new(info, &pkcs8, true)
+        .ok_or_else(|| Error::Import("the DKIM private key is invalid".into()))?;
+    Ok((held, pkcs8))
+}
+
+/// The public facts of a new key for `domain` (a domain name) and `selector`: its
+/// algorithm, its `p=` data and its id (one key may serve several domains: the id names
+/// the pair).
+pub(crate) fn new_info<T: HasPublic>(
+    domain: &str,
+    selector: &str,
+    pkey: &PKeyRef<T>,
+) -> Result<DkimKeyInfo, Error> {
     let domain = domain_name(domain).ok_or_else(|| {
         Error::Import("the DKIM domain is not a domain name (LDH labels, A-labels)".into())
     })?;
     let selector = selector_name(selector).ok_or_else(|| {
         Error::Import("the DKIM selector is not a DNS label sequence (RFC 6376 §3.1)".into())
     })?;
-    let pkey = PKey::private_key_from_pem(key_pem)
-        .map_err(|_| Error::Import("the key file is not an unencrypted PEM private key".into()))?;
-    let pkcs8 = to_pkcs8(&pkey)?;
-    let (algorithm, public_key) = public_facts(&pkey)?;
-    // One key may serve several domains: the id names the pair.
+    let (algorithm, public_key) = public_facts(pkey)?;
     let mut named = domain.as_bytes().to_vec();
     named.push(0);
     named.extend_from_slice(&public_key);
-    let id = short_id("dkim", &named);
-    let info = DkimKeyInfo {
-        id,
+    Ok(DkimKeyInfo {
+        id: short_id("dkim", &named),
         domain,
         selector,
         algorithm,
         public_key,
         created: crate::now(),
-    };
-    let held = HeldDkimKey::new(info, &pkcs8, true)
-        .ok_or_else(|| Error::Import("the DKIM private key is invalid".into()))?;
-    Ok((held, pkcs8))
+    })
 }
 
 /// The algorithm and the `p=` data of a key; an unsupported or too small key is refused.
-fn public_facts(pkey: &PKey<Private>) -> Result<(DkimAlgorithm, Vec<u8>), Error> {
+fn public_facts<T: HasPublic>(pkey: &PKeyRef<T>) -> Result<(DkimAlgorithm, Vec<u8>), Error> {
     let encode = |_| Error::Import("the public key cannot be encoded".into());
     match pkey.id() {
         Id::RSA => {
@@ -201,6 +213,41 @@ fn public_facts(pkey: &PKey<Private>) -> Result<(DkimAlgorithm, Vec<u8>), Error>
     }
 }
 
+/// The public facts of a `dkim-key` entry, and where its key is if it is on a token.
+pub(crate) fn info_from_entry(body: Body) -> Result<DkimKeyInfo, Error> {
+    let Body::DkimKey {
+        id,
+        domain,
+        selector,
+        algorithm,
+        public_key,
+        created,
+        token: _,
+    } = body
+    else {
+        return Err(Error::Operation);
+    };
+    let corrupt = |reason| Error::Corrupt {
+        what: id.clone(),
+        reason,
+    };
+    let algorithm =
+        DkimAlgorithm::from_tag(&algorithm).ok_or_else(|| corrupt("bad DKIM algorithm"))?;
+    let public_key = B64.decode(&public_key).map_err(|_| corrupt("bad base64"))?;
+    let (Some(domain), Some(selector)) = (domain_name(&domain), selector_name(&selector)) else {
+        return Err(corrupt("bad DKIM domain or selector"));
+    };
+    let info = DkimKeyInfo {
+        id: id.clone(),
+        domain,
+        selector,
+        algorithm,
+        public_key,
+        created,
+    };
+    Ok(info)
+}
+
 impl HeldDkimKey {
     /// The key from its PKCS#8 form; with `check`, OpenSSL also checks an RSA key's
     /// consistency (done once, at import, as for S/MIME keys).
@@ -218,39 +265,22 @@ impl HeldDkimKey {
         Some(HeldDkimKey { info, secret })
     }
 
+    /// A key on a PKCS#11 token.
+    pub(crate) fn on_token(info: DkimKeyInfo, key: TokenKey, at: TokenRef) -> HeldDkimKey {
+        HeldDkimKey {
+            info,
+            secret: DkimSecret::Token(Box::new(key), at),
+        }
+    }
+
     /// The key of a `dkim-key` entry read back from disk (its seal already verified).
     pub(crate) fn from_entry(body: Body, pkcs8: &[u8]) -> Result<HeldDkimKey, Error> {
-        let Body::DkimKey {
-            id,
-            domain,
-            selector,
-            algorithm,
-            public_key,
-            created,
-        } = body
-        else {
-            return Err(Error::Operation);
-        };
-        let corrupt = |reason| Error::Corrupt {
-            what: id.clone(),
-            reason,
-        };
-        let algorithm =
-            DkimAlgorithm::from_tag(&algorithm).ok_or_else(|| corrupt("bad DKIM algorithm"))?;
-        let public_key = B64.decode(&public_key).map_err(|_| corrupt("bad base64"))?;
-        let (Some(domain), Some(selector)) = (domain_name(&domain), selector_name(&selector))
-        else {
-            return Err(corrupt("bad DKIM domain or selector"));
-        };
-        let info = DkimKeyInfo {
-            id: id.clone(),
-            domain,
-            selector,
-            algorithm,
-            public_key,
-            created,
-        };
-        HeldDkimKey::new(info, pkcs8, false).ok_or_else(|| corrupt("bad DKIM key"))
+        let info = info_from_entry(body)?;
+        let what = info.id.clone();
+        HeldDkimKey::new(info, pkcs8, false).ok_or(Error::Corrupt {
+            what,
+            reason: "bad DKIM key",
+        })
     }
 
     /// The entry body that stores this key (its PKCS#8 form is the sealed plaintext).
@@ -263,6 +293,10 @@ impl HeldDkimKey {
             algorithm: i.algorithm.tag().to_owned(),
             public_key: B64.encode(&i.public_key),
             created: i.created,
+            token: match &self.secret {
+                DkimSecret::Token(_, at) => Some(at.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -278,6 +312,10 @@ impl HeldDkimKey {
             DkimSecret::Ed25519(pkey) => openssl::sign::Signer::new_without_digest(pkey)
                 .and_then(|mut s| s.sign_oneshot_to_vec(digest))
                 .map_err(|_| Error::Operation),
+            DkimSecret::Token(key, _) => match self.info.algorithm {
+                DkimAlgorithm::RsaSha256 => key.sign(HashAlg::Sha256, digest),
+                DkimAlgorithm::Ed25519Sha256 => key.sign_eddsa(digest),
+            },
         }
     }
 }

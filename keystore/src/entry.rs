@@ -152,6 +152,14 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
+/// Where a key on a PKCS#11 token is: its RFC 7512 URI and the module's path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenRef {
+    pub(crate) uri: String,
+    pub(crate) module: String,
+}
+
 /// A delegated key's revocation (`reseal keys revoke`): it never signs again; it still
 /// decrypts (mail sent to it before) only if `decrypt` is kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +260,8 @@ pub(crate) enum Body {
         created: u64,
     },
     /// A DKIM domain key (dkim.rs): algorithm `rsa-sha256` or `ed25519-sha256`, the
-    /// base64 `p=` key data; the PKCS#8 private key is the sealed plaintext.
+    /// base64 `p=` key data; the PKCS#8 private key is the sealed plaintext, or, for a
+    /// key on a PKCS#11 token (`token`), the token secret (`pkcs11::seal_secret`).
     DkimKey {
         id: String,
         domain: String,
@@ -260,6 +269,8 @@ pub(crate) enum Body {
         algorithm: String,
         public_key: String,
         created: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<TokenRef>,
     },
 }
 

@@ -29,8 +29,8 @@ use zeroize::Zeroizing;
 
 use crate::dkim::{self, DkimKeyInfo};
 use crate::entry::{
-    self, Body, Delegation, HashAlg, KeyAlgorithm, Revocation, Uses, cert_from_b64, cert_to_b64,
-    short_id,
+    self, Body, Delegation, HashAlg, KeyAlgorithm, Revocation, TokenRef, Uses, cert_from_b64,
+    cert_to_b64, short_id,
 };
 
 use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
@@ -388,8 +388,25 @@ impl Keystore {
                     .push(crate::OpenpgpCertInfo { id, cert, created });
             }
             body @ Body::DkimKey { .. } => {
-                self.dkim
-                    .push(dkim::HeldDkimKey::from_entry(body, &secret)?);
+                let at = match &body {
+                    Body::DkimKey { token, .. } => token.clone(),
+                    _ => None,
+                };
+                let held = match at {
+                    None => dkim::HeldDkimKey::from_entry(body, &secret)?,
+                    Some(at) => {
+                        let info = dkim::info_from_entry(body)?;
+                        let (ir, pin) = pkcs11::open_secret(&secret)
+                            .ok_or_else(|| corrupt("bad token secret"))?;
+                        let pin = pkcs11::pin_from_env().unwrap_or(pin);
+                        let uri: Pkcs11Uri =
+                            at.uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
+                        let kind = dkim_token_kind(&info);
+                        let key = self.token_key_of(Path::new(&at.module), &uri, pin, kind, ir);
+                        dkim::HeldDkimKey::on_token(info, key, at)
+                    }
+                };
+                self.dkim.push(held);
             }
         }
         Ok(())
@@ -796,6 +813,17 @@ impl Keystore {
         algorithm: KeyAlgorithm,
         ir: Zeroizing<[u8; 32]>,
     ) -> TokenKey {
+        self.token_key_of(module, uri, pin, pkcs11::KeyKind::of(algorithm), ir)
+    }
+
+    fn token_key_of(
+        &mut self,
+        module: &Path,
+        uri: &Pkcs11Uri,
+        pin: SecretString,
+        kind: pkcs11::KeyKind,
+        ir: Zeroizing<[u8; 32]>,
+    ) -> TokenKey {
         let token = match self.tokens.iter().find(|t| t.is(module, uri)) {
             Some(t) => Arc::clone(t),
             None => {
@@ -804,7 +832,7 @@ impl Keystore {
                 t
             }
         };
-        TokenKey::new(token, uri, algorithm, ir)
+        TokenKey::new(token, uri, kind, ir)
     }
 
     /// Imports a delegated S/MIME key that lives on a PKCS#11 token: records the
@@ -1442,6 +1470,77 @@ impl Keystore {
     ) -> Result<String, Error> {
         let (held, pkcs8) = dkim::read_key(domain, selector, key_pem)?;
         let id = held.info.id.clone();
+        self.replace_dkim(held, &pkcs8)?;
+        self.key_log.record(&id, "import-dkim")?;
+        Ok(id)
+    }
+
+    /// Imports the DKIM key of `domain` (published under `selector`) that lives on a
+    /// PKCS#11 token: RSA (2048 to 4096 bits) or Ed25519 (`CKK_EC_EDWARDS`). The public
+    /// key is read from the token's public key object, and a test signature made on the
+    /// token must verify with it before anything is stored. An earlier key for the
+    /// domain is replaced, as with [`Keystore::import_dkim`].
+    pub fn import_dkim_token(
+        &mut self,
+        domain: &str,
+        selector: &str,
+        uri: &Pkcs11Uri,
+        module: &Path,
+        pin: &SecretString,
+    ) -> Result<String, Error> {
+        use cryptoki::object::KeyType;
+        let mut ir = Zeroizing::new([0u8; 32]);
+        getrandom::fill(ir.as_mut_slice()).map_err(|_| Error::Random)?;
+        // The kind first, from the token, then the key with its kind.
+        let probe = self.token_key_of(module, uri, pin.clone(), pkcs11::KeyKind::Ecdsa, ir.clone());
+        let kind = match probe.type_on_token()? {
+            Some(t) if t == KeyType::EC_EDWARDS => pkcs11::KeyKind::Ed25519,
+            Some(t) if t == KeyType::RSA => pkcs11::KeyKind::Rsa { k: 0 },
+            _ => {
+                return Err(Error::Import(
+                    "a DKIM key on a token is RSA or Ed25519 (CKK_EC_EDWARDS)".into(),
+                ));
+            }
+        };
+        let key = self.token_key_of(module, uri, pin.clone(), kind, ir.clone());
+        let public = key.public_key()?;
+        let info = dkim::new_info(domain, selector, &public)?;
+        let kind = dkim_token_kind(&info);
+        let key = self.token_key_of(module, uri, pin.clone(), kind, ir.clone());
+        let at = TokenRef {
+            uri: uri.to_string(),
+            module: module
+                .to_str()
+                .ok_or_else(|| Error::Import("the module path is not UTF-8".into()))?
+                .to_owned(),
+        };
+        let held = dkim::HeldDkimKey::on_token(info, key, at);
+        // The key must be on the token and be the one its public key object says.
+        let digest: [u8; 32] =
+            <sha2::Sha256 as sha2::Digest>::digest(b"reseal: does this DKIM key sign?").into();
+        let sig = held.sign_sha256(&digest)?;
+        let good = match held.info.algorithm {
+            dkim::DkimAlgorithm::RsaSha256 => crate::import::verifies(&public, &digest, &sig),
+            dkim::DkimAlgorithm::Ed25519Sha256 => {
+                openssl::sign::Verifier::new_without_digest(&public)
+                    .and_then(|mut v| v.verify_oneshot(&sig, &digest))
+                    .unwrap_or(false)
+            }
+        };
+        if !good {
+            return Err(Error::Import(
+                "the token's DKIM key does not match its public key".into(),
+            ));
+        }
+        let id = held.info.id.clone();
+        self.replace_dkim(held, &pkcs11::seal_secret(&ir, pin))?;
+        self.key_log.record(&id, "import-dkim-token")?;
+        Ok(id)
+    }
+
+    /// Stores `held` as its domain's one DKIM key, removing an earlier one.
+    fn replace_dkim(&mut self, held: dkim::HeldDkimKey, secret: &[u8]) -> Result<(), Error> {
+        let id = held.info.id.clone();
         let old: Vec<String> = self
             .dkim
             .iter()
@@ -1451,11 +1550,10 @@ impl Keystore {
         for o in old.iter().filter(|o| **o != id) {
             self.remove(o)?;
         }
-        self.write_entry(&held.body(), &pkcs8)?;
+        self.write_entry(&held.body(), secret)?;
         self.dkim.retain(|k| k.info.id != id);
         self.dkim.push(held);
-        self.key_log.record(&id, "import-dkim")?;
-        Ok(id)
+        Ok(())
     }
 
     /// The DKIM keys (public facts).
@@ -1482,6 +1580,18 @@ impl Keystore {
             .ok_or_else(|| Error::NoSuchEntry(format!("DKIM key for {domain}")))?;
         self.key_log.record(&key.info.id, "dkim-sign")?;
         key.sign_sha256(digest)
+    }
+}
+
+/// The token key kind of a DKIM key (its RSA modulus length from its public key).
+fn dkim_token_kind(info: &DkimKeyInfo) -> pkcs11::KeyKind {
+    match info.algorithm {
+        dkim::DkimAlgorithm::Ed25519Sha256 => pkcs11::KeyKind::Ed25519,
+        dkim::DkimAlgorithm::RsaSha256 => pkcs11::KeyKind::Rsa {
+            k: PKey::public_key_from_der(&info.public_key)
+                .map(|p| p.size())
+                .unwrap_or(0),
+        },
     }
 }
 

@@ -27,11 +27,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as P11Error, RvError};
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
+use openssl::pkey::{PKey, Public};
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
@@ -455,23 +457,47 @@ pub(crate) struct TokenKey {
     /// The RFC 7512 reference, for listings.
     pub(crate) uri: String,
     object: ObjectRef,
-    algorithm: KeyAlgorithm,
-    /// The RSA modulus length in octets (0 for EC keys).
-    k: usize,
+    kind: KeyKind,
     ir_secret: Zeroizing<[u8; 32]>,
+}
+
+/// What a token key is, as far as its operations go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// RSA, with its modulus length in octets.
+    Rsa { k: usize },
+    /// ECDSA (P-256, P-384).
+    Ecdsa,
+    /// EdDSA (Ed25519): DKIM keys (RFC 8463).
+    Ed25519,
+}
+
+impl KeyKind {
+    pub(crate) fn of(algorithm: KeyAlgorithm) -> KeyKind {
+        match algorithm {
+            KeyAlgorithm::Rsa { bits } => KeyKind::Rsa {
+                k: usize::try_from(bits.div_ceil(8)).unwrap_or(0),
+            },
+            KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 => KeyKind::Ecdsa,
+        }
+    }
+
+    pub(crate) fn key_type(self) -> KeyType {
+        match self {
+            KeyKind::Rsa { .. } => KeyType::RSA,
+            KeyKind::Ecdsa => KeyType::EC,
+            KeyKind::Ed25519 => KeyType::EC_EDWARDS,
+        }
+    }
 }
 
 impl TokenKey {
     pub(crate) fn new(
         token: Arc<Token>,
         uri: &Pkcs11Uri,
-        algorithm: KeyAlgorithm,
+        kind: KeyKind,
         ir_secret: Zeroizing<[u8; 32]>,
     ) -> TokenKey {
-        let k = match algorithm {
-            KeyAlgorithm::Rsa { bits } => usize::try_from(bits.div_ceil(8)).unwrap_or(0),
-            _ => 0,
-        };
         TokenKey {
             token,
             uri: uri.to_string(),
@@ -479,26 +505,103 @@ impl TokenKey {
                 id: uri.id.clone(),
                 label: uri.object.clone(),
             },
-            algorithm,
-            k,
+            kind,
             ir_secret,
         }
+    }
+
+    /// The key type of the private key `uri` names, read from the token.
+    pub(crate) fn type_on_token(&self) -> Result<Option<KeyType>, Error> {
+        let attrs = self.token.run(&self.object, |s, h| {
+            s.get_attributes(h, &[AttributeType::KeyType])
+        })?;
+        Ok(attrs.iter().find_map(|a| match a {
+            Attribute::KeyType(t) => Some(*t),
+            _ => None,
+        }))
+    }
+
+    /// The public key that goes with the token's private key, from the token's public
+    /// key object (same `id` and label): RSA from its modulus and exponent, Ed25519 from
+    /// its point (CKA_EC_POINT: the 32 octets, which most tokens wrap in a DER OCTET
+    /// STRING).
+    pub(crate) fn public_key(&self) -> Result<PKey<Public>, Error> {
+        let session = self.token.session()?;
+        let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
+        if let Some(id) = &self.object.id {
+            template.push(Attribute::Id(id.clone()));
+        }
+        if let Some(label) = &self.object.label {
+            template.push(Attribute::Label(label.as_bytes().to_vec()));
+        }
+        let missing = || Error::Import("the token has no public key object for this key".into());
+        let found = session
+            .find_objects(&template)
+            .map_err(|e| self.token.gone(&e))?;
+        let [h] = found.as_slice() else {
+            return Err(missing());
+        };
+        let wanted: &[AttributeType] = match self.kind {
+            KeyKind::Rsa { .. } => &[AttributeType::Modulus, AttributeType::PublicExponent],
+            _ => &[AttributeType::EcPoint],
+        };
+        let attrs = session
+            .get_attributes(*h, wanted)
+            .map_err(|e| self.token.gone(&e))?;
+        self.token.give_back(session);
+        let get = |want: AttributeType| {
+            attrs.iter().find_map(|a| match (a, want) {
+                (Attribute::Modulus(v), AttributeType::Modulus)
+                | (Attribute::PublicExponent(v), AttributeType::PublicExponent)
+                | (Attribute::EcPoint(v), AttributeType::EcPoint) => Some(v.as_slice()),
+                _ => None,
+            })
+        };
+        let bad = |_| Error::Import("the token's public key is unreadable".into());
+        match self.kind {
+            KeyKind::Rsa { .. } => {
+                let n = get(AttributeType::Modulus).ok_or_else(missing)?;
+                let e = get(AttributeType::PublicExponent).ok_or_else(missing)?;
+                let rsa = openssl::rsa::Rsa::from_public_components(
+                    openssl::bn::BigNum::from_slice(n).map_err(bad)?,
+                    openssl::bn::BigNum::from_slice(e).map_err(bad)?,
+                )
+                .map_err(bad)?;
+                PKey::from_rsa(rsa).map_err(bad)
+            }
+            KeyKind::Ed25519 => {
+                let point = get(AttributeType::EcPoint).ok_or_else(missing)?;
+                let raw = match point {
+                    [0x04, 32, rest @ ..] if rest.len() == 32 => rest,
+                    raw if raw.len() == 32 => raw,
+                    _ => {
+                        return Err(Error::Import(
+                            "the token's Ed25519 point is not 32 octets".into(),
+                        ));
+                    }
+                };
+                PKey::public_key_from_raw_bytes(raw, openssl::pkey::Id::ED25519).map_err(bad)
+            }
+            KeyKind::Ecdsa => Err(Error::Unsupported("an EC public key from a token".into())),
+        }
+    }
+
+    /// PureEdDSA (RFC 8032 §5.1.6) over `data`, on the token (`CKM_EDDSA`).
+    pub(crate) fn sign_eddsa(&self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        if self.kind != KeyKind::Ed25519 {
+            return Err(Error::Operation);
+        }
+        let params = EddsaParams::new(EddsaSignatureScheme::Pure);
+        self.token.run(&self.object, |s, h| {
+            s.sign(&Mechanism::Eddsa(params), h, data)
+        })
     }
 
     /// True if the token's key is of the algorithm the certificate names (checked at
     /// import, before the test signature: a mechanism of the wrong kind is not a
     /// question to ask a token).
     pub(crate) fn has_certificate_type(&self) -> Result<bool, Error> {
-        let want = match self.algorithm {
-            KeyAlgorithm::Rsa { .. } => KeyType::RSA,
-            KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 => KeyType::EC,
-        };
-        let attrs = self.token.run(&self.object, |s, h| {
-            s.get_attributes(h, &[AttributeType::KeyType])
-        })?;
-        Ok(attrs
-            .iter()
-            .any(|a| matches!(a, Attribute::KeyType(t) if *t == want)))
+        Ok(self.type_on_token()? == Some(self.kind.key_type()))
     }
 
     /// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.1) or ECDSA over `digest`, on the token. RSA
@@ -506,8 +609,8 @@ impl TokenKey {
     /// digest and `CKM_ECDSA`, whose r || s answer is returned as a DER Ecdsa-Sig-Value
     /// (RFC 3279 §2.2.3).
     pub(crate) fn sign(&self, hash: HashAlg, digest: &[u8]) -> Result<Vec<u8>, Error> {
-        match self.algorithm {
-            KeyAlgorithm::Rsa { .. } => {
+        match self.kind {
+            KeyKind::Rsa { .. } => {
                 let prefix: &[u8] = match hash {
                     HashAlg::Sha256 => &DIGEST_INFO_SHA256,
                     HashAlg::Sha384 => &DIGEST_INFO_SHA384,
@@ -520,7 +623,8 @@ impl TokenKey {
                 self.token
                     .run(&self.object, |s, h| s.sign(&Mechanism::RsaPkcs, h, &t))
             }
-            KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 => {
+            KeyKind::Ed25519 => Err(Error::Operation),
+            KeyKind::Ecdsa => {
                 let raw = self
                     .token
                     .run(&self.object, |s, h| s.sign(&Mechanism::Ecdsa, h, digest))?;
@@ -534,7 +638,10 @@ impl TokenKey {
     /// decrypts with `CKM_RSA_PKCS`; its error is then an error, which
     /// `Keystore::unwrap_cek` turns into a random key like any other failure.
     pub(crate) fn decrypt_pkcs1v15(&self, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-        if ct.len() != self.k {
+        let KeyKind::Rsa { k } = self.kind else {
+            return Err(Error::Operation);
+        };
+        if ct.len() != k {
             return Err(Error::Operation);
         }
         let raw = self
@@ -545,8 +652,8 @@ impl TokenKey {
                 let em = Zeroizing::new(em);
                 // Raw RSA answers with k octets; a token that strips leading zeros is
                 // padded back (I2OSP, RFC 8017 §4.1).
-                let pad = self.k.checked_sub(em.len()).ok_or(Error::Operation)?;
-                let mut full = Zeroizing::new(vec![0u8; self.k]);
+                let pad = k.checked_sub(em.len()).ok_or(Error::Operation)?;
+                let mut full = Zeroizing::new(vec![0u8; k]);
                 full.get_mut(pad..)
                     .ok_or(Error::Operation)?
                     .copy_from_slice(&em);
@@ -775,7 +882,7 @@ mod tests {
         ));
         let mut ir = Zeroizing::new([0u8; 32]);
         getrandom::fill(ir.as_mut_slice()).unwrap();
-        let key = TokenKey::new(token, &uri, KeyAlgorithm::Rsa { bits: 2048 }, ir);
+        let key = TokenKey::new(token, &uri, KeyKind::Rsa { k: 256 }, ir);
 
         let cek = [0x5au8; 32];
         let mut ct = vec![0u8; 256];

@@ -319,8 +319,21 @@ pub enum KeysCommand {
         #[arg(long)]
         selector: String,
         /// PEM private key (PKCS#8; PKCS#1 for RSA).
+        #[arg(
+            long,
+            required_unless_present = "pkcs11_uri",
+            conflicts_with = "pkcs11_uri"
+        )]
+        key: Option<PathBuf>,
+        /// A DKIM key on a PKCS#11 token (RFC 7512 URI): RSA or Ed25519.
         #[arg(long)]
-        key: PathBuf,
+        pkcs11_uri: Option<String>,
+        /// The PKCS#11 module (default: the configuration's [pkcs11] module).
+        #[arg(long, requires = "pkcs11_uri")]
+        pkcs11_module: Option<PathBuf>,
+        /// File holding the token's user PIN (default: RESEAL_PKCS11_PIN).
+        #[arg(long, requires = "pkcs11_uri")]
+        pin_file: Option<PathBuf>,
     },
     /// Print the DNS TXT record to publish for a domain's DKIM key (zone-file syntax).
     DkimRecord {

@@ -71,26 +71,7 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                 return Ok(reseal::error::exit::OK);
             }
             if let Some(uri) = pkcs11_uri {
-                // The URI first: a PIN in it is refused before anything else is read.
-                let uri: reseal_keystore::Pkcs11Uri = uri.parse().map_err(keystore_failure)?;
-                let module = pkcs11_module
-                    .or_else(|| uri.module_path.clone())
-                    .or_else(|| settings.config.pkcs11_module.clone())
-                    .ok_or_else(|| {
-                        Failure::config(
-                            "name the PKCS#11 module: --pkcs11-module LIB.so or [pkcs11] module",
-                        )
-                    })?;
-                let pin = match pin_file {
-                    Some(f) => read_secret_file(&f)?,
-                    None => std::env::var("RESEAL_PKCS11_PIN")
-                        .map(SecretString::from)
-                        .map_err(|_| {
-                            Failure::config(
-                                "the token PIN is needed: --pin-file FILE or RESEAL_PKCS11_PIN",
-                            )
-                        })?,
-                };
+                let (uri, module, pin) = token_settings(&settings, &uri, pkcs11_module, pin_file)?;
                 let cert = cert.ok_or_else(|| Failure::config("--cert is needed"))?;
                 let cert_pem = read_file(&cert)?;
                 let chain_pem = chain.as_deref().map(read_file).transpose()?;
@@ -345,12 +326,28 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             domain,
             selector,
             key,
+            pkcs11_uri,
+            pkcs11_module,
+            pin_file,
         } => {
-            let mut store = Settings::resolve(&ks)?.open_keystore()?;
-            let pem = zeroize::Zeroizing::new(read_file(&key)?);
-            let id = store
-                .import_dkim(&domain, &selector, &pem)
-                .map_err(input_failure(&key))?;
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
+            let id = match (key, pkcs11_uri) {
+                (Some(key), None) => {
+                    let pem = zeroize::Zeroizing::new(read_file(&key)?);
+                    store
+                        .import_dkim(&domain, &selector, &pem)
+                        .map_err(input_failure(&key))?
+                }
+                (None, Some(uri)) => {
+                    let (uri, module, pin) =
+                        token_settings(&settings, &uri, pkcs11_module, pin_file)?;
+                    store
+                        .import_dkim_token(&domain, &selector, &uri, &module, &pin)
+                        .map_err(keystore_failure)?
+                }
+                _ => return Err(Failure::config("give --key KEY.pem or --pkcs11-uri URI")),
+            };
             println!("{id}");
         }
         KeysCommand::DkimRecord { ks, domain } => {
@@ -374,6 +371,34 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
         }
     }
     Ok(reseal::error::exit::OK)
+}
+
+/// The token a `--pkcs11-uri` names: the parsed URI (first, so that a PIN in it is
+/// refused before anything else is read), the module (the flag, the URI's
+/// `module-path`, or the configuration's `[pkcs11] module`) and the PIN (`--pin-file`
+/// or `RESEAL_PKCS11_PIN`).
+fn token_settings(
+    settings: &Settings,
+    uri: &str,
+    module: Option<std::path::PathBuf>,
+    pin_file: Option<std::path::PathBuf>,
+) -> Result<(reseal_keystore::Pkcs11Uri, std::path::PathBuf, SecretString), Failure> {
+    let uri: reseal_keystore::Pkcs11Uri = uri.parse().map_err(keystore_failure)?;
+    let module = module
+        .or_else(|| uri.module_path.clone())
+        .or_else(|| settings.config.pkcs11_module.clone())
+        .ok_or_else(|| {
+            Failure::config("name the PKCS#11 module: --pkcs11-module LIB.so or [pkcs11] module")
+        })?;
+    let pin = match pin_file {
+        Some(f) => read_secret_file(&f)?,
+        None => std::env::var("RESEAL_PKCS11_PIN")
+            .map(SecretString::from)
+            .map_err(|_| {
+                Failure::config("the token PIN is needed: --pin-file FILE or RESEAL_PKCS11_PIN")
+            })?,
+    };
+    Ok((uri, module, pin))
 }
 
 /// Writes `value` to stdout as pretty JSON, or as `text` writes it.
