@@ -23,6 +23,9 @@
 #            top 15 functions by self time
 #   spool    SPOOL_COUNT messages over SPOOL_SESSIONS sessions through a fresh
 #            `reseal serve` with smtp.spool_sync = "each", then "group": msg/s, latency
+#   hsm      the S/MIME RSA-2048 sender's key put on a SoftHSM2 token (PKCS#11): its
+#            10 KB corpus messages through `reseal agent` with the key in the keystore,
+#            then on the token: ms and agent CPU per message, side by side
 # --quick: N=60, sizes 10k..10m, 1,000 load messages, shorter floor and profile (~4 min
 # once reseal is built). --write: also writes docs/performance.md. --keep: keep the
 # work directory. Builds reseal once (`cargo build --release --locked`; honours
@@ -34,7 +37,7 @@ B="$here/benches"
 
 N=400 SEED=1 SIZES=10k,100k,1m,10m,50m LOAD_COUNT=10000 LOAD_SESSIONS=200 FLOOR_SECS=3 PROF_ITER=40
 SPOOL_COUNT=3000 SPOOL_SESSIONS=100
-ALL_PARTS=corpus,anchor,floor,sweep,load,profile,spool
+ALL_PARTS=corpus,anchor,floor,sweep,load,profile,spool,hsm
 PARTS=$ALL_PARTS WRITE=0 KEEP=0 QUICK=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -500,6 +503,76 @@ for mode, wall, ticks, hz, got, js in rows:
           int(got) / wall, j["p50_ms"], j["p99_ms"], int(ticks) / int(hz) * 1000 / max(1, j["accepted"])))
 if "each" in res and "group" in res and res["each"]:
     print("\nGroup commit: **%.2fx** the accepted throughput of one fsync per file." % (res["group"] / res["each"]))
+PY
+fi
+
+# ---------------------------------------------------------------- hsm
+if want hsm; then
+  log "hsm: the RSA-2048 sender's key in the keystore, then on a SoftHSM2 token"
+  M=/usr/lib/softhsm/libsofthsm2.so
+  H="$W/hsm"; mkdir -p "$H/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$H/tokens" > "$H/softhsm2.conf"
+  export SOFTHSM2_CONF="$H/softhsm2.conf"
+  softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
+  from=s2048@corp.example
+  # The same key pair as the keystore's, written to the token, so that the same messages
+  # serve both runs.
+  openssl pkey -in "$K/$from.key" -outform DER -out "$H/key.der"
+  pkcs11-tool --module "$M" --token-label bench --login --pin 1234 \
+    --write-object "$H/key.der" --type privkey --id 01 --label bench >/dev/null 2>&1
+  rm -f "$H/key.der"
+  echo 1234 > "$H/pin"
+  "$RESEAL" keys init --keystore "$W/ks-hsm" >/dev/null
+  "$RESEAL" keys import --keystore "$W/ks-hsm" --pkcs11-uri 'pkcs11:token=bench;id=%01' \
+    --pkcs11-module "$M" --pin-file "$H/pin" --cert "$K/$from.pem" --for "$from" >/dev/null
+  py "$K/keys.json" <<'PY' | xargs "$RESEAL" keys import-cert --keystore "$W/ks-hsm" >/dev/null
+import json, sys
+print(" ".join(r["cert"] for r in json.load(open(sys.argv[1]))["recipients"].values()))
+PY
+  "$RESEAL" keys trust --keystore "$W/ks-hsm" "$K/ca.pem" >/dev/null
+  sed "s|^keystore = .*|keystore = \"$W/ks-hsm\"|; s|^data_dir = .*|data_dir = \"$W/data-hsm\"|" \
+    "$W/process.toml" > "$W/hsm.toml"
+  awk -F'\t' '$2 == "smime-rsa2048" && $5 == "10k"' "$W/corpus/manifest.tsv" > "$W/hsm.list"
+  : > "$W/hsm.res"
+  for where in keystore token; do
+    cfg="$W/process.toml" sock="$W/data-process/agent.sock"
+    [ "$where" = token ] && cfg="$W/hsm.toml" sock="$W/data-hsm/agent.sock"
+    "$RESEAL" agent --config "$cfg" 2> "$W/agent-$where.log" & agent_pid=$!
+    for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.05; done
+    [ -S "$sock" ] || { echo "run.sh: reseal agent did not start: $(cat "$W/agent-$where.log")" >&2; exit 1; }
+    n=0 failed=0
+    ga=$(ticks "$agent_pid"); t0=$(now)
+    while IFS=$'\t' read -r f _ sender rcpts _ _ _; do
+      args=(); IFS=, read -r -a rs <<< "$rcpts"; for r in "${rs[@]}"; do args+=(--rcpt "$r"); done
+      "$RESEAL" process --config "$cfg" --mail-from "$sender" "${args[@]}" < "$W/corpus/$f" > /dev/null \
+        2>> "$W/hsm-$where.err" || failed=$((failed + 1))
+      n=$((n + 1))
+    done < "$W/hsm.list"
+    t1=$(now); gt=$(( $(ticks "$agent_pid") - ga ))
+    kill -TERM "$agent_pid"; wait "$agent_pid" || true
+    echo "$where $n $failed $((t1 - t0)) $gt" >> "$W/hsm.res"
+  done
+  unset SOFTHSM2_CONF
+  py "$W/hsm.res" "$HZ" <<'PY' | emit 75-hsm
+import sys
+hz = int(sys.argv[2])
+rows = {r[0]: r[1:] for r in (l.split() for l in open(sys.argv[1]) if l.strip())}
+print("### Keys on an HSM (PKCS#11, SoftHSM2)\n")
+print("The S/MIME RSA-2048 sender's 10 KB corpus messages, one after the other, through `reseal process` and")
+print("`reseal agent`: once with the sender's key in the keystore (OpenSSL in process), once with the same key")
+print("on a SoftHSM2 token (`keys import --pkcs11-uri`). Each message needs two private-key operations with")
+print("it (unwrap the content key, sign). SoftHSM2 is software: a hardware HSM adds its own latency.\n")
+print("| key held | messages | failed | ms per message (wall) | agent CPU ms per message |")
+print("|---|---:|---:|---:|---:|")
+for where in ("keystore", "token"):
+    if where not in rows:
+        continue
+    n, failed, ns, ticks = (int(x) for x in rows[where])
+    print("| %s | %d | %d | %.1f | %.1f |" % ("in the keystore" if where == "keystore" else "on the SoftHSM2 token",
+          n, failed, ns / max(n, 1) / 1e6, ticks / hz / max(n, 1) * 1000))
+if "keystore" in rows and "token" in rows:
+    k, t = (int(rows[w][2]) / max(int(rows[w][0]), 1) for w in ("keystore", "token"))
+    print("\nThe token costs %.1f ms more per message (%.2f x)." % ((t - k) / 1e6, t / k))
 PY
 fi
 

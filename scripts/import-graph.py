@@ -27,7 +27,7 @@ LAYERS = {
     "bin": 4,
     "pipeline": 3,
     "unwrap": 2, "adapt": 2, "trace": 2, "capabilities": 2, "policy": 2, "reseal": 2,
-    "record": 2, "discovery": 2,
+    "record": 2, "discovery": 2, "dkim": 2,
     "config": 1, "envelope": 1, "pki": 1, "crypto": 1, "error": 1, "sanitize": 1,
     "mime": 1, "quarantine": 1,
 }

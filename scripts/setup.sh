@@ -19,6 +19,9 @@ PACKAGES=(
   # test tooling: python3 for scripts/make-corpus.py; ca-certificates for HTTPS
   # (cargo, apt); procps for kill (some tests still shell out to it), ps and pgrep
   python3 ca-certificates procps
+  # DKIM verifier for tests/dkim.rs: Debian's dkimpy, and PyNaCl for its Ed25519
+  # (RFC 8463) signatures
+  python3-dkim python3-nacl
   # /etc/services and /etc/protocols: without them Perl's sockets (swaks) fail with
   # "Bad protocol 'tcp'" and Postfix cannot resolve service names
   netbase
@@ -37,6 +40,9 @@ PACKAGES=(
   # from a private slapd.conf; the distribution's slapd service is not used (its postinst
   # runs non-interactively under DEBIAN_FRONTEND=noninteractive below)
   slapd ldap-utils
+  # PKCS#11: SoftHSM2 (the token the tests initialise) and OpenSC's pkcs11-tool (keys
+  # generated on the token, as an operator would)
+  softhsm2 opensc
 )
 
 missing=()

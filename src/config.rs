@@ -36,6 +36,27 @@ struct RawConfig {
     service: Vec<toml::Table>,
     #[serde(default)]
     discovery: RawDiscovery,
+    #[serde(default)]
+    dkim: RawDkim,
+    #[serde(default)]
+    pkcs11: RawPkcs11,
+}
+
+/// `[dkim]`: DKIM signing (src/dkim.rs). A domain whose key is in the keystore is signed
+/// unless it is listed here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    #[serde(default)]
+    disabled_domains: Vec<String>,
+}
+
+/// `[pkcs11]`: where the PKCS#11 module is, for `keys import --pkcs11-uri` without
+/// `--pkcs11-module` (docs/keys.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPkcs11 {
+    module: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,12 +265,25 @@ pub struct Config {
     /// The `[[service]]` tables, in the order the services run. The adapt stage owns
     /// their meaning and validates them (`adapt::services`) when the gateway is built.
     pub services: Vec<toml::Table>,
+    /// The PKCS#11 module `keys import --pkcs11-uri` records when none is named.
+    pub pkcs11_module: Option<PathBuf>,
     /// Where held messages go.
     pub quarantine_dir: PathBuf,
     pub smtp: SmtpConfig,
     pub relay: RelayConfig,
     /// Where recipient keys are looked up (`[discovery]`, docs/discovery.md).
     pub discovery: DiscoveryConfig,
+    /// DKIM signing (`[dkim]`).
+    pub dkim: DkimConfig,
+}
+
+/// `[dkim]`: mail whose From domain has a DKIM key in the keystore is signed
+/// (src/dkim.rs), unless its domain is switched off here.
+#[derive(Clone, Debug, Default)]
+pub struct DkimConfig {
+    /// Domains (lower case) whose mail is not DKIM-signed although the keystore holds
+    /// their key.
+    pub disabled_domains: std::collections::BTreeSet<String>,
 }
 
 /// The ESMTP server (`reseal serve`).
@@ -527,6 +561,7 @@ impl Config {
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT,
             process_admitted: true,
             services: Vec::new(),
+            pkcs11_module: None,
             quarantine_dir: default_data_dir().join("quarantine"),
             smtp: SmtpConfig::from_raw(&RawSmtp::default()).unwrap_or_else(|_| SmtpConfig {
                 listen: "127.0.0.1:10025".into(),
@@ -550,6 +585,7 @@ impl Config {
             }),
             relay: RelayConfig::from_raw(&RawRelay::default()),
             discovery: DiscoveryConfig::default(),
+            dkim: DkimConfig::default(),
         })
     }
 
@@ -635,13 +671,26 @@ impl Config {
         let smtp = SmtpConfig::from_raw(&raw.smtp)?;
         let relay = RelayConfig::from_raw(&raw.relay);
         let discovery = DiscoveryConfig::from_raw(raw.discovery, &resolve)?;
+        let mut disabled_domains = std::collections::BTreeSet::new();
+        for d in &raw.dkim.disabled_domains {
+            let name =
+                reseal_keystore::dkim_domain_name(d.trim_start_matches('@')).ok_or_else(|| {
+                    Failure::config(format!(
+                        "configuration: dkim.disabled_domains: {:?} is not a domain name",
+                        crate::sanitize::log_text(d)
+                    ))
+                })?;
+            disabled_domains.insert(name);
+        }
         Ok(Config {
             discovery,
+            dkim: DkimConfig { disabled_domains },
             smtp,
             relay,
             quarantine_dir: data_dir.join("quarantine"),
             process_admitted: raw.admission.process_admitted.unwrap_or(true),
             services,
+            pkcs11_module: raw.pkcs11.module.map(resolve),
             keystore,
             data_dir,
             passphrase_file: raw.passphrase_file.map(resolve),

@@ -109,6 +109,24 @@ impl Failure {
         Failure::new(Kind::Crypto, UNIFORM_CRYPTO_TEXT)
     }
 
+    /// A key operation that failed for the moment (`reseal_keystore::Error::is_temporary`:
+    /// the PKCS#11 token is away, the key-use log cannot be written): the message waits
+    /// (4xx); it is never sent without the key's operation. Says nothing about the
+    /// message. The reply names the cause; the details (a path) go to the log only.
+    pub fn key_unavailable(e: &reseal_keystore::Error) -> Failure {
+        tracing::warn!(
+            "key operation: {}",
+            crate::sanitize::log_text(&e.to_string())
+        );
+        match e {
+            reseal_keystore::Error::TokenUnavailable(why) => Failure::temporary(format!(
+                "The key's token is unavailable, try again later ({})",
+                crate::sanitize::reply_text(why)
+            )),
+            _ => Failure::temporary("The key cannot be used at the moment, try again later"),
+        }
+    }
+
     /// Mail encrypted to others only ([`FOREIGN_ENCRYPTION_TEXT`]).
     pub fn foreign_encryption() -> Failure {
         Failure::new(Kind::ForeignEncryption, FOREIGN_ENCRYPTION_TEXT)

@@ -13,6 +13,7 @@ pub mod capabilities;
 pub mod config;
 pub mod crypto;
 pub mod discovery;
+pub mod dkim;
 pub mod envelope;
 pub mod error;
 pub mod listing;

@@ -40,6 +40,11 @@ pub struct KeyListing {
     pub uses: Vec<&'static str>,
     pub certificate: CertListing,
     pub chain: Vec<String>,
+    /// The PKCS#11 URI of a key that lives on a token (absent: in the keystore).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<reseal_keystore::Revocation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +77,8 @@ pub struct PgpKeyListing {
     pub delegations: Vec<String>,
     pub uses: Vec<&'static str>,
     pub certificate: PgpCertListing,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<reseal_keystore::Revocation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +88,18 @@ pub struct Listing {
     pub trust_anchors: Vec<CertListing>,
     pub openpgp_keys: Vec<PgpKeyListing>,
     pub openpgp_certificates: Vec<PgpCertListing>,
+    pub dkim_keys: Vec<DkimListing>,
+}
+
+/// A DKIM domain key (docs/dkim.md): whose mail it signs, and under which selector.
+#[derive(Debug, Serialize)]
+pub struct DkimListing {
+    pub id: String,
+    pub domain: String,
+    pub selector: String,
+    pub algorithm: &'static str,
+    /// The owner name of its DNS TXT record.
+    pub record: String,
 }
 
 fn rfc3339(t: std::time::SystemTime) -> String {
@@ -171,6 +190,23 @@ fn cert_listing(id: &str, cert: &x509_cert::Certificate, now: u64) -> CertListin
     }
 }
 
+/// The text listing's line for a revoked key (empty if not revoked).
+fn revoked_line(r: Option<&reseal_keystore::Revocation>) -> String {
+    r.map(|r| {
+        format!(
+            "    REVOKED at {} ({}); {}\n",
+            rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.time)),
+            crate::sanitize::log_text(&r.reason),
+            if r.decrypt {
+                "still decrypts"
+            } else {
+                "no longer decrypts"
+            }
+        )
+    })
+    .unwrap_or_default()
+}
+
 fn uses_names(u: reseal_keystore::Uses) -> Vec<&'static str> {
     u.to_list()
         .iter()
@@ -217,6 +253,8 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
                 uses: uses_names(k.uses),
                 certificate: cert_listing(&k.id, &k.certificate, now),
                 chain: k.chain.iter().map(pki::subject).collect(),
+                token: ks.token_uri(&k.id).map(str::to_owned),
+                revoked: ks.revocation(&k.id).cloned(),
             })
             .collect(),
         certificates: ks
@@ -240,12 +278,23 @@ pub fn keys_listing_with(ks: &Keystore, capabilities: &crate::capabilities::Cach
                 delegations: k.delegations.iter().map(|d| d.to_string()).collect(),
                 uses: uses_names(k.uses),
                 certificate: pgp_listing(&k.id, &k.cert),
+                revoked: ks.revocation(&k.id).cloned(),
             })
             .collect(),
         openpgp_certificates: ks
             .openpgp_certificates()
             .iter()
             .map(|c| pgp_listing(&c.id, &c.cert))
+            .collect(),
+        dkim_keys: ks
+            .dkim_keys()
+            .map(|k| DkimListing {
+                id: k.id.clone(),
+                domain: k.domain.clone(),
+                selector: k.selector.clone(),
+                algorithm: k.algorithm.tag(),
+                record: k.record_name(),
+            })
             .collect(),
     }
 }
@@ -359,6 +408,13 @@ impl Listing {
                 k.delegations.join(", "),
                 k.uses.join(",")
             ));
+            if let Some(t) = &k.token {
+                s.push_str(&format!(
+                    "    on the token: {}\n",
+                    crate::sanitize::log_text(t)
+                ));
+            }
+            s.push_str(&revoked_line(k.revoked.as_ref()));
             s.push_str(&cert_line(&k.certificate));
         }
         s.push_str(&format!("certificates ({}):\n", self.certificates.len()));
@@ -411,6 +467,7 @@ impl Listing {
                 k.delegations.join(", "),
                 k.uses.join(",")
             ));
+            s.push_str(&revoked_line(k.revoked.as_ref()));
             s.push_str(&pgp_lines(&k.certificate));
         }
         s.push_str(&format!(
@@ -420,6 +477,13 @@ impl Listing {
         for c in &self.openpgp_certificates {
             s.push_str(&format!("  {}\n", c.id));
             s.push_str(&pgp_lines(c));
+        }
+        s.push_str(&format!("dkim keys ({}):\n", self.dkim_keys.len()));
+        for k in &self.dkim_keys {
+            s.push_str(&format!(
+                "  {}  {} d={} s={}\n    record: {}\n",
+                k.id, k.algorithm, k.domain, k.selector, k.record
+            ));
         }
         s
     }

@@ -459,9 +459,10 @@ enum Edit {
 /// message, after the milter is done, so it is also the later of the two.
 const TRACE_INSERT_AT: i32 = 1;
 
-/// Fields the pipeline puts on top of the message (trace::apply).
+/// Fields the pipeline puts on top of the message (trace::apply, and dkim::sign above
+/// them).
 fn is_trace_field(name: &str) -> bool {
-    ["Received", "OPES-System", "OPES-Via"]
+    ["DKIM-Signature", "Received", "OPES-System", "OPES-Via"]
         .iter()
         .any(|n| n.eq_ignore_ascii_case(name))
 }
@@ -755,7 +756,7 @@ mod tests {
     fn plan_deletes_all_inserts_trace_on_top_and_replaces_body() {
         let names = [c("From"), c("To"), c("Received"), c("to")];
         let env = Envelope::new("a@x.org", &["b@y.org".into()]).unwrap();
-        let new = b"Received: by gw\r\n\tid 1; date\r\nOPES-System: u\r\nFrom: a@x.org\r\nReceived: old\r\n\r\nnew body\r\n";
+        let new = b"DKIM-Signature: v=1;\r\n\tb=x\r\nReceived: by gw\r\n\tid 1; date\r\nOPES-System: u\r\nFrom: a@x.org\r\nReceived: old\r\n\r\nnew body\r\n";
         let edits = plan(
             &names,
             b"old body\r\n",
@@ -787,11 +788,16 @@ mod tests {
                 },
                 Edit::Insert {
                     index: 1,
+                    name: c("DKIM-Signature"),
+                    value: c(" v=1;\n\tb=x")
+                },
+                Edit::Insert {
+                    index: 2,
                     name: c("Received"),
                     value: c(" by gw\n\tid 1; date")
                 },
                 Edit::Insert {
-                    index: 2,
+                    index: 3,
                     name: c("OPES-System"),
                     value: c(" u")
                 },

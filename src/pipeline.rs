@@ -201,7 +201,11 @@ impl Gateway {
         // benches/run.sh (`RESEAL_LOG=reseal::pipeline=debug`): this thread's CPU clock,
         // so waiting and other messages do not count.
         let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        let outcome = self.run(env, raw, trace, submitter);
+        // Every key operation for this message is recorded with its trace id
+        // (keystore key-use log, docs/keys.md).
+        let outcome = reseal_keystore::key_log::for_message(&trace.id, || {
+            self.run(env, raw, trace, submitter)
+        });
         let spent = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
         let cpu_us = (i128::from(spent.tv_sec) - i128::from(cpu.tv_sec)) * 1_000_000
             + (i128::from(spent.tv_nsec) - i128::from(cpu.tv_nsec)) / 1_000;
@@ -212,6 +216,22 @@ impl Gateway {
         // hop (SMTP smuggling): refuse rather than pass it on or alter it silently.
         if has_bare_newline(&outcome.message) {
             return Err(Failure::bare_newline());
+        }
+        let mut outcome = outcome;
+        // DKIM last (RFC 6376 §5): after every adaptation, the re-seal and the trace, so
+        // the signature covers the message exactly as it leaves. Only for a submitter the
+        // gateway may sign for (SECURITY.md invariant 6): the domain's signature on a
+        // stranger's mail that claims the domain would defeat DMARC.
+        if outcome.held.is_none()
+            && let Some(ks) = &self.keystore
+            && ks.dkim_keys().next().is_some()
+        {
+            if submitter.may_sign {
+                let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+                crate::dkim::sign(&mut outcome.message, ks, &self.config.dkim, now)?;
+            } else {
+                tracing::info!("this submitter may not have mail signed: not DKIM-signing");
+            }
         }
         Ok(outcome)
     }

@@ -456,3 +456,241 @@ fn expire_check_reports_what_ends_within_the_window() {
         "{found:?}"
     );
 }
+
+/// A keystore fixture's entries folder, as the header names it.
+fn entry_folders(f: &Fixture) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(f.keystore())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("entries"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rotate_passphrase_reseals_everything_and_the_old_one_stops_working() {
+    let f = Fixture::new();
+    let before = f.keys(&["list", "--json"]).stdout;
+    // An orphan of an interrupted rotation (a fresh folder whose header switch never
+    // happened) is ignored and cleared.
+    std::fs::create_dir(f.keystore().join("entries-00000000deadbeef")).unwrap();
+    let new = f.tmp("new.pass", b"a new and longer passphrase\n");
+    let out = f.keys(&[
+        "rotate-passphrase",
+        "--new-passphrase-file",
+        new.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new passphrase"));
+    let folders = entry_folders(&f);
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].starts_with("entries-"), "{folders:?}");
+    // The old passphrase no longer opens it.
+    let out = f.keys_raw(&["list"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    // The new one does, with every entry as it was, and the keys still work.
+    let mut c = reseal();
+    c.args(["keys", "list", "--json", "--keystore"])
+        .arg(f.keystore())
+        .env("RESEAL_PASSPHRASE", "a new and longer passphrase");
+    let out = run(c, b"");
+    ok(&out, "list with the new passphrase");
+    assert_eq!(out.stdout, before);
+    let mut c = reseal();
+    c.args(["process", "--keystore"])
+        .arg(f.keystore())
+        .args([
+            "--mail-from",
+            "alice@example.com",
+            "--rcpt",
+            "bob@example.org",
+        ])
+        .env("RESEAL_PASSPHRASE", "a new and longer passphrase");
+    let out = run(c, &read("msg-plain.eml"));
+    ok(&out, "process after the rotation");
+    let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+    openssl_verify(&dec).unwrap();
+}
+
+/// The id of the fixture's S/MIME key.
+fn alice_id(f: &Fixture) -> String {
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    j["keys"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_revoked_key_no_longer_signs_but_still_decrypts_unless_told() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    let enc = read("openssl-enc-aes256cbc.eml");
+    f.keys(&["revoke", &id, "--reason", "laptop stolen"]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(j["keys"][0]["revoked"]["reason"], "laptop stolen");
+    assert_eq!(j["keys"][0]["uses"], serde_json::json!(["decrypt"]));
+    let text = String::from_utf8(f.keys(&["list"]).stdout).unwrap();
+    assert!(text.contains("REVOKED at"), "{text}");
+    // No signature by the revoked key.
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    if out.status.success() {
+        let dec = openssl_decrypt(&out.stdout, "bob").unwrap();
+        assert!(openssl_verify(&dec).is_err(), "signed by a revoked key");
+    }
+    // Mail sent to it before still opens (this vector is CBC and signed inside).
+    let opened = f.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    let ks2 = Fixture::new();
+    let reference = ks2.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    assert_eq!(
+        reply_without_trace(&opened),
+        reply_without_trace(&reference)
+    );
+    assert_eq!(opened.status.code(), reference.status.code());
+    // With --no-decrypt, it does not.
+    f.keys(&["revoke", &id, "--reason", "key compromised", "--no-decrypt"]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(j["keys"][0]["uses"], serde_json::json!([]));
+    let out = f.process(&enc, "alice@example.com", &["bob@example.org"], None);
+    assert!(!out.status.success());
+    assert!(
+        reply_without_trace(&out).contains("not to a key the gateway holds"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn delegations_change_without_reimport() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    f.keys(&[
+        "delegate",
+        &id,
+        "--for",
+        "@example.com",
+        "--remove-for",
+        "alice@example.com",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        j["keys"][0]["delegations"],
+        serde_json::json!(["@example.com"])
+    );
+    // A key acting for nobody is refused; so is removing what is not delegated.
+    let out = f.keys_raw(&["delegate", &id, "--remove-for", "@example.com"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("remove the key instead"),
+        "{}",
+        stderr(&out)
+    );
+    let out = f.keys_raw(&["delegate", &id, "--remove-for", "carol@example.com"]);
+    assert!(!out.status.success());
+    // The edited entry is sealed again: it opens, and signs for the domain now.
+    let out = f.process(
+        &read("msg-plain.eml"),
+        "alice@example.com",
+        &["bob@example.org"],
+        None,
+    );
+    ok(&out, "process");
+    openssl_verify(&openssl_decrypt(&out.stdout, "bob").unwrap()).unwrap();
+}
+
+#[test]
+fn every_key_use_is_logged_with_its_message_and_without_content() {
+    let f = Fixture::new();
+    let id = alice_id(&f);
+    let log_path = f.keystore().join("key-use.log");
+    let msg = read("openssl-sign-then-enc-gcm.eml");
+    // A disclaimer, so that the gateway's identity signs a modification record too.
+    let cfg = f.config(&format!("{OPES_HEAD}{DISCLAIMER_SERVICE}"));
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    ok(&out, "process");
+    // The trace id the message carries (OPES-System: ...; id=ID; ...).
+    let text = String::from_utf8_lossy(&out.stdout);
+    let trace = text
+        .split("OPES-System: ")
+        .nth(1)
+        .and_then(|s| s.split("id=").nth(1))
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_owned();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let for_message: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["message"] == trace.as_str())
+        .map(|l| {
+            (
+                l["key"].as_str().unwrap().to_owned(),
+                l["op"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        for_message.contains(&(id.clone(), "decrypt".into())),
+        "{log}"
+    );
+    assert!(for_message.contains(&(id.clone(), "sign".into())), "{log}");
+    assert!(
+        for_message.iter().any(|(_, op)| op == "record-sign"),
+        "the OPES identity signs the record: {log}"
+    );
+    // The import is there too, outside any message.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["op"] == "import" && l["key"] == id.as_str() && l["message"] == "-"),
+        "{log}"
+    );
+    // Nothing but those four fields.
+    for l in &lines {
+        let mut keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["key", "message", "op", "time"]);
+    }
+    // Fail closed: when the log cannot be written, the key is not used and the message
+    // waits (a folder where the log file should be).
+    std::fs::remove_file(&log_path).unwrap();
+    std::fs::create_dir(&log_path).unwrap();
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], Some(&cfg));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        reply_without_trace(&out).starts_with("451"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_openpgp_decryption_whose_key_use_cannot_be_logged_waits() {
+    let f = Fixture::with_openpgp();
+    let msg = std::fs::read(pv("gpg-pgpmime-signed-encrypted.eml")).unwrap();
+    ok(
+        &f.process(&msg, "alice@example.com", &["bob@example.org"], None),
+        "process with the log",
+    );
+    let log_path = f.keystore().join("key-use.log");
+    std::fs::remove_file(&log_path).unwrap();
+    std::fs::create_dir(&log_path).unwrap();
+    let out = f.process(&msg, "alice@example.com", &["bob@example.org"], None);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        reply_without_trace(&out).starts_with("451"),
+        "{}",
+        stderr(&out)
+    );
+}

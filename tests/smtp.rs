@@ -682,3 +682,66 @@ impl Drop for TlsDialog {
         let _ = self.child.wait();
     }
 }
+
+/// Waits until the server's log holds `what` `n` times (bounded).
+fn wait_for_log(srv: &Server, what: &str, n: usize) {
+    let t = Instant::now();
+    while srv.log_text().matches(what).count() < n {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no {what:?} in the log:\n{}",
+            srv.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sighup_reloads_the_keystore_without_downtime() {
+    let f = Fixture::new();
+    let sink = Sink::start(false, &[]);
+    let srv = Server::start(&f, free_port(), &relay_to(sink.port));
+    let send = |n: usize| {
+        let mut c = Client::connect(srv.port);
+        c.cmd("EHLO client.example");
+        let r = c.send(
+            "alice@example.com",
+            &["bob@example.org"],
+            &read("msg-plain.eml"),
+            "",
+        );
+        assert!(r.starts_with(QUEUED), "{r}");
+        c.cmd("QUIT");
+        let got = sink.wait(n, 20);
+        openssl_decrypt(&got[n - 1].data, "bob").unwrap()
+    };
+    // Signed by alice's key as loaded at start.
+    openssl_verify(&send(1)).unwrap();
+    // The operator revokes the key while the server runs: nothing changes until the
+    // reload.
+    let list: serde_json::Value =
+        serde_json::from_slice(&f.keys(&["list", "--json"]).stdout).unwrap();
+    let id = list["keys"][0]["id"].as_str().unwrap().to_owned();
+    f.keys(&["revoke", &id, "--reason", "renewed"]);
+    openssl_verify(&send(2)).unwrap();
+    srv.signal(rustix::process::Signal::HUP);
+    wait_for_log(&srv, "SIGHUP: configuration and keystore reloaded", 1);
+    assert!(openssl_verify(&send(3)).is_err(), "signed by a revoked key");
+    // A reload that fails (an entry damaged on disk) keeps the running gateway.
+    let entries = f.keystore().join("entries");
+    let entry = std::fs::read_dir(&entries)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&entry, b"{\"damaged\": true}").unwrap();
+    srv.signal(rustix::process::Signal::HUP);
+    wait_for_log(
+        &srv,
+        "SIGHUP: reload failed, the running configuration stays",
+        1,
+    );
+    // Still serving, with the keystore it had.
+    assert!(openssl_verify(&send(4)).is_err());
+}

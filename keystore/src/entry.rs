@@ -152,6 +152,35 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
+/// Where a key on a PKCS#11 token is: its RFC 7512 URI and the module's path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenRef {
+    pub(crate) uri: String,
+    pub(crate) module: String,
+}
+
+/// A delegated key's revocation (`reseal keys revoke`): it never signs again; it still
+/// decrypts (mail sent to it before) only if `decrypt` is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Seconds since the epoch.
+    pub time: u64,
+    pub reason: String,
+    pub decrypt: bool,
+}
+
+impl Revocation {
+    /// The uses left to a key with this revocation.
+    pub(crate) fn restrict(&self, uses: Uses) -> Uses {
+        Uses {
+            sign: false,
+            decrypt: uses.decrypt && self.decrypt,
+        }
+    }
+}
+
 /// The JSON body of an entry file; it is the AEAD's associated data, byte for byte.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -165,6 +194,27 @@ pub(crate) enum Body {
         delegations: Vec<Delegation>,
         uses: Vec<Use>,
         created: u64,
+        /// Set by `keys revoke`: the key no longer signs (and decrypts only if kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revoked: Option<Revocation>,
+    },
+    /// A delegated S/MIME key that lives on a PKCS#11 token: the sealed plaintext is the
+    /// implicit-rejection secret and the PIN (`pkcs11::seal_secret`), never the key.
+    TokenKey {
+        id: String,
+        algorithm: KeyAlgorithm,
+        certificate: String,
+        chain: Vec<String>,
+        #[serde(rename = "for")]
+        delegations: Vec<Delegation>,
+        uses: Vec<Use>,
+        created: u64,
+        /// The RFC 7512 URI of the private key (no PIN in it).
+        uri: String,
+        /// The path of the PKCS#11 module that reaches the token.
+        module: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revoked: Option<Revocation>,
     },
     Certificate {
         id: String,
@@ -185,6 +235,9 @@ pub(crate) enum Body {
         delegations: Vec<Delegation>,
         uses: Vec<Use>,
         created: u64,
+        /// Set by `keys revoke`: the key no longer signs (and decrypts only if kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revoked: Option<Revocation>,
     },
     /// The gateway's X.509 OPES identity (its key is the sealed plaintext).
     Identity {
@@ -206,18 +259,33 @@ pub(crate) enum Body {
         certificate: String,
         created: u64,
     },
+    /// A DKIM domain key (dkim.rs): algorithm `rsa-sha256` or `ed25519-sha256`, the
+    /// base64 `p=` key data; the PKCS#8 private key is the sealed plaintext, or, for a
+    /// key on a PKCS#11 token (`token`), the token secret (`pkcs11::seal_secret`).
+    DkimKey {
+        id: String,
+        domain: String,
+        selector: String,
+        algorithm: String,
+        public_key: String,
+        created: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<TokenRef>,
+    },
 }
 
 impl Body {
     pub(crate) fn id(&self) -> &str {
         match self {
             Body::SmimeKey { id, .. }
+            | Body::TokenKey { id, .. }
             | Body::Certificate { id, .. }
             | Body::TrustAnchor { id, .. }
             | Body::OpenpgpKey { id, .. }
             | Body::Identity { id, .. }
             | Body::IdentityPgp { id, .. }
-            | Body::OpenpgpCert { id, .. } => id,
+            | Body::OpenpgpCert { id, .. }
+            | Body::DkimKey { id, .. } => id,
         }
     }
 }

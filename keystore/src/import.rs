@@ -16,6 +16,7 @@ use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::entry::KeyAlgorithm;
 
 /// Where a key to import comes from.
 pub enum KeySource<'a> {
@@ -56,4 +57,41 @@ pub(crate) fn spki_der(cert: &Certificate) -> Result<Vec<u8>, Error> {
         .subject_public_key_info()
         .to_der()
         .map_err(|_| Error::Import("certificate public key".into()))
+}
+
+/// The algorithm of a public key, as the keystore names it.
+pub(crate) fn public_algorithm(
+    public: &PKey<openssl::pkey::Public>,
+) -> Result<KeyAlgorithm, Error> {
+    use openssl::nid::Nid;
+    use openssl::pkey::Id;
+    match public.id() {
+        Id::RSA => Ok(KeyAlgorithm::Rsa {
+            bits: public.bits(),
+        }),
+        Id::EC => {
+            let curve = public.ec_key().ok().and_then(|k| k.group().curve_name());
+            match curve {
+                Some(Nid::X9_62_PRIME256V1) => Ok(KeyAlgorithm::EcP256),
+                Some(Nid::SECP384R1) => Ok(KeyAlgorithm::EcP384),
+                _ => Err(Error::Import("unsupported EC curve".into())),
+            }
+        }
+        _ => Err(Error::Import("unsupported public-key algorithm".into())),
+    }
+}
+
+/// True if `sig` is a valid signature by `public` over the SHA-256 `digest`: RSA
+/// PKCS#1 v1.5 or ECDSA (DER).
+pub(crate) fn verifies(public: &PKey<openssl::pkey::Public>, digest: &[u8], sig: &[u8]) -> bool {
+    let check = || -> Result<bool, openssl::error::ErrorStack> {
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(public)?;
+        ctx.verify_init()?;
+        if public.id() == openssl::pkey::Id::RSA {
+            ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1)?;
+        }
+        ctx.set_signature_md(openssl::md::Md::sha256())?;
+        ctx.verify(digest, sig)
+    };
+    check().unwrap_or(false)
 }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -26,20 +27,24 @@ use serde_json::value::RawValue;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use crate::dkim::{self, DkimKeyInfo};
 use crate::entry::{
-    self, Body, Delegation, HashAlg, KeyAlgorithm, Uses, cert_from_b64, cert_to_b64, short_id,
+    self, Body, Delegation, HashAlg, KeyAlgorithm, Revocation, TokenRef, Uses, cert_from_b64,
+    cert_to_b64, short_id,
 };
 
 use crate::identity::{PGP_ID, X509_ID, gen_err, new_pgp, new_x509};
 use crate::import::{KeySource, MIN_RSA_BITS, spki_der, to_pkcs8, x509_to_cert};
+use crate::key_log::KeyLog;
 use crate::openpgp::{
     self as pgp, HeldPgpKey, MAX_KEY_FILE, OpenpgpCertInfo, OpenpgpKeyInfo, PgpSigner,
     RsaDecryptor, check_algorithms, parse_cert, pgp_id, policy,
 };
 use crate::ops::{self, HeldKey, KeyTransport, SecretKey, SignatureOutput, pkcs8_algorithm};
 use crate::pem::parse_certificates;
+use crate::pkcs11::{self, Pkcs11Uri, TokenKey};
 use crate::seal::{self, KdfParams};
-use crate::store::{self, EntryFile, entries_dir, entry_aad, io, read_bounded, write_atomic};
+use crate::store::{self, EntryFile, entry_aad, io, read_bounded, write_atomic};
 use crate::{CertInfo, Error, KeyInfo, now};
 
 /// An open keystore. Secret keys are held parsed, in zeroize-on-drop types, inside
@@ -47,6 +52,9 @@ use crate::{CertInfo, Error, KeyInfo, now};
 pub struct Keystore {
     dir: PathBuf,
     master: seal::MasterKey,
+    kdf: KdfParams,
+    /// The folder of entries sealed under `master` (the header names it).
+    entries: PathBuf,
     keys: Vec<ops::HeldKey>,
     certs: Vec<CertInfo>,
     anchors: Vec<CertInfo>,
@@ -54,6 +62,13 @@ pub struct Keystore {
     pgp_certs: Vec<OpenpgpCertInfo>,
     identity: Option<ops::HeldKey>,
     identity_pgp: Option<pgp::HeldPgpKey>,
+    dkim: Vec<dkim::HeldDkimKey>,
+    /// PKCS#11 tokens holding delegated keys, one session pool each.
+    tokens: Vec<Arc<pkcs11::Token>>,
+    /// Revoked delegated keys, by id.
+    revoked: Vec<(String, Revocation)>,
+    /// Every private-key operation and every change is recorded here first.
+    key_log: KeyLog,
 }
 
 impl fmt::Debug for Keystore {
@@ -98,10 +113,12 @@ impl Keystore {
     /// Opens the keystore: derives the master key, checks the passphrase, and opens
     /// every entry. A wrong passphrase or a tampered entry is an error; nothing changes.
     pub fn open(dir: &Path, passphrase: &SecretString) -> Result<Keystore, Error> {
-        let master = store::unlock(dir, passphrase)?;
+        let unlocked = store::unlock(dir, passphrase)?;
         let mut ks = Keystore {
             dir: dir.to_owned(),
-            master,
+            master: unlocked.master,
+            kdf: unlocked.kdf,
+            entries: unlocked.entries,
             keys: Vec::new(),
             certs: Vec::new(),
             anchors: Vec::new(),
@@ -109,8 +126,12 @@ impl Keystore {
             pgp_certs: Vec::new(),
             identity: None,
             identity_pgp: None,
+            dkim: Vec::new(),
+            tokens: Vec::new(),
+            revoked: Vec::new(),
+            key_log: KeyLog::new(dir),
         };
-        for path in store::entry_files(dir)? {
+        for path in store::entry_files(&ks.entries)? {
             ks.load_entry(&path)?;
         }
         Ok(ks)
@@ -174,7 +195,10 @@ impl Keystore {
 
     // ---- Entries on disk (helpers in store.rs) ----
 
-    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
+    /// Reads and opens one entry file: its id, its body and its sealed secret (empty
+    /// for public entries). A seal that does not verify, or a body that names another
+    /// id than the file, is corruption.
+    fn open_entry(&self, path: &Path) -> Result<(String, Body, Zeroizing<Vec<u8>>), Error> {
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -198,6 +222,15 @@ impl Keystore {
         if body.id() != name {
             return Err(corrupt("entry id does not match its file name"));
         }
+        Ok((name, body, secret))
+    }
+
+    fn load_entry(&mut self, path: &Path) -> Result<(), Error> {
+        let (name, body, secret) = self.open_entry(path)?;
+        let corrupt = |reason| Error::Corrupt {
+            what: name.clone(),
+            reason,
+        };
         match body {
             Body::SmimeKey {
                 id,
@@ -207,23 +240,52 @@ impl Keystore {
                 delegations,
                 uses,
                 created,
+                revoked,
             } => {
-                let certificate = cert_from_b64(&certificate, &id)?;
-                let chain = chain
-                    .iter()
-                    .map(|c| cert_from_b64(c, &id))
-                    .collect::<Result<_, _>>()?;
-                let info = KeyInfo {
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
+                let info = key_info(
                     id,
                     algorithm,
-                    certificate,
-                    chain,
+                    &certificate,
+                    &chain,
                     delegations,
-                    uses: Uses::from_list(&uses),
+                    uses,
                     created,
-                };
+                )?;
                 let held = HeldKey::from_pkcs8(info, &secret)?;
                 self.keys.push(held);
+            }
+            Body::TokenKey {
+                id,
+                algorithm,
+                certificate,
+                chain,
+                delegations,
+                uses,
+                created,
+                uri,
+                module,
+                revoked,
+            } => {
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
+                let info = key_info(
+                    id,
+                    algorithm,
+                    &certificate,
+                    &chain,
+                    delegations,
+                    uses,
+                    created,
+                )?;
+                let uri: Pkcs11Uri = uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
+                let (ir, pin) =
+                    pkcs11::open_secret(&secret).ok_or_else(|| corrupt("bad token secret"))?;
+                let pin = pkcs11::pin_from_env().unwrap_or(pin);
+                let key = self.token_key(Path::new(&module), &uri, pin, algorithm, ir);
+                self.keys.push(HeldKey {
+                    info,
+                    secret: SecretKey::Token(Box::new(key)),
+                });
             }
             Body::Certificate {
                 id,
@@ -255,14 +317,16 @@ impl Keystore {
                 delegations,
                 uses,
                 created,
+                revoked,
             } => {
                 let cert = crate::openpgp::parse_cert(certificate.as_bytes())
                     .map_err(|_| corrupt("bad OpenPGP certificate"))?;
+                let uses = self.note_revocation(&id, revoked, Uses::from_list(&uses));
                 let info = crate::OpenpgpKeyInfo {
                     id,
                     cert,
                     delegations,
-                    uses: Uses::from_list(&uses),
+                    uses,
                     created,
                 };
                 self.pgp_keys
@@ -323,6 +387,27 @@ impl Keystore {
                 self.pgp_certs
                     .push(crate::OpenpgpCertInfo { id, cert, created });
             }
+            body @ Body::DkimKey { .. } => {
+                let at = match &body {
+                    Body::DkimKey { token, .. } => token.clone(),
+                    _ => None,
+                };
+                let held = match at {
+                    None => dkim::HeldDkimKey::from_entry(body, &secret)?,
+                    Some(at) => {
+                        let info = dkim::info_from_entry(body)?;
+                        let (ir, pin) = pkcs11::open_secret(&secret)
+                            .ok_or_else(|| corrupt("bad token secret"))?;
+                        let pin = pkcs11::pin_from_env().unwrap_or(pin);
+                        let uri: Pkcs11Uri =
+                            at.uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
+                        let kind = dkim_token_kind(&info);
+                        let key = self.token_key_of(Path::new(&at.module), &uri, pin, kind, ir);
+                        dkim::HeldDkimKey::on_token(info, key, at)
+                    }
+                };
+                self.dkim.push(held);
+            }
         }
         Ok(())
     }
@@ -330,18 +415,7 @@ impl Keystore {
     /// Seals and writes one entry. `secret` is empty for public entries: the seal then
     /// only authenticates the body.
     pub(crate) fn write_entry(&self, body: &Body, secret: &[u8]) -> Result<(), Error> {
-        let id = body.id();
-        let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
-        let sealed = self
-            .master
-            .seal(&entry_aad(id, body_json.as_bytes()), secret)?;
-        let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
-        let file = EntryFile {
-            body: &raw,
-            seal: B64.encode(sealed),
-        };
-        let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
-        write_atomic(&entries_dir(&self.dir).join(format!("{id}.json")), &json)
+        write_sealed(&self.master, &self.entries, body, secret)
     }
 
     pub(crate) fn has_entry(&self, id: &str) -> bool {
@@ -350,29 +424,167 @@ impl Keystore {
             || self.anchors.iter().any(|c| c.id == id)
             || self.pgp_keys.iter().any(|k| k.info.id == id)
             || self.pgp_certs.iter().any(|c| c.id == id)
+            || self.dkim.iter().any(|k| k.info.id == id)
     }
 
     /// Removes an entry by id, from disk and from memory.
     pub fn remove(&mut self, id: &str) -> Result<(), Error> {
-        let valid_id = !id.is_empty()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_id || !self.has_entry(id) {
+        if !valid_id(id) || !self.has_entry(id) {
             return Err(Error::NoSuchEntry(id.to_owned()));
         }
-        let path = entries_dir(&self.dir).join(format!("{id}.json"));
+        let path = self.entries.join(format!("{id}.json"));
         fs::remove_file(&path).map_err(io(&path))?;
-        let ed = entries_dir(&self.dir);
-        fs::File::open(&ed)
+        fs::File::open(&self.entries)
             .and_then(|d| d.sync_all())
-            .map_err(io(&ed))?;
+            .map_err(io(&self.entries))?;
+        self.forget(id);
+        self.key_log.record(id, "remove")
+    }
+
+    /// Records a loaded key's revocation, and returns the uses it leaves.
+    fn note_revocation(&mut self, id: &str, revoked: Option<Revocation>, uses: Uses) -> Uses {
+        match revoked {
+            Some(r) => {
+                let left = r.restrict(uses);
+                self.revoked.push((id.to_owned(), r));
+                left
+            }
+            None => uses,
+        }
+    }
+
+    /// Where delegated key `id`'s private half is: `None` in the keystore, or the
+    /// RFC 7512 URI of its PKCS#11 token.
+    pub fn token_uri(&self, id: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|k| k.info.id == id)
+            .and_then(|k| match &k.secret {
+                SecretKey::Token(t) => Some(t.uri.as_str()),
+                _ => None,
+            })
+    }
+
+    /// The revocation of delegated key `id`, if it was revoked.
+    pub fn revocation(&self, id: &str) -> Option<&Revocation> {
+        self.revoked.iter().find(|(k, _)| k == id).map(|(_, r)| r)
+    }
+
+    // ---- Lifecycle: rewrite, rotate, revoke, delegate ----
+
+    /// Changes entry `id`'s public body with `edit`, re-seals it (its secret unchanged)
+    /// and loads it again. The file is replaced atomically (`write_atomic`).
+    fn rewrite_entry(
+        &mut self,
+        id: &str,
+        edit: impl FnOnce(&mut Body) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !valid_id(id) || !self.has_entry(id) {
+            return Err(Error::NoSuchEntry(id.to_owned()));
+        }
+        let path = self.entries.join(format!("{id}.json"));
+        let (_, mut body, secret) = self.open_entry(&path)?;
+        edit(&mut body)?;
+        self.write_entry(&body, &secret)?;
+        self.forget(id);
+        self.load_entry(&path)
+    }
+
+    /// Seals the whole keystore under a new passphrase (and `kdf`, or the current cost
+    /// parameters). Every entry is opened under the old key, so a damaged one stops the
+    /// rotation before anything changes; the switch is one atomic header replacement
+    /// (`store::rotate`).
+    pub fn rotate_passphrase(
+        &mut self,
+        new: &SecretString,
+        kdf: Option<KdfParams>,
+    ) -> Result<(), Error> {
+        let kdf = kdf.unwrap_or(self.kdf);
+        kdf.check()?;
+        let files = store::entry_files(&self.entries)?;
+        let mut opened = Vec::with_capacity(files.len());
+        for path in &files {
+            let (_, body, secret) = self.open_entry(path)?;
+            opened.push((body, secret));
+        }
+        let unlocked = store::rotate(&self.dir, &self.entries, new, kdf, |master, fresh| {
+            for (body, secret) in &opened {
+                write_sealed(master, fresh, body, secret)?;
+            }
+            Ok(())
+        })?;
+        self.master = unlocked.master;
+        self.kdf = unlocked.kdf;
+        self.entries = unlocked.entries;
+        self.key_log.record("-", "rotate-passphrase")
+    }
+
+    /// Revokes delegated key `id` (S/MIME, token or OpenPGP): it never signs again, and
+    /// decrypts mail sent to it before only if `keep_decrypt`.
+    pub fn revoke(&mut self, id: &str, reason: &str, keep_decrypt: bool) -> Result<(), Error> {
+        let r = Revocation {
+            time: now(),
+            reason: reason.to_owned(),
+            decrypt: keep_decrypt,
+        };
+        self.rewrite_entry(id, |body| match body {
+            Body::SmimeKey { revoked, .. }
+            | Body::TokenKey { revoked, .. }
+            | Body::OpenpgpKey { revoked, .. } => {
+                *revoked = Some(r);
+                Ok(())
+            }
+            _ => Err(Error::Unsupported(id.to_owned())),
+        })?;
+        self.key_log.record(id, "revoke")
+    }
+
+    /// Adds (`add`) and removes (`remove`) the addresses or domains delegated key `id`
+    /// acts for. A key is never left acting for nobody: remove the key instead.
+    pub fn delegate(
+        &mut self,
+        id: &str,
+        add: &[Delegation],
+        remove: &[Delegation],
+    ) -> Result<(), Error> {
+        self.rewrite_entry(id, |body| match body {
+            Body::SmimeKey { delegations, .. }
+            | Body::TokenKey { delegations, .. }
+            | Body::OpenpgpKey { delegations, .. } => {
+                for d in remove {
+                    if !delegations.contains(d) {
+                        return Err(Error::BadDelegation(format!(
+                            "{d} is not delegated to {id}"
+                        )));
+                    }
+                }
+                delegations.retain(|d| !remove.contains(d));
+                for d in add {
+                    if !delegations.contains(d) {
+                        delegations.push(d.clone());
+                    }
+                }
+                if delegations.is_empty() {
+                    return Err(Error::Import(
+                        "a key must act for someone: remove the key instead".into(),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(Error::Unsupported(id.to_owned())),
+        })?;
+        self.key_log.record(id, "delegate")
+    }
+
+    /// Drops entry `id` from memory.
+    fn forget(&mut self, id: &str) {
         self.keys.retain(|k| k.info.id != id);
         self.certs.retain(|c| c.id != id);
         self.anchors.retain(|c| c.id != id);
         self.pgp_keys.retain(|k| k.info.id != id);
         self.pgp_certs.retain(|c| c.id != id);
-        Ok(())
+        self.dkim.retain(|k| k.info.id != id);
+        self.revoked.retain(|(k, _)| k != id);
     }
 
     // ---- Private-key operations (S/MIME) (helpers in ops.rs) ----
@@ -400,6 +612,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
+        self.key_log.record(key_id, "sign")?;
         k.sign_raw(hash, digest)
     }
 
@@ -435,21 +648,31 @@ impl Keystore {
                 party: parties.join(", "),
             });
         }
-        let SecretKey::Rsa(key) = &k.secret else {
-            return Err(Error::Unsupported(key_id.to_owned()));
-        };
         if !(16..=64).contains(&cek_len) {
             return Err(Error::Operation);
         }
+        self.key_log.record(key_id, "decrypt")?;
         let mut random = Zeroizing::new(vec![0u8; cek_len]);
         getrandom::fill(random.as_mut_slice()).map_err(|_| Error::Random)?;
-        let result = match scheme {
+        let result = match (&k.secret, scheme) {
             // Implicit rejection (rsa_ossl): bad padding gives a synthetic key, not an error.
-            KeyTransport::RsaPkcs1v15 => key.decrypt_pkcs1v15(encrypted_key),
-            KeyTransport::RsaOaep { hash, mgf_hash } => {
+            (SecretKey::Rsa(key), KeyTransport::RsaPkcs1v15) => key.decrypt_pkcs1v15(encrypted_key),
+            (SecretKey::Rsa(key), KeyTransport::RsaOaep { hash, mgf_hash }) => {
                 key.decrypt_oaep(hash, mgf_hash, encrypted_key)
             }
+            (SecretKey::Token(key), KeyTransport::RsaPkcs1v15) => {
+                key.decrypt_pkcs1v15(encrypted_key)
+            }
+            (SecretKey::Token(key), KeyTransport::RsaOaep { hash, mgf_hash }) => {
+                key.decrypt_oaep(hash, mgf_hash, encrypted_key)
+            }
+            _ => return Err(Error::Unsupported(key_id.to_owned())),
         };
+        // A token that is away is a temporary failure of the message, reported as such:
+        // it says nothing about the ciphertext (every operation fails alike).
+        if let Err(Error::TokenUnavailable(why)) = result {
+            return Err(Error::TokenUnavailable(why));
+        }
         let plain = result.unwrap_or_default();
         // Select without branching on secret-dependent data where we can: the length is
         // public after implicit rejection only in a statistical sense, so we always
@@ -561,6 +784,7 @@ impl Keystore {
             delegations: delegations.clone(),
             uses: uses.to_list(),
             created,
+            revoked: None,
         };
         let info = KeyInfo {
             id: id.clone(),
@@ -575,6 +799,141 @@ impl Keystore {
         let held = HeldKey::from_pkcs8(info, &pkcs8)?;
         self.write_entry(&body, &pkcs8)?;
         self.keys.push(held);
+        self.key_log.record(&id, "import")?;
+        Ok(id)
+    }
+
+    /// The key `uri` on the token that `module` reaches, sharing the token's session pool
+    /// with the other keys on it.
+    fn token_key(
+        &mut self,
+        module: &Path,
+        uri: &Pkcs11Uri,
+        pin: SecretString,
+        algorithm: KeyAlgorithm,
+        ir: Zeroizing<[u8; 32]>,
+    ) -> TokenKey {
+        self.token_key_of(module, uri, pin, pkcs11::KeyKind::of(algorithm), ir)
+    }
+
+    fn token_key_of(
+        &mut self,
+        module: &Path,
+        uri: &Pkcs11Uri,
+        pin: SecretString,
+        kind: pkcs11::KeyKind,
+        ir: Zeroizing<[u8; 32]>,
+    ) -> TokenKey {
+        let token = match self.tokens.iter().find(|t| t.is(module, uri)) {
+            Some(t) => Arc::clone(t),
+            None => {
+                let t = Arc::new(pkcs11::Token::new(module.to_owned(), uri, pin));
+                self.tokens.push(Arc::clone(&t));
+                t
+            }
+        };
+        TokenKey::new(token, uri, kind, ir)
+    }
+
+    /// Imports a delegated S/MIME key that lives on a PKCS#11 token: records the
+    /// reference (RFC 7512 `uri`, the `module` that reaches the token), the certificate
+    /// and the delegations; seals the PIN. The key must be on the token and belong to
+    /// the certificate: a test signature made on the token is verified with the
+    /// certificate's public key before anything is stored. Returns the new entry's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_token_key(
+        &mut self,
+        uri: &Pkcs11Uri,
+        module: &Path,
+        pin: &SecretString,
+        cert_pem: &[u8],
+        chain_pem: Option<&[u8]>,
+        delegations: Vec<Delegation>,
+        uses: Uses,
+    ) -> Result<String, Error> {
+        if delegations.is_empty() {
+            return Err(Error::Import(
+                "at least one --for delegation is needed".into(),
+            ));
+        }
+        if !uses.sign && !uses.decrypt {
+            return Err(Error::Import("a key needs at least one use".into()));
+        }
+        let mut certs = parse_certificates(cert_pem)?;
+        let cert = certs.remove(0);
+        if let Some(c) = chain_pem {
+            certs.extend(parse_certificates(c)?);
+        }
+        let cert_spki = spki_der(&cert)?;
+        let public = PKey::public_key_from_der(&cert_spki)
+            .map_err(|_| Error::Import("the certificate's public key is unreadable".into()))?;
+        let algorithm = crate::import::public_algorithm(&public)?;
+        if let KeyAlgorithm::Rsa { bits } = algorithm
+            && bits < MIN_RSA_BITS
+        {
+            return Err(Error::Import(format!(
+                "RSA-{bits} is below the {MIN_RSA_BITS}-bit floor"
+            )));
+        }
+        if uses.decrypt && !matches!(algorithm, KeyAlgorithm::Rsa { .. }) {
+            return Err(Error::Import(
+                "only an RSA key can decrypt (key transport): import an EC key with --use sign"
+                    .into(),
+            ));
+        }
+        let id = short_id("smime", &cert_spki);
+        if self.has_entry(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let mut ir = Zeroizing::new([0u8; 32]);
+        getrandom::fill(ir.as_mut_slice()).map_err(|_| Error::Random)?;
+        let key = self.token_key(module, uri, pin.clone(), algorithm, ir.clone());
+        // The key must be on the token and belong to the certificate.
+        if !key.has_certificate_type()? {
+            return Err(Error::Import(
+                "the token's key does not match the certificate (another algorithm)".into(),
+            ));
+        }
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(
+            b"reseal: does this token key match its certificate?",
+        )
+        .into();
+        let sig = key.sign(HashAlg::Sha256, &digest)?;
+        if !crate::import::verifies(&public, &digest, &sig) {
+            return Err(Error::Import(
+                "the token's key does not match the certificate".into(),
+            ));
+        }
+        let created = now();
+        let body = Body::TokenKey {
+            id: id.clone(),
+            algorithm,
+            certificate: cert_to_b64(&cert)?,
+            chain: certs.iter().map(cert_to_b64).collect::<Result<_, _>>()?,
+            delegations: delegations.clone(),
+            uses: uses.to_list(),
+            created,
+            uri: uri.to_string(),
+            module: module
+                .to_str()
+                .ok_or_else(|| Error::Import("the module path is not UTF-8".into()))?
+                .to_owned(),
+            revoked: None,
+        };
+        self.write_entry(&body, &pkcs11::seal_secret(&ir, pin))?;
+        self.keys.push(HeldKey {
+            info: KeyInfo {
+                id: id.clone(),
+                algorithm,
+                certificate: cert,
+                chain: certs,
+                delegations,
+                uses,
+                created,
+            },
+            secret: SecretKey::Token(Box::new(key)),
+        });
+        self.key_log.record(&id, "import-token")?;
         Ok(id)
     }
 
@@ -758,18 +1117,22 @@ impl Keystore {
         hash: HashAlg,
         digest: &[u8],
     ) -> Result<SignatureOutput, Error> {
-        self.identity
+        let id = self
+            .identity
             .as_ref()
-            .ok_or_else(|| Error::NoSuchEntry(X509_ID.to_owned()))?
-            .sign_raw(hash, digest)
+            .ok_or_else(|| Error::NoSuchEntry(X509_ID.to_owned()))?;
+        self.key_log.record(X509_ID, "record-sign")?;
+        id.sign_raw(hash, digest)
     }
 
     /// A signer for the OpenPGP identity key (for a modification record).
     pub fn identity_pgp_signer(&self) -> Result<PgpSigner, Error> {
-        self.identity_pgp
+        let id = self
+            .identity_pgp
             .as_ref()
-            .ok_or_else(|| Error::NoSuchEntry(PGP_ID.to_owned()))?
-            .signer()
+            .ok_or_else(|| Error::NoSuchEntry(PGP_ID.to_owned()))?;
+        self.key_log.record(PGP_ID, "record-sign")?;
+        id.signer()
     }
 
     // ---- OpenPGP keys and certificates (helpers in openpgp.rs) ----
@@ -878,6 +1241,7 @@ impl Keystore {
             delegations: delegations.clone(),
             uses: uses.to_list(),
             created,
+            revoked: None,
         };
         let info = OpenpgpKeyInfo {
             id: id.clone(),
@@ -889,6 +1253,7 @@ impl Keystore {
         let held = HeldPgpKey::from_tsk(info, &tsk)?;
         self.write_entry(&body, &tsk)?;
         self.pgp_keys.push(held);
+        self.key_log.record(&id, "import")?;
         Ok(id)
     }
 
@@ -996,6 +1361,7 @@ impl Keystore {
                 party: sender.to_owned(),
             });
         }
+        self.key_log.record(key_id, "sign")?;
         k.signer()
     }
 
@@ -1046,6 +1412,7 @@ impl Keystore {
                 party: parties.join(", "),
             });
         }
+        self.key_log.record(key_id, "decrypt")?;
         let p = policy();
         let Ok(vc) = k.tsk.with_policy(&p, None) else {
             return Ok(None);
@@ -1086,6 +1453,197 @@ impl Keystore {
         }
         Ok(None)
     }
+}
+
+impl Keystore {
+    // ---- DKIM domain keys (helpers in dkim.rs) ----
+
+    /// Imports the DKIM key of `domain`, published under `selector`, from an unencrypted
+    /// PEM private key (RSA-2048 to 4096, or Ed25519). A domain has one DKIM key: an
+    /// earlier one for the same domain is replaced (publish the new record first).
+    /// Returns the new entry's id.
+    pub fn import_dkim(
+        &mut self,
+        domain: &str,
+        selector: &str,
+        key_pem: &[u8],
+    ) -> Result<String, Error> {
+        let (held, pkcs8) = dkim::read_key(domain, selector, key_pem)?;
+        let id = held.info.id.clone();
+        self.replace_dkim(held, &pkcs8)?;
+        self.key_log.record(&id, "import-dkim")?;
+        Ok(id)
+    }
+
+    /// Imports the DKIM key of `domain` (published under `selector`) that lives on a
+    /// PKCS#11 token: RSA (2048 to 4096 bits) or Ed25519 (`CKK_EC_EDWARDS`). The public
+    /// key is read from the token's public key object, and a test signature made on the
+    /// token must verify with it before anything is stored. An earlier key for the
+    /// domain is replaced, as with [`Keystore::import_dkim`].
+    pub fn import_dkim_token(
+        &mut self,
+        domain: &str,
+        selector: &str,
+        uri: &Pkcs11Uri,
+        module: &Path,
+        pin: &SecretString,
+    ) -> Result<String, Error> {
+        use cryptoki::object::KeyType;
+        let mut ir = Zeroizing::new([0u8; 32]);
+        getrandom::fill(ir.as_mut_slice()).map_err(|_| Error::Random)?;
+        // The kind first, from the token, then the key with its kind.
+        let probe = self.token_key_of(module, uri, pin.clone(), pkcs11::KeyKind::Ecdsa, ir.clone());
+        let kind = match probe.type_on_token()? {
+            Some(t) if t == KeyType::EC_EDWARDS => pkcs11::KeyKind::Ed25519,
+            Some(t) if t == KeyType::RSA => pkcs11::KeyKind::Rsa { k: 0 },
+            _ => {
+                return Err(Error::Import(
+                    "a DKIM key on a token is RSA or Ed25519 (CKK_EC_EDWARDS)".into(),
+                ));
+            }
+        };
+        let key = self.token_key_of(module, uri, pin.clone(), kind, ir.clone());
+        let public = key.public_key()?;
+        let info = dkim::new_info(domain, selector, &public)?;
+        let kind = dkim_token_kind(&info);
+        let key = self.token_key_of(module, uri, pin.clone(), kind, ir.clone());
+        let at = TokenRef {
+            uri: uri.to_string(),
+            module: module
+                .to_str()
+                .ok_or_else(|| Error::Import("the module path is not UTF-8".into()))?
+                .to_owned(),
+        };
+        let held = dkim::HeldDkimKey::on_token(info, key, at);
+        // The key must be on the token and be the one its public key object says.
+        let digest: [u8; 32] =
+            <sha2::Sha256 as sha2::Digest>::digest(b"reseal: does this DKIM key sign?").into();
+        let sig = held.sign_sha256(&digest)?;
+        let good = match held.info.algorithm {
+            dkim::DkimAlgorithm::RsaSha256 => crate::import::verifies(&public, &digest, &sig),
+            dkim::DkimAlgorithm::Ed25519Sha256 => {
+                openssl::sign::Verifier::new_without_digest(&public)
+                    .and_then(|mut v| v.verify_oneshot(&sig, &digest))
+                    .unwrap_or(false)
+            }
+        };
+        if !good {
+            return Err(Error::Import(
+                "the token's DKIM key does not match its public key".into(),
+            ));
+        }
+        let id = held.info.id.clone();
+        self.replace_dkim(held, &pkcs11::seal_secret(&ir, pin))?;
+        self.key_log.record(&id, "import-dkim-token")?;
+        Ok(id)
+    }
+
+    /// Stores `held` as its domain's one DKIM key, removing an earlier one.
+    fn replace_dkim(&mut self, held: dkim::HeldDkimKey, secret: &[u8]) -> Result<(), Error> {
+        let id = held.info.id.clone();
+        let old: Vec<String> = self
+            .dkim
+            .iter()
+            .filter(|k| k.info.domain == held.info.domain || k.info.id == id)
+            .map(|k| k.info.id.clone())
+            .collect();
+        for o in old.iter().filter(|o| **o != id) {
+            self.remove(o)?;
+        }
+        self.write_entry(&held.body(), secret)?;
+        self.dkim.retain(|k| k.info.id != id);
+        self.dkim.push(held);
+        Ok(())
+    }
+
+    /// The DKIM keys (public facts).
+    pub fn dkim_keys(&self) -> impl Iterator<Item = &DkimKeyInfo> {
+        self.dkim.iter().map(|k| &k.info)
+    }
+
+    /// The DKIM key for signing domain `domain` (compared case-insensitively), if any.
+    pub fn dkim_key_for(&self, domain: &str) -> Option<&DkimKeyInfo> {
+        self.dkim
+            .iter()
+            .find(|k| k.info.domain.eq_ignore_ascii_case(domain))
+            .map(|k| &k.info)
+    }
+
+    /// Signs, with the DKIM key of `domain`, the SHA-256 `digest` of the data a DKIM
+    /// signature covers (RFC 6376 §3.7): the octets of its `b=` tag. A domain with no
+    /// key is an error; the keystore signs only for the domain the key was imported for.
+    pub fn dkim_sign(&self, domain: &str, digest: &[u8]) -> Result<Vec<u8>, Error> {
+        let key = self
+            .dkim
+            .iter()
+            .find(|k| k.info.domain.eq_ignore_ascii_case(domain))
+            .ok_or_else(|| Error::NoSuchEntry(format!("DKIM key for {domain}")))?;
+        self.key_log.record(&key.info.id, "dkim-sign")?;
+        key.sign_sha256(digest)
+    }
+}
+
+/// The token key kind of a DKIM key (its RSA modulus length from its public key).
+fn dkim_token_kind(info: &DkimKeyInfo) -> pkcs11::KeyKind {
+    match info.algorithm {
+        dkim::DkimAlgorithm::Ed25519Sha256 => pkcs11::KeyKind::Ed25519,
+        dkim::DkimAlgorithm::RsaSha256 => pkcs11::KeyKind::Rsa {
+            k: PKey::public_key_from_der(&info.public_key)
+                .map(|p| p.size())
+                .unwrap_or(0),
+        },
+    }
+}
+
+/// Seals `body` and `secret` under `master` into the entries folder `entries`.
+fn write_sealed(
+    master: &seal::MasterKey,
+    entries: &Path,
+    body: &Body,
+    secret: &[u8],
+) -> Result<(), Error> {
+    let id = body.id();
+    let body_json = serde_json::to_string(body).map_err(|_| Error::Operation)?;
+    let sealed = master.seal(&entry_aad(id, body_json.as_bytes()), secret)?;
+    let raw = RawValue::from_string(body_json).map_err(|_| Error::Operation)?;
+    let file = EntryFile {
+        body: &raw,
+        seal: B64.encode(sealed),
+    };
+    let json = serde_json::to_vec(&file).map_err(|_| Error::Operation)?;
+    write_atomic(&entries.join(format!("{id}.json")), &json)
+}
+
+/// An entry id: letters, digits, '-' and '_' (never a path).
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The public facts of a delegated key entry.
+fn key_info(
+    id: String,
+    algorithm: KeyAlgorithm,
+    certificate: &str,
+    chain: &[String],
+    delegations: Vec<Delegation>,
+    uses: Uses,
+    created: u64,
+) -> Result<KeyInfo, Error> {
+    Ok(KeyInfo {
+        certificate: cert_from_b64(certificate, &id)?,
+        chain: chain
+            .iter()
+            .map(|c| cert_from_b64(c, &id))
+            .collect::<Result<_, _>>()?,
+        id,
+        algorithm,
+        delegations,
+        uses,
+        created,
+    })
 }
 
 /// The candidate whose delegation fits `sender` best: an exact address beats a domain;

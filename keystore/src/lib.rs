@@ -13,13 +13,16 @@
 //! delegated for. Nothing in this crate formats secret bytes into a log, a `Debug` or an
 //! error text.
 
+mod dkim;
 mod entry;
 mod identity;
 mod import;
+pub mod key_log;
 mod keystore;
 mod openpgp;
 mod ops;
 pub mod pem;
+mod pkcs11;
 mod rsa_ossl;
 mod seal;
 mod store;
@@ -27,7 +30,8 @@ mod store;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use entry::{Delegation, HashAlg, KeyAlgorithm, Use, Uses};
+pub use dkim::{DkimAlgorithm, DkimKeyInfo, domain_name as dkim_domain_name};
+pub use entry::{Delegation, HashAlg, KeyAlgorithm, Revocation, Use, Uses};
 pub use import::KeySource;
 pub use keystore::Keystore;
 pub use openpgp::{
@@ -36,6 +40,7 @@ pub use openpgp::{
 };
 pub use ops::{KeyTransport, SignatureOutput};
 pub use pem::parse_certificates;
+pub use pkcs11::Pkcs11Uri;
 pub use seal::KdfParams;
 pub use secrecy::SecretString;
 pub use sequoia_openpgp;
@@ -78,10 +83,26 @@ pub enum Error {
     Unsupported(String),
     #[error("the private-key operation failed")]
     Operation,
+    /// The key's PKCS#11 token is away, broken or refusing the PIN: a temporary
+    /// failure (the message waits), never a reason to send without the key.
+    #[error("the key's token is unavailable: {0}")]
+    TokenUnavailable(String),
     #[error("the system random number generator failed")]
     Random,
     #[error("invalid delegation {0:?}: expected user@domain or @domain")]
     BadDelegation(String),
+}
+
+impl Error {
+    /// A failure of the moment, not of the message or the key: the token is away, the
+    /// disk (the key-use log) refuses a write, the random generator failed. The message
+    /// waits (4xx); it is never sent without the operation.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Error::TokenUnavailable(_) | Error::Io { .. } | Error::Random
+        )
+    }
 }
 
 /// A key held in the keystore, as the rest of Reseal sees it: public facts only.

@@ -35,6 +35,8 @@ pub(crate) enum SecretKey {
     Rsa(Box<crate::rsa_ossl::RsaKey>),
     P256(Box<p256::ecdsa::SigningKey>),
     P384(Box<p384::ecdsa::SigningKey>),
+    /// On a PKCS#11 token: only a reference is held here.
+    Token(Box<crate::pkcs11::TokenKey>),
 }
 
 /// A key held in memory: public info plus the parsed secret (zeroized on drop by the
@@ -121,6 +123,7 @@ impl HeldKey {
                     key.sign_prehash(digest).map_err(|_| Error::Operation)?;
                 sig.as_bytes().to_vec()
             }
+            SecretKey::Token(key) => key.sign(hash, digest)?,
         };
         Ok(SignatureOutput {
             algorithm: self.info.algorithm,

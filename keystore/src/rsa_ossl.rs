@@ -200,28 +200,45 @@ impl RsaKey {
         if n != k {
             return Err(Error::Operation);
         }
-        // Step 3: the key derivation key and the alternative message, always.
-        let kdk = self.kdk(ct)?;
-        let max_len = u16::try_from(k - 11).map_err(|_| Error::Operation)?;
-        let cl = irprf(&kdk, b"length", 256)?;
-        let am = irprf(&kdk, b"message", k)?;
-        let al = select_al(&cl, max_len);
-        // Steps 4 and 5.
-        let (bad, l) = decode(&em);
-        let len = select(&mut em, &am, al, l, bad);
-        let start = k.checked_sub(usize::from(len)).ok_or(Error::Operation)?;
-        Ok(Zeroizing::new(
-            em.get(start..).ok_or(Error::Operation)?.to_vec(),
-        ))
+        implicit_rejection(&self.dh, ct, em)
     }
+}
 
-    /// KDK = HMAC-SHA256(SHA256(I2OSP(d, k)), C) (draft §7.2 step 3.1).
-    fn kdk(&self, ct: &[u8]) -> Result<Zeroizing<[u8; 32]>, Error> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.dh.as_slice()).map_err(|_| Error::Operation)?;
-        mac.update(ct);
-        Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
+/// Steps 3 to 5 of RSAES-PKCS1-v1_5 decryption with implicit rejection
+/// (draft-irtf-cfrg-rsa-guidance-10 §7.2), given EM = I2OSP(RSADP(K, c), k) however it
+/// was computed (here in OpenSSL, or raw on a PKCS#11 token: `pkcs11`). `dh` is the
+/// key of the key derivation: SHA-256 of the private exponent here, a random secret
+/// sealed with the entry for a token key, whose exponent never leaves the token (the
+/// derivation needs only a secret bound to the key that an attacker does not know).
+pub(crate) fn implicit_rejection(
+    dh: &[u8; 32],
+    ct: &[u8],
+    mut em: Zeroizing<Vec<u8>>,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let k = em.len();
+    if ct.len() != k || !(11..=MAX_K).contains(&k) {
+        return Err(Error::Operation);
     }
+    // Step 3: the key derivation key and the alternative message, always.
+    let kdk = kdk(dh, ct)?;
+    let max_len = u16::try_from(k - 11).map_err(|_| Error::Operation)?;
+    let cl = irprf(&kdk, b"length", 256)?;
+    let am = irprf(&kdk, b"message", k)?;
+    let al = select_al(&cl, max_len);
+    // Steps 4 and 5.
+    let (bad, l) = decode(&em);
+    let len = select(&mut em, &am, al, l, bad);
+    let start = k.checked_sub(usize::from(len)).ok_or(Error::Operation)?;
+    Ok(Zeroizing::new(
+        em.get(start..).ok_or(Error::Operation)?.to_vec(),
+    ))
+}
+
+/// KDK = HMAC-SHA256(SHA256(I2OSP(d, k)), C) (draft §7.2 step 3.1).
+fn kdk(dh: &[u8; 32], ct: &[u8]) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(dh).map_err(|_| Error::Operation)?;
+    mac.update(ct);
+    Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
 }
 
 /// IRPRF(KDK, label, length) (draft §7.1): HMAC-SHA256 blocks over I2OSP(i, 2) || label ||

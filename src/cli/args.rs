@@ -143,6 +143,8 @@ pub enum IdentityFormat {
     Openpgp,
 }
 
+// Parsed once per run; boxing the large `Import` variant would only obscure clap's derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Create a new, empty keystore.
@@ -173,14 +175,26 @@ pub enum KeysCommand {
         #[arg(long, requires = "pkcs12")]
         pkcs12_password_file: Option<PathBuf>,
         /// PEM private key: PKCS#8, PKCS#1 or SEC1.
-        #[arg(long, requires = "cert")]
+        #[arg(long, requires = "cert", conflicts_with = "pkcs11_uri")]
         key: Option<PathBuf>,
-        /// PEM certificate of the key.
-        #[arg(long, requires = "key")]
+        /// PEM certificate of the key (with --key or --pkcs11-uri).
+        #[arg(long)]
         cert: Option<PathBuf>,
         /// PEM chain certificates to send along with signatures.
-        #[arg(long, requires = "key")]
+        #[arg(long, requires = "cert")]
         chain: Option<PathBuf>,
+        /// A key on a PKCS#11 token (RFC 7512 URI, e.g. 'pkcs11:token=LABEL;id=%01'):
+        /// only the reference is recorded; the key stays on the token.
+        #[arg(long, requires = "cert", conflicts_with_all = ["pkcs12", "openpgp"])]
+        pkcs11_uri: Option<String>,
+        /// The PKCS#11 module (shared library) that reaches the token (default: the
+        /// configuration's [pkcs11] module).
+        #[arg(long, requires = "pkcs11_uri")]
+        pkcs11_module: Option<PathBuf>,
+        /// File holding the token's user PIN (default: RESEAL_PKCS11_PIN). Sealed in
+        /// the keystore, so that the gateway needs no further flag.
+        #[arg(long, requires = "pkcs11_uri")]
+        pin_file: Option<PathBuf>,
         /// Address (user@domain) or domain (@domain) the key acts for; repeatable.
         #[arg(long = "for", required = true)]
         delegations: Vec<String>,
@@ -220,6 +234,47 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seal the keystore under a new passphrase (crash-safe: the switch is one atomic
+    /// step). The current passphrase comes as usual; the new one from a file or
+    /// RESEAL_NEW_PASSPHRASE.
+    RotatePassphrase {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        /// File holding the new passphrase (first line).
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+        /// Argon2id memory for the new seal, in MiB (default: unchanged).
+        #[arg(long)]
+        kdf_memory_mib: Option<u32>,
+        /// Argon2id passes for the new seal (default: unchanged).
+        #[arg(long)]
+        kdf_passes: Option<u32>,
+    },
+    /// Revoke a delegated key: it never signs again. It still decrypts mail sent to it
+    /// before, unless --no-decrypt.
+    Revoke {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        id: String,
+        /// Why (kept with the key, shown by `keys list`).
+        #[arg(long, required = true)]
+        reason: String,
+        /// Stop decrypting with it too.
+        #[arg(long)]
+        no_decrypt: bool,
+    },
+    /// Change whom a delegated key acts for.
+    Delegate {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        id: String,
+        /// Address (user@domain) or domain (@domain) to add; repeatable.
+        #[arg(long = "for")]
+        add: Vec<String>,
+        /// Address or domain to remove; repeatable.
+        #[arg(long = "remove-for")]
+        remove: Vec<String>,
+    },
     /// Remove an entry by id.
     Remove {
         #[command(flatten)]
@@ -250,5 +305,41 @@ pub enum KeysCommand {
     NewIdentity {
         #[command(flatten)]
         ks: SettingsArgs,
+    },
+    /// Import the DKIM key of a sender domain (RSA-2048 to 4096 or Ed25519, unencrypted
+    /// PEM): mail whose From domain is DOMAIN is then DKIM-signed (d=DOMAIN, s=SEL),
+    /// unless `[dkim] disabled_domains` lists it. Replaces the domain's earlier key.
+    ImportDkim {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        /// The signing domain (the From domain of the mail to sign).
+        #[arg(long)]
+        domain: String,
+        /// The selector the public key is published under (SEL._domainkey.DOMAIN).
+        #[arg(long)]
+        selector: String,
+        /// PEM private key (PKCS#8; PKCS#1 for RSA).
+        #[arg(
+            long,
+            required_unless_present = "pkcs11_uri",
+            conflicts_with = "pkcs11_uri"
+        )]
+        key: Option<PathBuf>,
+        /// A DKIM key on a PKCS#11 token (RFC 7512 URI): RSA or Ed25519.
+        #[arg(long)]
+        pkcs11_uri: Option<String>,
+        /// The PKCS#11 module (default: the configuration's [pkcs11] module).
+        #[arg(long, requires = "pkcs11_uri")]
+        pkcs11_module: Option<PathBuf>,
+        /// File holding the token's user PIN (default: RESEAL_PKCS11_PIN).
+        #[arg(long, requires = "pkcs11_uri")]
+        pin_file: Option<PathBuf>,
+    },
+    /// Print the DNS TXT record to publish for a domain's DKIM key (zone-file syntax).
+    DkimRecord {
+        #[command(flatten)]
+        ks: SettingsArgs,
+        #[arg(long)]
+        domain: String,
     },
 }

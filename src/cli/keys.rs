@@ -40,10 +40,14 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             key,
             cert,
             chain,
+            pkcs11_uri,
+            pkcs11_module,
+            pin_file,
             delegations,
             uses,
         } => {
-            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
             let delegations = delegations
                 .iter()
                 .map(|d| d.parse::<Delegation>())
@@ -62,6 +66,25 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                     .transpose()?;
                 let id = store
                     .import_openpgp(&data, password.as_ref(), delegations, uses)
+                    .map_err(keystore_failure)?;
+                println!("{id}");
+                return Ok(reseal::error::exit::OK);
+            }
+            if let Some(uri) = pkcs11_uri {
+                let (uri, module, pin) = token_settings(&settings, &uri, pkcs11_module, pin_file)?;
+                let cert = cert.ok_or_else(|| Failure::config("--cert is needed"))?;
+                let cert_pem = read_file(&cert)?;
+                let chain_pem = chain.as_deref().map(read_file).transpose()?;
+                let id = store
+                    .import_token_key(
+                        &uri,
+                        &module,
+                        &pin,
+                        &cert_pem,
+                        chain_pem.as_deref(),
+                        delegations,
+                        uses,
+                    )
                     .map_err(keystore_failure)?;
                 println!("{id}");
                 return Ok(reseal::error::exit::OK);
@@ -180,6 +203,73 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
             let store = Settings::resolve(&ks)?.open_keystore()?;
             return expire_check(&store, days, json);
         }
+        KeysCommand::RotatePassphrase {
+            ks,
+            new_passphrase_file,
+            kdf_memory_mib,
+            kdf_passes,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            let new = match new_passphrase_file {
+                Some(f) => read_secret_file(&f)?,
+                None => std::env::var("RESEAL_NEW_PASSPHRASE")
+                    .map(SecretString::from)
+                    .map_err(|_| {
+                        Failure::config(
+                            "the new passphrase is needed: --new-passphrase-file FILE or RESEAL_NEW_PASSPHRASE",
+                        )
+                    })?,
+            };
+            let kdf = (kdf_memory_mib.is_some() || kdf_passes.is_some()).then(|| KdfParams {
+                m_kib: kdf_memory_mib.map_or(KdfParams::DEFAULT.m_kib, |m| m.saturating_mul(1024)),
+                t: kdf_passes.unwrap_or(KdfParams::DEFAULT.t),
+                p: KdfParams::DEFAULT.p,
+            });
+            store
+                .rotate_passphrase(&new, kdf)
+                .map_err(keystore_failure)?;
+            println!("keystore sealed under the new passphrase");
+        }
+        KeysCommand::Revoke {
+            ks,
+            id,
+            reason,
+            no_decrypt,
+        } => {
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .revoke(&id, &reason, !no_decrypt)
+                .map_err(keystore_failure)?;
+            println!(
+                "revoked {id}: it no longer signs{}",
+                if no_decrypt {
+                    " or decrypts"
+                } else {
+                    "; it still decrypts"
+                }
+            );
+        }
+        KeysCommand::Delegate {
+            ks,
+            id,
+            add,
+            remove,
+        } => {
+            if add.is_empty() && remove.is_empty() {
+                return Err(Failure::config("give --for ADDR or --remove-for ADDR"));
+            }
+            let parse = |v: &[String]| {
+                v.iter()
+                    .map(|d| d.parse::<Delegation>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Failure::config(e.to_string()))
+            };
+            let mut store = Settings::resolve(&ks)?.open_keystore()?;
+            store
+                .delegate(&id, &parse(&add)?, &parse(&remove)?)
+                .map_err(keystore_failure)?;
+            println!("delegations of {id} changed");
+        }
         KeysCommand::Remove { ks, id } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
             store.remove(&id).map_err(keystore_failure)?;
@@ -231,6 +321,47 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
                 .map_err(keystore_failure)?;
             println!("OPES identity replaced");
         }
+        KeysCommand::ImportDkim {
+            ks,
+            domain,
+            selector,
+            key,
+            pkcs11_uri,
+            pkcs11_module,
+            pin_file,
+        } => {
+            let settings = Settings::resolve(&ks)?;
+            let mut store = settings.open_keystore()?;
+            let id = match (key, pkcs11_uri) {
+                (Some(key), None) => {
+                    let pem = zeroize::Zeroizing::new(read_file(&key)?);
+                    store
+                        .import_dkim(&domain, &selector, &pem)
+                        .map_err(input_failure(&key))?
+                }
+                (None, Some(uri)) => {
+                    let (uri, module, pin) =
+                        token_settings(&settings, &uri, pkcs11_module, pin_file)?;
+                    store
+                        .import_dkim_token(&domain, &selector, &uri, &module, &pin)
+                        .map_err(keystore_failure)?
+                }
+                _ => return Err(Failure::config("give --key KEY.pem or --pkcs11-uri URI")),
+            };
+            println!("{id}");
+        }
+        KeysCommand::DkimRecord { ks, domain } => {
+            let store = Settings::resolve(&ks)?.open_keystore()?;
+            let key = reseal_keystore::dkim_domain_name(&domain)
+                .and_then(|d| store.dkim_key_for(&d))
+                .ok_or_else(|| {
+                    Failure::config(format!(
+                        "no DKIM key for {} (run `reseal keys import-dkim`)",
+                        reseal::sanitize::log_text(&domain)
+                    ))
+                })?;
+            println!("{}", dkim_record(key));
+        }
         KeysCommand::NewIdentity { ks } => {
             let mut store = Settings::resolve(&ks)?.open_keystore()?;
             store
@@ -240,6 +371,34 @@ pub fn run(cmd: KeysCommand) -> Result<i32, Failure> {
         }
     }
     Ok(reseal::error::exit::OK)
+}
+
+/// The token a `--pkcs11-uri` names: the parsed URI (first, so that a PIN in it is
+/// refused before anything else is read), the module (the flag, the URI's
+/// `module-path`, or the configuration's `[pkcs11] module`) and the PIN (`--pin-file`
+/// or `RESEAL_PKCS11_PIN`).
+fn token_settings(
+    settings: &Settings,
+    uri: &str,
+    module: Option<std::path::PathBuf>,
+    pin_file: Option<std::path::PathBuf>,
+) -> Result<(reseal_keystore::Pkcs11Uri, std::path::PathBuf, SecretString), Failure> {
+    let uri: reseal_keystore::Pkcs11Uri = uri.parse().map_err(keystore_failure)?;
+    let module = module
+        .or_else(|| uri.module_path.clone())
+        .or_else(|| settings.config.pkcs11_module.clone())
+        .ok_or_else(|| {
+            Failure::config("name the PKCS#11 module: --pkcs11-module LIB.so or [pkcs11] module")
+        })?;
+    let pin = match pin_file {
+        Some(f) => read_secret_file(&f)?,
+        None => std::env::var("RESEAL_PKCS11_PIN")
+            .map(SecretString::from)
+            .map_err(|_| {
+                Failure::config("the token PIN is needed: --pin-file FILE or RESEAL_PKCS11_PIN")
+            })?,
+    };
+    Ok((uri, module, pin))
 }
 
 /// Writes `value` to stdout as pretty JSON, or as `text` writes it.
@@ -285,6 +444,19 @@ fn expire_check(store: &Keystore, days: u64, json: bool) -> Result<i32, Failure>
     } else {
         1
     })
+}
+
+/// A DKIM key record in zone-file syntax (RFC 1035 §5.1): the text split into quoted
+/// strings of at most 255 octets each (RFC 1035 §3.3.14 character-strings), which the
+/// verifier joins again (RFC 6376 §3.6.2.2).
+fn dkim_record(key: &reseal_keystore::DkimKeyInfo) -> String {
+    let text = key.record_text();
+    let strings: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    format!("{} IN TXT {}", key.record_name(), strings.join(" "))
 }
 
 /// The name of a new OPES identity: the gateway and its host.

@@ -26,7 +26,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// `reseal serve`: the ESMTP gateway.
 pub fn serve(args: &SettingsArgs) -> Result<i32, Failure> {
     let gw = gateway(args)?;
-    runtime()?.block_on(reseal::smtp::server::serve(gw))?;
+    let again = args.clone();
+    let reload: reseal::smtp::server::Reload = Box::new(move || gateway(&again));
+    runtime()?.block_on(reseal::smtp::server::serve(gw, Some(reload)))?;
     Ok(exit::OK)
 }
 

@@ -114,7 +114,9 @@ pub fn read_secret_file(path: &Path) -> Result<SecretString, Failure> {
 pub fn keystore_failure(e: reseal_keystore::Error) -> Failure {
     use reseal_keystore::Error as E;
     match e {
-        E::Io { .. } | E::Random => Failure::temporary(e.to_string()),
+        E::Io { .. } | E::Random | E::TokenUnavailable(_) => {
+            Failure::temporary(reseal::sanitize::log_text(&e.to_string()))
+        }
         E::WrongPassphrase | E::NotFound(_) | E::Corrupt { .. } => Failure::config(e.to_string()),
         _ => Failure::policy(e.to_string()),
     }

@@ -23,8 +23,13 @@ pub fn protect(
 ) -> Result<Vec<u8>, Failure> {
     let mut entity = entity;
     let pgp_signer = |ks: &Keystore, id: &str| {
-        ks.openpgp_signer(id, sender)
-            .map_err(|e| Failure::policy(format!("Signing refused: {e}")))
+        ks.openpgp_signer(id, sender).map_err(|e| {
+            if e.is_temporary() {
+                Failure::key_unavailable(&e)
+            } else {
+                Failure::policy(format!("Signing refused: {e}"))
+            }
+        })
     };
     if let Some(EncryptionPlan::Openpgp { recipients }) = &decision.encrypt {
         // OpenPGP: the signature goes inside the encryption (RFC 3156 §6.2).

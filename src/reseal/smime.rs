@@ -105,7 +105,13 @@ pub fn sign_detached(
 ) -> Result<Vec<u8>, Failure> {
     signed_data(content, &key.certificate, &key.chain, |digest| {
         ks.sign_digest(&key.id, sender, HashAlg::Sha256, digest)
-            .map_err(|e| Failure::policy(format!("Signing refused: {e}")))
+            .map_err(|e| {
+                if e.is_temporary() {
+                    Failure::key_unavailable(&e)
+                } else {
+                    Failure::policy(format!("Signing refused: {e}"))
+                }
+            })
     })
 }
 

@@ -60,7 +60,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Everything sessions share.
 pub struct Shared {
-    pub gateway: Arc<Gateway>,
+    /// The pipeline (configuration, services, keystore). SIGHUP replaces it with a
+    /// freshly loaded one ([`Shared::gateway`] hands out the current one; a message in
+    /// flight keeps the one it started with).
+    gateway: std::sync::RwLock<Arc<Gateway>>,
     pub spool: Arc<Spool>,
     pub relay: Arc<Relay>,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
@@ -74,6 +77,22 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The current gateway.
+    pub fn gateway(&self) -> Arc<Gateway> {
+        match self.gateway.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace_gateway(&self, gw: Gateway) {
+        let gw = Arc::new(gw);
+        match self.gateway.write() {
+            Ok(mut g) => *g = gw,
+            Err(poisoned) => *poisoned.into_inner() = gw,
+        }
+    }
+
     /// What `serve` sets up before it listens: the spool under the data folder, the
     /// relay, the submitter table, the TLS acceptor and the connection table.
     pub fn new(gateway: Gateway) -> Result<Shared, Failure> {
@@ -95,7 +114,7 @@ impl Shared {
         let budget = submission::Budget::new(&gateway.config);
         Ok(Shared {
             fairness: Fairness::new(&cfg),
-            gateway: Arc::new(gateway),
+            gateway: std::sync::RwLock::new(Arc::new(gateway)),
             spool,
             relay,
             tls,
@@ -121,9 +140,19 @@ where
         .await;
 }
 
-/// Runs the server until SIGTERM or SIGINT.
-pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
+/// Loads a new gateway (configuration and keystore) for a reload.
+pub type Reload = Box<dyn Fn() -> Result<Gateway, Failure> + Send + Sync>;
+
+/// Runs the server until SIGTERM or SIGINT. On SIGHUP, `reload` (if given) loads the
+/// configuration and keystore again, e.g. after renewed certificates were imported,
+/// and new messages use it; a reload that fails is logged and the running gateway
+/// stays (docs/keys.md "Renewal without downtime"). The listener, spool, relay and
+/// SMTP settings are those the server started with.
+pub async fn serve(gateway: Gateway, reload: Option<Reload>) -> Result<(), Failure> {
     let shared = Arc::new(Shared::new(gateway)?);
+    let reload = reload.map(Arc::new);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| Failure::config(format!("signal handler: {e}")))?;
     let listener = TcpListener::bind(&shared.cfg.listen)
         .await
         .map_err(|e| Failure::config(format!("cannot listen on {}: {e}", shared.cfg.listen)))?;
@@ -143,6 +172,23 @@ pub async fn serve(gateway: Gateway) -> Result<(), Failure> {
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
+            _ = hup.recv() => {
+                if let Some(reload) = &reload {
+                    let reload = Arc::clone(reload);
+                    // The key derivation takes tens of milliseconds: off the runtime.
+                    match tokio::task::spawn_blocking(move || reload()).await {
+                        Ok(Ok(gw)) => {
+                            shared.replace_gateway(gw);
+                            tracing::info!("SIGHUP: configuration and keystore reloaded");
+                        }
+                        Ok(Err(e)) => tracing::warn!(
+                            "SIGHUP: reload failed, the running configuration stays: {}",
+                            crate::sanitize::log_text(&e.text)
+                        ),
+                        Err(_) => tracing::warn!("SIGHUP: reload failed"),
+                    }
+                }
+            }
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let slot = shared.fairness.admit(peer.ip());
@@ -806,7 +852,7 @@ impl Session {
     /// DATA: 354, the message into a spool file, the pipeline, the reply. Returns
     /// whether the session goes on.
     async fn data_command(&mut self, io: &mut BufReader<Box<dyn Io>>) -> bool {
-        let trace = match Trace::new(&self.shared.gateway.config) {
+        let trace = match Trace::new(&self.shared.gateway().config) {
             Ok(t) => t,
             Err(f) => return Self::send_reply(io, &submission::render(&f, None)).await,
         };
@@ -943,7 +989,7 @@ impl Session {
                     );
                 }
             };
-            let outcome = shared.gateway.process(&env, &msg, &trace, &submitter);
+            let outcome = shared.gateway().process(&env, &msg, &trace, &submitter);
             drop(msg);
             match outcome {
                 Err(f) => {

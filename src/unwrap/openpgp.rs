@@ -346,6 +346,19 @@ impl VerificationHelper for Helper<'_, '_> {
     }
 }
 
+/// A keystore failure of the moment inside sequoia's decryption callback, carried out
+/// through its error to `decrypt_inner`.
+#[derive(Debug)]
+struct KeyAway(reseal_keystore::Error);
+
+impl std::fmt::Display for KeyAway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a key cannot be used at the moment: {}", self.0)
+    }
+}
+
+impl std::error::Error for KeyAway {}
+
 impl DecryptionHelper for Helper<'_, '_> {
     fn decrypt(
         &mut self,
@@ -364,8 +377,14 @@ impl DecryptionHelper for Helper<'_, '_> {
             .collect();
         for pkesk in pkesks.iter().take(64) {
             for id in &keys {
-                if let Ok(Some((algo, sk))) =
-                    ks.openpgp_decrypt_pkesk(id, &parties, pkesk, sym_algo)
+                let opened = ks.openpgp_decrypt_pkesk(id, &parties, pkesk, sym_algo);
+                if let Err(e) = opened {
+                    if e.is_temporary() {
+                        return Err(KeyAway(e).into());
+                    }
+                    continue;
+                }
+                if let Ok(Some((algo, sk))) = opened
                     && decrypt(algo, &sk)
                 {
                     // Integrity first: sequoia has checked only the key (the quick check
@@ -659,6 +678,11 @@ fn decrypt_inner(message: &[u8], ctx: &UnwrapContext<'_>) -> Result<PgpResult, F
         .buffer_size(SEQUOIA_BUFFER)
         .with_policy(&p, None, helper)
         .map_err(|e| {
+            // A key that cannot be used for the moment (Error::is_temporary): the message
+            // waits. It says nothing about the ciphertext.
+            if let Some(away) = e.downcast_ref::<KeyAway>() {
+                return Failure::key_unavailable(&away.0);
+            }
             tracing::debug!("OpenPGP decryption failed: {e}");
             Failure::crypto()
         })?;

@@ -587,11 +587,18 @@ pub fn decrypt_enveloped(
         .ok_or_else(|| Failure::malformed("S/MIME EnvelopedData without content"))?;
     let ks = ctx.keystore.ok_or_else(no_key)?;
     let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    let mut key_away = None;
     for (key_id, ktri) in candidates(&ed.recip_infos, ctx)? {
         let scheme = key_transport(&ktri.key_enc_alg)?;
-        let cek = ks
-            .unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), *key_len)
-            .map_err(|_| Failure::crypto())?;
+        let cek = match ks.unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), *key_len)
+        {
+            Ok(cek) => cek,
+            Err(e) if e.is_temporary() => {
+                key_away = Some(e);
+                continue;
+            }
+            Err(_) => return Err(Failure::crypto()),
+        };
         if let Ok(pt) = sym::cbc_decrypt(&cek, iv, ct.as_bytes()) {
             return Ok(Decrypted {
                 plaintext: pt,
@@ -600,7 +607,7 @@ pub fn decrypt_enveloped(
             });
         }
     }
-    Err(no_key())
+    Err(key_away.map_or_else(no_key, |e| Failure::key_unavailable(&e)))
 }
 
 /// The uniform failure, logged with its real cause for the operator only.
@@ -639,11 +646,17 @@ pub fn decrypt_auth_enveloped(
         .ok_or_else(|| Failure::malformed("S/MIME AuthEnvelopedData without content"))?;
     let ks = ctx.keystore.ok_or_else(no_key)?;
     let parties: Vec<&str> = ctx.parties.iter().map(String::as_str).collect();
+    let mut key_away = None;
     for (key_id, ktri) in candidates(&aed.recip_infos, ctx)? {
         let scheme = key_transport(&ktri.key_enc_alg)?;
-        let cek = ks
-            .unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), key_len)
-            .map_err(|_| Failure::crypto())?;
+        let cek = match ks.unwrap_cek(&key_id, &parties, scheme, ktri.enc_key.as_bytes(), key_len) {
+            Ok(cek) => cek,
+            Err(e) if e.is_temporary() => {
+                key_away = Some(e);
+                continue;
+            }
+            Err(_) => return Err(Failure::crypto()),
+        };
         if let Ok(pt) = sym::gcm_decrypt(&cek, &nonce, ct.as_bytes(), mac, &aad) {
             return Ok(Decrypted {
                 plaintext: pt,
@@ -652,7 +665,7 @@ pub fn decrypt_auth_enveloped(
             });
         }
     }
-    Err(no_key())
+    Err(key_away.map_or_else(no_key, |e| Failure::key_unavailable(&e)))
 }
 
 /// The certificates carried in a SignedData.

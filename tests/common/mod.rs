@@ -2,6 +2,7 @@
 //! made through the CLI, and the real peers (openssl, gpgsm).
 #![allow(dead_code)]
 
+pub mod dkimpy;
 pub mod gpg;
 pub mod gpgsm;
 
