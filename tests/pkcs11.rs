@@ -10,6 +10,7 @@
 )]
 
 mod common;
+mod smtp_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -505,4 +506,30 @@ fn dkim_keys_on_the_token_sign_what_leaves_and_dkimpy_verifies() {
     }
     let log = std::fs::read_to_string(hsm.f.keystore().join("key-use.log")).unwrap();
     assert_eq!(log.matches("\"op\":\"dkim-sign\"").count(), 2, "{log}");
+}
+
+#[test]
+fn serve_uses_the_token_with_no_further_flag() {
+    use smtp_support::{Client, Server, Sink, free_port, relay_to};
+    let hsm = Hsm::new();
+    ok(&hsm.import("01", "alice-hsm.pem", &[]), "import");
+    let sink = Sink::start(false, &[]);
+    let conf = hsm.conf.to_str().unwrap().to_owned();
+    let srv = Server::start_with_env(
+        &hsm.f,
+        free_port(),
+        &relay_to(sink.port),
+        &[("SOFTHSM2_CONF", conf.as_str())],
+    );
+    let mut c = Client::connect(srv.port);
+    c.cmd("EHLO client.example");
+    let msg = hsm.encrypted_to_token("Through serve and the token.", &[]);
+    let r = c.send("alice@example.com", &["bob@example.org"], &msg, "");
+    assert!(r.starts_with("250 "), "{r}");
+    c.cmd("QUIT");
+    let got = sink.wait(1, 20);
+    let dec = openssl_decrypt(&got[0].data, "bob").unwrap();
+    let content = openssl_verify(&dec).unwrap();
+    assert!(contains(&content, b"Through serve and the token."));
+    assert_eq!(signer_pubkey(&hsm, &dec), pem_of(&hsm.path("pub01.pem")));
 }
