@@ -70,14 +70,13 @@ fn decrypt(msg: &[u8]) -> Option<Vec<u8>> {
 
 /// Runs tools/verify-record.py and `reseal verify` on `msg`.
 fn both(f: &Fixture, msg: &[u8]) -> Both {
-    both_trusting(f, msg, &v("ca.pem"), &pv("alice.pub.asc"))
+    both_trusting(f, msg, &f.identity(), &v("ca.pem"), &pv("alice.pub.asc"))
 }
 
-/// [`both`], with the senders' signatures checked against `ca` (S/MIME) and `sender`
-/// (OpenPGP) alone.
-fn both_trusting(f: &Fixture, msg: &[u8], ca: &Path, sender: &Path) -> Both {
+/// [`both`], with the record's signature checked against `identity` alone, and the
+/// senders' signatures against `ca` (S/MIME) and `sender` (OpenPGP) alone.
+fn both_trusting(f: &Fixture, msg: &[u8], identity: &Path, ca: &Path, sender: &Path) -> Both {
     let dir = f.dir.path();
-    let identity = f.identity();
     let message = f.tmp("delivered.eml", msg);
     let (py_orig, rs_orig) = (dir.join("py-original.eml"), dir.join("rs-original.eml"));
     let _ = std::fs::remove_file(&py_orig);
@@ -89,7 +88,7 @@ fn both_trusting(f: &Fixture, msg: &[u8], ca: &Path, sender: &Path) -> Both {
         c.arg("--decrypted").arg(f.tmp("decrypted.mime", &dec));
     }
     c.arg("--opes-cert")
-        .arg(&identity)
+        .arg(identity)
         .arg("--ca")
         .arg(ca)
         .arg("--sender-pgp")
@@ -110,7 +109,7 @@ fn both_trusting(f: &Fixture, msg: &[u8], ca: &Path, sender: &Path) -> Both {
     c.args(["verify", "--json", "--trust"])
         .arg(ca)
         .arg("--opes-cert")
-        .arg(&identity)
+        .arg(identity)
         .arg("--extract-original")
         .arg(&rs_orig);
     if is_openpgp(msg) {
@@ -635,12 +634,48 @@ fn the_original_signature_is_checked_against_the_given_anchors() {
             Some(&cfg),
         );
         ok(&out, technology);
-        let b = both_trusting(&f, &out.stdout, &wrong_ca, &pv("carol.pub.asc"));
+        let b = both_trusting(
+            &f,
+            &out.stdout,
+            &f.identity(),
+            &wrong_ca,
+            &pv("carol.pub.asc"),
+        );
         assert_agree(&b, technology);
         assert_eq!(b.py["record"]["valid"], true, "{technology}: {:#}", b.py);
         assert_eq!(b.py["original"]["reconstructible"], true, "{technology}");
         assert_eq!(b.py["original"]["signed"], true, "{technology}");
         assert_eq!(b.py["original"]["valid"], false, "{technology}: {:#}", b.py);
         assert!(problem_at(&b.py, "original signature"), "{technology}");
+    }
+}
+
+/// The record's signature is checked against the gateway's identity, not merely for
+/// being a signature: against another gateway's identity, both verifiers find the
+/// record invalid.
+#[test]
+fn a_record_checked_against_another_identity_fails_both() {
+    let f = Fixture::with_openpgp();
+    let other_gateway = Fixture::with_openpgp();
+    let other = other_gateway.identity();
+    for technology in ["smime", "openpgp"] {
+        let cfg = config(&f, technology, DISCLAIMER_SERVICE);
+        let input = read("openssl-signed-plain.eml");
+        let out = f.process(
+            &input,
+            "alice@example.com",
+            &["bob@example.org"],
+            Some(&cfg),
+        );
+        ok(&out, technology);
+        let b = both_trusting(&f, &out.stdout, &other, &v("ca.pem"), &pv("alice.pub.asc"));
+        assert_agree(&b, technology);
+        assert_eq!(b.py["record"]["valid"], false, "{technology}: {:#}", b.py);
+        assert_eq!(b.py["verdict"], "fail", "{technology}");
+        assert!(
+            problem_at(&b.py, "record signature"),
+            "{technology}: {:#}",
+            b.py
+        );
     }
 }
