@@ -136,17 +136,7 @@ fn smime_disclaimer_round_trip() {
 
 #[test]
 fn smime_subject_tag_and_headers_round_trip() {
-    let svc = r#"
-[[service]]
-id = "https://gw.example.com/opes/tag"
-kind = "subject-tag"
-tag = "[Example Corp]"
-[[service]]
-id = "https://gw.example.com/opes/headers"
-kind = "headers"
-add = ["X-Classification: internal"]
-remove = ["Message-ID"]
-"#;
+    let svc = TAG_AND_HEADERS_SERVICES;
     let f = fixture();
     let cfg = f.config(&format!("{HEAD}{svc}"));
     let input = read("openssl-sign-then-enc-gcm.eml");
@@ -195,12 +185,7 @@ remove = ["Message-ID"]
 
 #[test]
 fn address_map_covers_envelope_headers_and_trace() {
-    let svc = r#"
-[[service]]
-id = "https://gw.example.com/opes/map"
-kind = "address-map"
-map = { "alice@corp.example.local" = "alice@example.com" }
-"#;
+    let svc = ADDRESS_MAP_SERVICE;
     let f = fixture();
     let cfg = f.config(&format!("{HEAD}{svc}"));
     let msg = String::from_utf8(read("msg-plain.eml"))
@@ -246,20 +231,7 @@ map = { "alice@corp.example.local" = "alice@example.com" }
 
 #[test]
 fn irreversible_changes_commit_to_the_original_digest() {
-    let svc = r#"
-[[service]]
-id = "https://gw.example.com/opes/dlp"
-kind = "dlp"
-action = "redact"
-patterns = ["builtin:card-number", "account [0-9]+"]
-consent = "sender"
-bypassable = false
-[[service]]
-id = "https://gw.example.com/opes/attachments"
-kind = "attachments"
-action = "remove"
-extensions = ["pdf"]
-"#;
+    let svc = format!("{DLP_REDACT_SERVICE}{ATTACHMENTS_REMOVE_SERVICE}");
     let f = fixture();
     let cfg = f.config(&format!("{HEAD}{svc}"));
     for (input, kind) in [
@@ -725,44 +697,6 @@ fn identity_export_and_replacement() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["record"]["valid"], true, "{r:#}");
     assert!(r["record"]["signer"].as_str().unwrap().contains("Erin"));
-}
-
-/// A one-shot HTTP adaptation server: answers every request with `reply`.
-fn http_server(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
-    use std::io::{Read as _, Write as _};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let h = std::thread::spawn(move || {
-        if let Ok((mut s, _)) = l.accept() {
-            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-                .unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 65536];
-            // Read the request head and its Content-Length body.
-            loop {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= p + 4 + len {
-                        break;
-                    }
-                }
-            }
-            let _ = s.write_all(reply);
-        }
-    });
-    (port, h)
 }
 
 #[test]

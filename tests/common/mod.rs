@@ -29,6 +29,47 @@ consent = "sender"
 bypassable = true
 "#;
 
+/// A subject-tag and a headers service (both reversible).
+pub const TAG_AND_HEADERS_SERVICES: &str = r#"
+[[service]]
+id = "https://gw.example.com/opes/tag"
+kind = "subject-tag"
+tag = "[Example Corp]"
+[[service]]
+id = "https://gw.example.com/opes/headers"
+kind = "headers"
+add = ["X-Classification: internal"]
+remove = ["Message-ID"]
+"#;
+
+/// An address-map service (reversible): the internal address becomes the external one.
+pub const ADDRESS_MAP_SERVICE: &str = r#"
+[[service]]
+id = "https://gw.example.com/opes/map"
+kind = "address-map"
+map = { "alice@corp.example.local" = "alice@example.com" }
+"#;
+
+/// A DLP service that redacts card numbers and account numbers (irreversible).
+pub const DLP_REDACT_SERVICE: &str = r#"
+[[service]]
+id = "https://gw.example.com/opes/dlp"
+kind = "dlp"
+action = "redact"
+patterns = ["builtin:card-number", "account [0-9]+"]
+consent = "sender"
+bypassable = false
+"#;
+
+/// An attachments service that removes PDF files (irreversible).
+pub const ATTACHMENTS_REMOVE_SERVICE: &str = r#"
+[[service]]
+id = "https://gw.example.com/opes/attachments"
+kind = "attachments"
+action = "remove"
+extensions = ["pdf"]
+"#;
+
 /// A file in vectors/openpgp.
 pub fn pv(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -411,4 +452,43 @@ pub fn reply_line_without_trace(stderr: &[u8]) -> String {
 
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A one-shot HTTP server on a free local port: it reads one request (head and
+/// Content-Length body) and answers `reply`. Returns the port and the server thread.
+pub fn http_server(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read as _, Write as _};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            // Read the request head and its Content-Length body.
+            loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= p + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let _ = s.write_all(reply);
+        }
+    });
+    (port, h)
 }
