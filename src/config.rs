@@ -1022,14 +1022,22 @@ impl DiscoveryConfig {
 }
 
 /// Reads the LDAP bind password (its first line).
-pub(crate) fn read_password(path: &Path) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::config(format!(
-            "cannot read discovery.ldap.password_file {}: {e}",
-            path.display()
-        ))
-    })?;
-    Ok(text.lines().next().unwrap_or_default().to_owned())
+/// Reads a secret from a file: its first line, without the line end, as UTF-8. The one
+/// reader of secret files: the keystore passphrase, the PKCS#12 and OpenPGP passwords,
+/// the token PIN (`reseal keys`), the LDAP bind password (discovery). The file's bytes
+/// are wiped from memory after reading, and so is the line when its holder drops it.
+pub fn read_secret_file(path: &Path) -> Result<zeroize::Zeroizing<String>, Failure> {
+    let name = || crate::sanitize::log_text(&path.display().to_string());
+    let bytes =
+        zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Failure::config(format!("cannot read the secret file {}: {e}", name()))
+        })?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::config(format!("the secret file {} is not UTF-8", name())))?;
+    let line = text.split('\n').next().unwrap_or_default();
+    Ok(zeroize::Zeroizing::new(
+        line.strip_suffix('\r').unwrap_or(line).to_owned(),
+    ))
 }
 
 #[cfg(test)]

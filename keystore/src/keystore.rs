@@ -277,11 +277,8 @@ impl Keystore {
                     uses,
                     created,
                 )?;
-                let uri: Pkcs11Uri = uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
-                let (ir, pin) =
-                    pkcs11::open_secret(&secret).ok_or_else(|| corrupt("bad token secret"))?;
-                let pin = pkcs11::pin_from_env().unwrap_or(pin);
-                let key = self.token_key(Path::new(&module), &uri, pin, algorithm, ir);
+                let kind = pkcs11::KeyKind::of(algorithm);
+                let key = self.stored_token_key(&name, &uri, &module, &secret, kind)?;
                 self.keys.push(HeldKey {
                     info,
                     secret: SecretKey::Token(Box::new(key)),
@@ -396,13 +393,9 @@ impl Keystore {
                     None => dkim::HeldDkimKey::from_entry(body, &secret)?,
                     Some(at) => {
                         let info = dkim::info_from_entry(body)?;
-                        let (ir, pin) = pkcs11::open_secret(&secret)
-                            .ok_or_else(|| corrupt("bad token secret"))?;
-                        let pin = pkcs11::pin_from_env().unwrap_or(pin);
-                        let uri: Pkcs11Uri =
-                            at.uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
                         let kind = dkim_token_kind(&info);
-                        let key = self.token_key_of(Path::new(&at.module), &uri, pin, kind, ir);
+                        let key =
+                            self.stored_token_key(&name, &at.uri, &at.module, &secret, kind)?;
                         dkim::HeldDkimKey::on_token(info, key, at)
                     }
                 };
@@ -551,12 +544,11 @@ impl Keystore {
             Body::SmimeKey { delegations, .. }
             | Body::TokenKey { delegations, .. }
             | Body::OpenpgpKey { delegations, .. } => {
-                for d in remove {
-                    if !delegations.contains(d) {
-                        return Err(Error::BadDelegation(format!(
-                            "{d} is not delegated to {id}"
-                        )));
-                    }
+                if let Some(d) = remove.iter().find(|d| !delegations.contains(d)) {
+                    return Err(Error::NotDelegated {
+                        key: id.to_owned(),
+                        party: d.to_string(),
+                    });
                 }
                 delegations.retain(|d| !remove.contains(d));
                 for d in add {
@@ -565,8 +557,8 @@ impl Keystore {
                     }
                 }
                 if delegations.is_empty() {
-                    return Err(Error::Import(
-                        "a key must act for someone: remove the key instead".into(),
+                    return Err(Error::Refused(
+                        "a key must act for someone: remove the key instead",
                     ));
                 }
                 Ok(())
@@ -805,15 +797,25 @@ impl Keystore {
 
     /// The key `uri` on the token that `module` reaches, sharing the token's session pool
     /// with the other keys on it.
-    fn token_key(
+    /// The token key of a stored entry (`name`): its recorded URI and module, and its
+    /// sealed secret (the implicit-rejection secret and the PIN, which
+    /// `RESEAL_PKCS11_PIN` overrides).
+    fn stored_token_key(
         &mut self,
-        module: &Path,
-        uri: &Pkcs11Uri,
-        pin: SecretString,
-        algorithm: KeyAlgorithm,
-        ir: Zeroizing<[u8; 32]>,
-    ) -> TokenKey {
-        self.token_key_of(module, uri, pin, pkcs11::KeyKind::of(algorithm), ir)
+        name: &str,
+        uri: &str,
+        module: &str,
+        secret: &[u8],
+        kind: pkcs11::KeyKind,
+    ) -> Result<TokenKey, Error> {
+        let corrupt = |reason| Error::Corrupt {
+            what: name.to_owned(),
+            reason,
+        };
+        let uri: Pkcs11Uri = uri.parse().map_err(|_| corrupt("bad PKCS#11 URI"))?;
+        let (ir, pin) = pkcs11::open_secret(secret).ok_or_else(|| corrupt("bad token secret"))?;
+        let pin = pkcs11::pin_from_env().unwrap_or(pin);
+        Ok(self.token_key_of(Path::new(module), &uri, pin, kind, ir))
     }
 
     fn token_key_of(
@@ -887,7 +889,8 @@ impl Keystore {
         }
         let mut ir = Zeroizing::new([0u8; 32]);
         getrandom::fill(ir.as_mut_slice()).map_err(|_| Error::Random)?;
-        let key = self.token_key(module, uri, pin.clone(), algorithm, ir.clone());
+        let kind = pkcs11::KeyKind::of(algorithm);
+        let key = self.token_key_of(module, uri, pin.clone(), kind, ir.clone());
         // The key must be on the token and belong to the certificate.
         if !key.has_certificate_type()? {
             return Err(Error::Import(

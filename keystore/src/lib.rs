@@ -89,6 +89,8 @@ pub enum Error {
     TokenUnavailable(String),
     #[error("the system random number generator failed")]
     Random,
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("invalid delegation {0:?}: expected user@domain or @domain")]
     BadDelegation(String),
 }

@@ -88,26 +88,11 @@ impl Settings {
     }
 }
 
-/// Reads a secret from a file: its first line, without the line end, as UTF-8. The one
-/// reader for the keystore passphrase and the PKCS#12 and OpenPGP passwords. The file's
-/// bytes are wiped from memory after reading.
+/// A secret file (`reseal::config::read_secret_file`, the one reader) as a
+/// `SecretString` for the keystore.
 pub fn read_secret_file(path: &Path) -> Result<SecretString, Failure> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Failure::config(format!(
-            "cannot read the secret file {}: {e}",
-            reseal::sanitize::log_text(&path.display().to_string())
-        ))
-    })?);
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        Failure::config(format!(
-            "the secret file {} is not UTF-8",
-            reseal::sanitize::log_text(&path.display().to_string())
-        ))
-    })?;
-    let line = text.split('\n').next().unwrap_or_default();
-    Ok(SecretString::from(
-        line.strip_suffix('\r').unwrap_or(line).to_owned(),
-    ))
+    let line = reseal::config::read_secret_file(path)?;
+    Ok(SecretString::from(line.as_str().to_owned()))
 }
 
 /// A keystore error as a command failure.

@@ -173,7 +173,7 @@ impl Discovery {
     /// Builds the sources; reads the LDAP bind password if one is configured.
     pub fn new(config: &DiscoveryConfig) -> Result<Discovery, Failure> {
         let ldap_password = match config.ldap.as_ref().and_then(|l| l.password_file.as_ref()) {
-            Some(p) => Some(zeroize::Zeroizing::new(crate::config::read_password(p)?)),
+            Some(p) => Some(crate::config::read_secret_file(p)?),
             None => None,
         };
         let wkd_tls = config.wkd.as_ref().map(wkd::tls_config).transpose()?;
